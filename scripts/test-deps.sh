@@ -8,7 +8,7 @@ mkdir -p "$tools/bin"
 
 if [ ! -x "$tools/bin/minio" ]; then
   echo "test-deps: building MinIO into $tools/bin (first run only)"
-  GOBIN="$tools/bin" GOFLAGS=-buildvcs=false go install github.com/minio/minio@latest
+  GOBIN="$tools/bin" GOFLAGS=-buildvcs=false go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 fi
 
 need=()
