@@ -1,0 +1,217 @@
+package runbook
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// VarEnvPrefix prefixes environment variables that set runbook variables:
+// DRCONSOLE_VAR_restore_to sets var.restore_to.
+const VarEnvPrefix = "DRCONSOLE_VAR_"
+
+// VarInputs are the places variable values come from. Later sources win:
+// defaults, then Env, then Files in order, then Flags in order.
+type VarInputs struct {
+	Flags []string // "name=value" from --var
+	Files []string // --var-file paths, HCL attribute syntax (name = value)
+	Env   []string // os.Environ(): DRCONSOLE_VAR_<name>=value
+}
+
+// ResolveVars gathers the variables' values from in, converts them to the
+// declared types, applies defaults, reports missing required variables and
+// runs the validation blocks. Values from flags and the environment are
+// taken as strings for string variables and parsed as HCL expressions for
+// the others (--var 'zones=["a","b"]').
+func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	raw := map[string]cty.Value{}
+	where := map[string]*hcl.Range{}
+
+	for _, kv := range in.Env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, VarEnvPrefix) {
+			continue
+		}
+		name = strings.TrimPrefix(name, VarEnvPrefix)
+		v := rb.varByName[name]
+		if v == nil {
+			continue // the environment is shared with other runbooks
+		}
+		cv, d := parseCLIValue(v, val, "environment variable "+VarEnvPrefix+name)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			raw[name], where[name] = cv, nil
+		}
+	}
+	for _, path := range in.Files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variables file",
+				Detail: err.Error()})
+			continue
+		}
+		f, d := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		if rb.Files != nil {
+			// Kept so the diagnostic writer can show lines of the file.
+			rb.varFiles(path, f)
+		}
+		attrs, d := f.Body.JustAttributes()
+		diags = append(diags, d...)
+		names := keys(attrs)
+		sort.Strings(names)
+		for _, name := range names {
+			a := attrs[name]
+			if rb.varByName[name] == nil {
+				rng := a.NameRange
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
+					Detail:  fmt.Sprintf("The runbook declares no variable %q.%s", name, didYouMean(name, keys(rb.varByName))),
+					Subject: &rng})
+				continue
+			}
+			val, d := a.Expr.Value(&hcl.EvalContext{Functions: functions(nil)})
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				rng := a.Expr.Range()
+				raw[name], where[name] = val, &rng
+			}
+		}
+	}
+	for _, kv := range in.Flags {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid --var",
+				Detail: fmt.Sprintf("%q is not NAME=VALUE.", kv)})
+			continue
+		}
+		v := rb.varByName[name]
+		if v == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
+				Detail: fmt.Sprintf("--var %s: the runbook declares no variable %q.%s", name, name, didYouMean(name, keys(rb.varByName)))})
+			continue
+		}
+		cv, d := parseCLIValue(v, val, "--var "+name)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			raw[name], where[name] = cv, nil
+		}
+	}
+
+	out := map[string]cty.Value{}
+	for _, v := range rb.Variables {
+		val, ok := raw[v.Name]
+		if !ok {
+			if !v.HasDefault {
+				rng := v.DeclRange
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required variable",
+					Detail: fmt.Sprintf("Variable %q has no default: set it with --var %s=..., a --var-file, or %s%s.",
+						v.Name, v.Name, VarEnvPrefix, v.Name),
+					Subject: &rng})
+				continue
+			}
+			out[v.Name] = v.Default
+			continue
+		}
+		cv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			rng := v.DeclRange
+			if where[v.Name] != nil {
+				rng = *where[v.Name]
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail:  fmt.Sprintf("Variable %q is of type %s: %s.", v.Name, typeexpr.TypeString(v.Type), err),
+				Subject: &rng})
+			continue
+		}
+		out[v.Name] = cv
+	}
+	if diags.HasErrors() {
+		return out, diags
+	}
+	for _, v := range rb.Variables {
+		diags = append(diags, v.validate(out[v.Name])...)
+	}
+	return out, diags
+}
+
+// varFiles keeps a parsed --var-file for diagnostics. Files is shared by
+// every caller of the runbook, so the map is copied, not written in place.
+func (rb *Runbook) varFiles(path string, f *hcl.File) {
+	if _, ok := rb.Files[path]; ok {
+		return
+	}
+	files := make(map[string]*hcl.File, len(rb.Files)+1)
+	for k, v := range rb.Files {
+		files[k] = v
+	}
+	files[path] = f
+	rb.Files = files
+}
+
+func parseCLIValue(v *Variable, s, where string) (cty.Value, hcl.Diagnostics) {
+	if v.Type == cty.String {
+		return cty.StringVal(s), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(s), where, hcl.InitialPos)
+	if diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(s), nil
+		}
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail: fmt.Sprintf("%s: %q is not a valid %s value.", where, s, typeexpr.TypeString(v.Type))}}
+	}
+	val, diags := expr.Value(&hcl.EvalContext{Functions: functions(nil)})
+	if diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(s), nil
+		}
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail: fmt.Sprintf("%s: %q is not a valid %s value.", where, s, typeexpr.TypeString(v.Type))}}
+	}
+	return val, nil
+}
+
+func (v *Variable) validate(val cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})},
+		Functions: functions(nil),
+	}
+	for _, vl := range v.validations {
+		res, d := vl.condition.Value(ctx)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		res, err := convert.Convert(res, cty.Bool)
+		rng := vl.condition.Range()
+		if err != nil || res.IsNull() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
+				Detail: "The condition must be true or false.", Subject: &rng})
+			continue
+		}
+		if !res.IsKnown() || res.True() {
+			continue
+		}
+		msg := "The value does not pass validation."
+		if m, d := vl.message.Value(ctx); !d.HasErrors() {
+			if m, err := convert.Convert(m, cty.String); err == nil && m.IsKnown() && !m.IsNull() {
+				msg = m.AsString()
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail: fmt.Sprintf("var.%s: %s", v.Name, msg), Subject: &rng})
+	}
+	return diags
+}
