@@ -1,0 +1,316 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+var t0 = time.Date(2026, 11, 22, 16, 45, 0, 0, time.UTC)
+
+func TestNewRunID(t *testing.T) {
+	id, err := NewRunID(t0.In(time.FixedZone("CET", 3600)), bytes.NewReader([]byte{0x3f, 0x9a, 0x1c}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "20261122T164500Z-3f9a1c" {
+		t.Errorf("id = %q", id)
+	}
+	if !ValidRunID(id) {
+		t.Error("own id not valid")
+	}
+	later, _ := NewRunID(t0.Add(time.Second), nil)
+	if later <= id {
+		t.Errorf("%q does not sort after %q", later, id)
+	}
+	if _, err := NewRunID(t0, bytes.NewReader(nil)); err == nil {
+		t.Error("want an error when randomness runs out")
+	}
+	for _, bad := range []string{"", "../etc", "20261122T164500Z-", "20261122T164500Z-3f9a/..", "x20261122T164500Z-3f9a"} {
+		if ValidRunID(bad) {
+			t.Errorf("ValidRunID(%q) = true", bad)
+		}
+	}
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"XDG_STATE_HOME": "/var/state", "HOME": "/home/op"}, "/var/state/drconsole"},
+		{map[string]string{"XDG_STATE_HOME": "relative", "HOME": "/home/op"}, "/home/op/.local/state/drconsole"},
+		{map[string]string{"HOME": "/home/op"}, "/home/op/.local/state/drconsole"},
+	} {
+		got, err := DefaultStateDir(env(tt.env))
+		if err != nil || got != tt.want {
+			t.Errorf("DefaultStateDir(%v) = %q, %v; want %q", tt.env, got, err, tt.want)
+		}
+	}
+}
+
+func event(kind runbook.EventKind, node string, f func(*runbook.Event)) runbook.Event {
+	e := runbook.Event{Time: t0, RunID: "20261122T164500Z-3f9a1c", Kind: kind, Node: node}
+	if f != nil {
+		f(&e)
+	}
+	return e
+}
+
+func started(resumedFrom string) runbook.Event {
+	return event(runbook.RunStarted, "", func(e *runbook.Event) {
+		e.Run = &runbook.RunInfo{RunbookPath: "runbooks/smoke.hcl", RunbookHash: "abc123", Operator: "op", Host: "h", Parallelism: 2, ResumedFrom: resumedFrom}
+	})
+}
+
+func TestCreateEmitRead(t *testing.T) {
+	s, err := OpenStore(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "20261122T164500Z-3f9a1c"
+	w, err := s.Create(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []runbook.Event{
+		started(""),
+		event(runbook.StepStarted, "step.exec.a", nil),
+		event(runbook.StepLog, "step.exec.a", func(e *runbook.Event) { e.Line = "stdout: hi" }),
+		event(runbook.StepFinished, "step.exec.a", func(e *runbook.Event) { e.Outputs = json.RawMessage(`{"exit_code":0}`) }),
+		event(runbook.StepSkipped, "step.wait.b", func(e *runbook.Event) { e.Reason = runbook.SkipReasonWhen }),
+		event(runbook.GateApproved, "gate.go", func(e *runbook.Event) { e.Actor = "alice" }),
+		event(runbook.StepStarted, "step.exec.c", nil),
+	}
+	for _, e := range events {
+		if err := w.Emit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A second writer on the same run is refused while the first holds it.
+	if _, err := s.Append(id, nil); !errors.Is(err, ErrRunInUse) {
+		t.Errorf("second writer: err = %v, want ErrRunInUse", err)
+	}
+	if _, err := s.Create(id, nil); err == nil {
+		t.Error("Create of an existing run succeeded")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Emit(events[0]); err == nil {
+		t.Error("Emit after Close succeeded")
+	}
+
+	for path, want := range map[string]os.FileMode{s.RunDir(id): 0o700, s.Path(id): 0o600} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s mode %o, want %o", path, st.Mode().Perm(), want)
+		}
+	}
+
+	run, err := s.Read(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Info.RunbookHash != "abc123" || run.Status != StatusInterrupted || run.Events != len(events) || run.Torn {
+		t.Errorf("run = %+v", run)
+	}
+	if got := string(run.Resume.Finished["step.exec.a"]); got != `{"exit_code":0}` {
+		t.Errorf("finished outputs = %q", got)
+	}
+	if _, ok := run.Resume.Finished["step.exec.c"]; ok {
+		t.Error("a started step counts as finished")
+	}
+	if run.Resume.Skipped["step.wait.b"] != runbook.SkipReasonWhen || run.Resume.Approved["gate.go"] != "alice" {
+		t.Errorf("resume = %+v", run.Resume)
+	}
+	if run.Resume.From != id || run.Last.Node != "step.exec.c" {
+		t.Errorf("from %q, last %+v", run.Resume.From, run.Last)
+	}
+
+	// Resuming appends to the same journal.
+	w, err = s.Append(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []runbook.Event{
+		started(id),
+		event(runbook.StepFinished, "step.exec.a", func(e *runbook.Event) { e.Outputs = json.RawMessage(`{"exit_code":0}`) }),
+		event(runbook.StepStarted, "step.exec.c", nil),
+		event(runbook.StepFinished, "step.exec.c", func(e *runbook.Event) { e.Outputs = json.RawMessage(`{}`) }),
+		event(runbook.RunFinished, "", func(e *runbook.Event) { e.Status = runbook.StatusSucceeded }),
+	} {
+		if err := w.Emit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = w.Close()
+	run, err = s.Read(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != runbook.StatusSucceeded || run.Resumes != 1 || len(run.Resume.Finished) != 2 {
+		t.Errorf("after resume: status %s, resumes %d, finished %v", run.Status, run.Resumes, run.Resume.Finished)
+	}
+}
+
+func TestTornLastLine(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	const id = "20261122T164500Z-0000aa"
+	w, err := s.Create(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Emit(started(""))
+	_ = w.Emit(event(runbook.StepFinished, "step.exec.a", func(e *runbook.Event) { e.Outputs = json.RawMessage(`{"x":1}`) }))
+	_ = w.Close()
+	// A crash in the middle of writing the next record.
+	f, _ := os.OpenFile(s.Path(id), os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString(`{"time":"2026-11-22T16:45:00Z","kind":"step_fin`)
+	_ = f.Close()
+
+	run, err := s.Read(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Torn || run.Events != 2 || string(run.Resume.Finished["step.exec.a"]) != `{"x":1}` {
+		t.Errorf("run = %+v", run)
+	}
+
+	// Appending cuts the torn line so the journal stays valid.
+	w, err = s.Append(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Emit(event(runbook.RunFinished, "", func(e *runbook.Event) { e.Status = runbook.StatusFailed; e.Error = "boom" }))
+	_ = w.Close()
+	run, err = s.Read(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Torn || run.Events != 3 || run.Status != runbook.StatusFailed || run.Error != "boom" {
+		t.Errorf("after append: %+v", run)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for name, text := range map[string]string{
+		"empty":        "",
+		"garbage only": "not json",
+		"bad middle":   `{"kind":"run_started","run":{"runbook_path":"a","runbook_hash":"h"}}` + "\nnot json\n" + `{"kind":"run_finished"}` + "\n",
+		"no start":     `{"kind":"step_started","node":"step.wait.a"}` + "\n",
+	} {
+		if _, err := Decode(strings.NewReader(text)); err == nil {
+			t.Errorf("%s: Decode succeeded", name)
+		}
+	}
+}
+
+func TestDryRunIsNotResumable(t *testing.T) {
+	text := `{"kind":"run_started","run":{"runbook_path":"a","runbook_hash":"h","dry_run":true}}
+{"kind":"step_finished","node":"step.exec.a","outputs":null}
+{"kind":"gate_approved","node":"gate.g","actor":"x"}
+`
+	run, err := Decode(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Info.DryRun || len(run.Resume.Finished) != 0 || len(run.Resume.Approved) != 0 {
+		t.Errorf("run = %+v", run)
+	}
+}
+
+func TestConcurrentEmit(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	const id = "20261122T164500Z-0000bb"
+	w, err := s.Create(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Emit(started(""))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 20 {
+				_ = w.Emit(event(runbook.StepLog, fmt.Sprintf("step.exec.s%d", i), func(e *runbook.Event) { e.Line = strings.Repeat("x", j*100) }))
+			}
+		})
+	}
+	wg.Wait()
+	_ = w.Close()
+	run, err := s.Read(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Events != 161 || run.Torn {
+		t.Errorf("events %d, torn %v", run.Events, run.Torn)
+	}
+}
+
+func TestList(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	for _, id := range []string{"20261122T164500Z-0000aa", "20261123T080000Z-0000bb", "20261121T000000Z-0000cc"} {
+		w, err := s.Create(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Emit(started(""))
+		_ = w.Close()
+	}
+	_ = os.Mkdir(filepath.Join(s.Dir, "not-a-run"), 0o700)
+	_ = os.Mkdir(filepath.Join(s.Dir, "20261120T000000Z-0000dd"), 0o700) // no journal
+
+	runs, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	if got := strings.Join(ids, " "); got != "20261123T080000Z-0000bb 20261122T164500Z-0000aa 20261121T000000Z-0000cc 20261120T000000Z-0000dd" {
+		t.Errorf("ids = %s", got)
+	}
+	if runs[0].RunbookPath != "runbooks/smoke.hcl" || runs[0].Status != StatusInterrupted || runs[3].Err == nil {
+		t.Errorf("runs = %+v", runs)
+	}
+}
+
+func TestReadBadID(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	if _, err := s.Read("../../etc/passwd"); err == nil || !strings.Contains(err.Error(), "invalid run id") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := s.Read("20261122T164500Z-0000aa"); err == nil || !strings.Contains(err.Error(), "no such run") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := s.Append("20261122T164500Z-0000aa", nil); err == nil || !strings.Contains(err.Error(), "no such run") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(`{"kind":"run_started","run":{"runbook_path":"a","runbook_hash":"h"}}` + "\n" + `{"kind":"step_finished","node":"step.exec.a","outputs":{"x":1}}` + "\n")
+	f.Add(`{"kind":"run_started"}` + "\n" + `{"kind":"step_fin`)
+	f.Add("\n\n{}\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		run, err := Decode(strings.NewReader(text))
+		if err == nil && run.Events == 0 {
+			t.Error("a run without records")
+		}
+	})
+}

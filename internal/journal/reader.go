@@ -1,0 +1,190 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// StatusInterrupted is the status of a run whose journal ends without
+// run_finished: the process crashed or was killed.
+const StatusInterrupted runbook.RunStatus = "interrupted"
+
+// Run is what a journal tells about one run, across its resumptions.
+type Run struct {
+	ID string
+	// Info is the first run_started record: the runbook path and hash,
+	// variables (redacted), operator, host.
+	Info    runbook.RunInfo
+	Started time.Time
+	// Status is how the latest attempt ended, or StatusInterrupted.
+	Status runbook.RunStatus
+	// Error is run_finished's error of the latest attempt.
+	Error string
+	// Last is the last complete record.
+	Last runbook.Event
+	// Events counts complete records; Resumes counts run_started records
+	// after the first.
+	Events, Resumes int
+	// Torn reports a partial last line, left by a crash mid-write and
+	// ignored here.
+	Torn bool
+	// Resume is what a resumed run needs: finished steps with their
+	// outputs, skipped nodes, approved gates.
+	Resume runbook.ResumeState
+}
+
+// Read loads the journal of run id.
+func (s *Store) Read(id string) (*Run, error) {
+	if !ValidRunID(id) {
+		return nil, fmt.Errorf("read run: invalid run id %q (ids look like 20261122T164500Z-3f9a1c)", id)
+	}
+	f, err := os.Open(s.Path(id))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read run %s: no such run in %s", id, s.Dir)
+		}
+		return nil, fmt.Errorf("read run %s: %w", id, err)
+	}
+	defer f.Close()
+	run, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", id, err)
+	}
+	run.ID = id
+	return run, nil
+}
+
+// Decode rebuilds a run from journal text. A last line that is not valid
+// JSON is taken as torn by a crash and ignored; a bad line anywhere else is
+// an error, since the journal can no longer be trusted.
+func Decode(r io.Reader) (*Run, error) {
+	run := &Run{Resume: runbook.ResumeState{
+		Finished: map[string]json.RawMessage{},
+		Skipped:  map[string]string{},
+		Approved: map[string]string{},
+	}}
+	br := bufio.NewReader(r)
+	var pendingErr error
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if pendingErr != nil {
+				return nil, pendingErr
+			}
+			var e runbook.Event
+			if jerr := json.Unmarshal(line, &e); jerr != nil {
+				// Only fatal if more lines follow.
+				pendingErr = fmt.Errorf("journal line %d: %w", lineNo, jerr)
+				run.Torn = true
+			} else {
+				run.apply(e)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read journal: %w", err)
+		}
+	}
+	if run.Events == 0 {
+		return nil, errors.New("journal holds no complete record")
+	}
+	if run.Info.RunbookHash == "" && run.Info.RunbookPath == "" && run.Started.IsZero() {
+		return nil, errors.New("journal does not start with run_started")
+	}
+	run.Resume.From = run.Last.RunID
+	return run, nil
+}
+
+func (run *Run) apply(e runbook.Event) {
+	run.Events++
+	run.Last = e
+	rs := &run.Resume
+	switch e.Kind {
+	case runbook.RunStarted:
+		if run.Started.IsZero() {
+			run.Started = e.Time
+			if e.Run != nil {
+				run.Info = *e.Run
+			}
+		} else {
+			run.Resumes++
+		}
+		run.Status, run.Error = StatusInterrupted, ""
+	case runbook.RunFinished:
+		run.Status, run.Error = e.Status, e.Error
+	case runbook.StepFinished:
+		if run.Info.DryRun {
+			return // dry-run outputs are not real
+		}
+		rs.Finished[e.Node] = slices.Clone(e.Outputs)
+		delete(rs.Skipped, e.Node)
+	case runbook.StepStarted, runbook.StepFailed:
+		delete(rs.Finished, e.Node)
+		delete(rs.Skipped, e.Node)
+	case runbook.StepSkipped:
+		rs.Skipped[e.Node] = e.Reason
+	case runbook.GateApproved:
+		if !run.Info.DryRun {
+			rs.Approved[e.Node] = e.Actor
+		}
+	case runbook.GateRefused:
+		delete(rs.Approved, e.Node)
+	}
+}
+
+// Summary is one line of a run listing.
+type Summary struct {
+	ID          string
+	RunbookPath string
+	Status      runbook.RunStatus
+	Started     time.Time
+	LastEvent   time.Time
+	DryRun      bool
+	Err         error // the journal could not be read
+}
+
+// List returns the runs in the state directory, newest first.
+func (s *Store) List() ([]Summary, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	var out []Summary
+	for _, de := range entries {
+		if !de.IsDir() || !ValidRunID(de.Name()) {
+			continue
+		}
+		sum := Summary{ID: de.Name()}
+		if r, err := s.Read(de.Name()); err != nil {
+			sum.Err = err
+		} else {
+			sum.RunbookPath, sum.Status, sum.Started, sum.LastEvent, sum.DryRun = r.Info.RunbookPath, r.Status, r.Started, r.Last.Time, r.Info.DryRun
+		}
+		out = append(out, sum)
+	}
+	// Ids start with the UTC start time, so text order is time order.
+	slices.SortFunc(out, func(a, b Summary) int {
+		switch {
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}

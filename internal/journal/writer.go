@@ -1,0 +1,76 @@
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// ErrRunInUse is returned when another process is writing the journal of
+// the same run.
+var ErrRunInUse = errors.New("the run is in progress in another drconsole process")
+
+// Writer appends a run's events to its journal. It is a runbook.Sink: Emit
+// returns only once the record is on disk. Safe for concurrent use.
+type Writer struct {
+	mu     sync.Mutex
+	f      *os.File
+	redact *Redactor
+	closed bool
+}
+
+func newWriter(f *os.File, r *Redactor) (*Writer, error) {
+	// One writer per run at a time: an exclusive lock, released by the
+	// kernel when the process dies, so a crashed run can be resumed.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrRunInUse
+		}
+		return nil, fmt.Errorf("lock journal: %w", err)
+	}
+	return &Writer{f: f, redact: r}, nil
+}
+
+// Emit implements runbook.Sink: it writes e as one JSON line, with
+// credentials redacted, and syncs it to disk before returning.
+func (w *Writer) Emit(e runbook.Event) error {
+	line, err := json.Marshal(w.redact.Event(e))
+	if err != nil {
+		return fmt.Errorf("journal %s: encode: %w", e.Kind, err)
+	}
+	line = append(line, '\n')
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return fmt.Errorf("journal %s: closed", e.Kind)
+	}
+	if _, err := w.f.Write(line); err != nil {
+		return fmt.Errorf("journal %s: write: %w", e.Kind, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("journal %s: sync: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// Path is the journal file's path.
+func (w *Writer) Path() string { return w.f.Name() }
+
+// Close releases the journal.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close journal: %w", err)
+	}
+	return nil
+}
