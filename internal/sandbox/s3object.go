@@ -1,0 +1,722 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const maxKeyLength = 1024
+
+func checkKey(key string) *apiError {
+	if len(key) > maxKeyLength {
+		return &apiError{Status: 400, Code: "KeyTooLongError", Message: "Your key is too long"}
+	}
+	return nil
+}
+
+// validVersionID accepts the ids the sandbox hands out and "null".
+func validVersionID(id string) bool {
+	if id == "null" {
+		return true
+	}
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !strings.ContainsRune(idAlphabet, rune(id[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func errInvalidVersionID() *apiError {
+	return errInvalidArgument("Invalid version id specified")
+}
+
+func metaFrom(h http.Header) map[string]string {
+	var m map[string]string
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if name, ok := strings.CutPrefix(lk, "x-amz-meta-"); ok && len(vs) > 0 {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[name] = strings.Join(vs, ",")
+		}
+	}
+	return m
+}
+
+func contentHeadersFrom(h http.Header) *contentHeaders {
+	c := contentHeaders{
+		contentType:        h.Get("Content-Type"),
+		cacheControl:       h.Get("Cache-Control"),
+		contentDisposition: h.Get("Content-Disposition"),
+		contentLanguage:    h.Get("Content-Language"),
+	}
+	// aws-chunked is transport framing, not the object's encoding.
+	var enc []string
+	for _, e := range strings.Split(h.Get("Content-Encoding"), ",") {
+		if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+			enc = append(enc, e)
+		}
+	}
+	c.contentEncoding = strings.Join(enc, ",")
+	if c == (contentHeaders{}) {
+		return nil
+	}
+	return &c
+}
+
+// parseTagging reads tags in the URL-query form of x-amz-tagging.
+func parseTagging(s string) (map[string]string, *apiError) {
+	if s == "" {
+		return nil, nil
+	}
+	q, err := url.ParseQuery(s)
+	if err != nil {
+		return nil, errInvalidArgument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+	}
+	tags := map[string]string{}
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return nil, errInvalidArgument("duplicate tag key " + k)
+		}
+		tags[k] = vs[0]
+	}
+	return tags, validateTags(tags)
+}
+
+func validateTags(tags map[string]string) *apiError {
+	if len(tags) > 10 {
+		return &apiError{Status: 400, Code: "BadRequest", Message: "Object tags cannot be greater than 10"}
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 {
+			return &apiError{Status: 400, Code: "InvalidTag", Message: "The TagKey you have provided is invalid"}
+		}
+		if len(v) > 256 {
+			return &apiError{Status: 400, Code: "InvalidTag", Message: "The TagValue you have provided is invalid"}
+		}
+	}
+	return nil
+}
+
+func normETag(e string) string {
+	e = strings.TrimSpace(e)
+	e = strings.TrimPrefix(e, "W/")
+	return strings.Trim(e, `"`)
+}
+
+func etagMatches(list, etag string) bool {
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e == "*" || normETag(e) == normETag(etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkWritePreconditions applies If-None-Match: * and If-Match to a write
+// of key, given its current entry.
+func checkWritePreconditions(h http.Header, cur *s3Version, key string) *apiError {
+	exists := cur != nil && !cur.deleteMarker
+	if inm := h.Get("If-None-Match"); inm != "" {
+		if strings.TrimSpace(inm) != "*" {
+			return errNotImplemented("If-None-Match with an ETag on a write")
+		}
+		if exists {
+			return errPrecondition()
+		}
+	}
+	if im := h.Get("If-Match"); im != "" {
+		if !exists {
+			return errNoSuchKey(key)
+		}
+		if !etagMatches(im, cur.etag) {
+			return errPrecondition()
+		}
+	}
+	return nil
+}
+
+func (s *s3Service) handlePutObject(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	if e := checkKey(t.key); e != nil {
+		return e
+	}
+	body, sum, e := readS3Body(r)
+	if e != nil {
+		return e
+	}
+	tags, e := parseTagging(r.Header.Get("x-amz-tagging"))
+	if e != nil {
+		return e
+	}
+	v := &s3Version{modified: c.Now, size: int64(len(body)), etag: md5ETag(body), body: &s3Body{data: body},
+		headers: contentHeadersFrom(r.Header), meta: metaFrom(r.Header), tags: tags, checksum: sum}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		return e
+	}
+	if e := checkWritePreconditions(r.Header, b.latest(t.key), t.key); e != nil {
+		return e
+	}
+	s.putLocked(b, t.key, v, c.Now)
+	h := w.Header()
+	h.Set("ETag", v.etag)
+	if b.versioning != "" {
+		h.Set("x-amz-version-id", v.id)
+	}
+	if sum != nil {
+		h.Set(checksumHeader(sum.algorithm), sum.value)
+		h.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// objectRead is what a GET or HEAD answers with, copied out under the lock.
+type objectRead struct {
+	v         s3Version
+	versioned bool
+}
+
+func (s *s3Service) handleGetObject(w http.ResponseWriter, r *http.Request, c *call, t s3Target, head bool) *apiError {
+	q := r.URL.Query()
+	vid := q.Get("versionId")
+	if _, ok := q["versionId"]; ok && !validVersionID(vid) {
+		return errInvalidVersionID()
+	}
+	h := w.Header()
+	s.mu.Lock()
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	var v *s3Version
+	if vid != "" {
+		v = b.findVersion(t.key, vid)
+		if v == nil {
+			s.mu.Unlock()
+			return errNoSuchVersion(vid)
+		}
+	} else {
+		v = b.latest(t.key)
+		if v == nil {
+			s.mu.Unlock()
+			return errNoSuchKey(t.key)
+		}
+	}
+	rd := objectRead{v: *v, versioned: b.versioning != ""}
+	s.mu.Unlock()
+	if rd.v.deleteMarker {
+		h.Set("x-amz-delete-marker", "true")
+		h.Set("x-amz-version-id", rd.v.id)
+		h.Set("Last-Modified", httpTime(rd.v.modified))
+		if vid != "" {
+			h.Set("Allow", "DELETE")
+			return &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+				Message: "The specified method is not allowed against this resource."}
+		}
+		return errNoSuchKey(t.key)
+	}
+	return writeObject(w, r, &rd, head)
+}
+
+func writeObject(w http.ResponseWriter, r *http.Request, rd *objectRead, head bool) *apiError {
+	v := &rd.v
+	h := w.Header()
+	h.Set("ETag", v.etag)
+	h.Set("Last-Modified", httpTime(v.modified))
+	h.Set("Accept-Ranges", "bytes")
+	if rd.versioned || v.id != "null" {
+		h.Set("x-amz-version-id", v.id)
+	}
+	if e := checkReadPreconditions(r.Header, v); e != nil {
+		return e
+	}
+	ct := "binary/octet-stream"
+	if v.headers != nil {
+		if v.headers.contentType != "" {
+			ct = v.headers.contentType
+		}
+		setIf(h, "Cache-Control", v.headers.cacheControl)
+		setIf(h, "Content-Disposition", v.headers.contentDisposition)
+		setIf(h, "Content-Encoding", v.headers.contentEncoding)
+		setIf(h, "Content-Language", v.headers.contentLanguage)
+	}
+	h.Set("Content-Type", ct)
+	q := r.URL.Query()
+	for _, o := range [...][2]string{{"response-content-type", "Content-Type"}, {"response-cache-control", "Cache-Control"},
+		{"response-content-disposition", "Content-Disposition"}, {"response-content-encoding", "Content-Encoding"},
+		{"response-content-language", "Content-Language"}, {"response-expires", "Expires"}} {
+		setIf(h, o[1], q.Get(o[0]))
+	}
+	for k, val := range v.meta {
+		h.Set("x-amz-meta-"+k, val)
+	}
+	if len(v.tags) > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(len(v.tags)))
+	}
+	setIf(h, "x-amz-replication-status", v.replication)
+	if v.parts > 0 && q.Get("partNumber") != "" {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(v.parts))
+	}
+	start, end, partial, e := parseRange(r.Header.Get("Range"), v.size)
+	if e != nil {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(v.size, 10))
+		return e
+	}
+	if !partial && v.checksum != nil && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+		h.Set(checksumHeader(v.checksum.algorithm), v.checksum.value)
+		h.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
+	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
+	status := http.StatusOK
+	if partial {
+		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end-1, 10)+"/"+strconv.FormatInt(v.size, 10))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	if !head && end > start {
+		_, _ = w.Write(v.body.bytes()[start:end])
+	}
+	return nil
+}
+
+func setIf(h http.Header, k, v string) {
+	if v != "" {
+		h.Set(k, v)
+	}
+}
+
+// checkReadPreconditions applies the conditional GET headers in the order
+// and with the combinations S3 documents.
+func checkReadPreconditions(h http.Header, v *s3Version) *apiError {
+	im, inm := h.Get("If-Match"), h.Get("If-None-Match")
+	ims, ius := h.Get("If-Modified-Since"), h.Get("If-Unmodified-Since")
+	mod := v.modified.Truncate(time.Second)
+	if im != "" {
+		if !etagMatches(im, v.etag) {
+			return errPrecondition()
+		}
+	} else if ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && mod.After(t) {
+			return errPrecondition()
+		}
+	}
+	notModified := &apiError{Status: http.StatusNotModified, Code: "NotModified", Message: "Not Modified"}
+	if inm != "" {
+		if etagMatches(inm, v.etag) {
+			return notModified
+		}
+	} else if ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !mod.After(t) {
+			return notModified
+		}
+	}
+	return nil
+}
+
+// parseRange reads a single byte range; the half-open [start,end) it names
+// and whether it is partial.
+func parseRange(spec string, size int64) (int64, int64, bool, *apiError) {
+	if spec == "" {
+		return 0, size, false, nil
+	}
+	rs, ok := strings.CutPrefix(spec, "bytes=")
+	if !ok || strings.Contains(rs, ",") {
+		return 0, size, false, nil
+	}
+	a, b, ok := strings.Cut(rs, "-")
+	if !ok {
+		return 0, size, false, nil
+	}
+	invalid := &apiError{Status: http.StatusRequestedRangeNotSatisfiable, Code: "InvalidRange",
+		Message: "The requested range is not satisfiable"}
+	if a == "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil {
+			return 0, size, false, nil
+		}
+		if n == 0 {
+			return 0, 0, false, invalid
+		}
+		return max(size-n, 0), size, true, nil
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil {
+		return 0, size, false, nil
+	}
+	end := size - 1
+	if b != "" {
+		if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
+			return 0, size, false, nil
+		}
+	}
+	if start >= size {
+		return 0, 0, false, invalid
+	}
+	return start, min(end, size-1) + 1, true, nil
+}
+
+func (s *s3Service) handleDeleteObject(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	q := r.URL.Query()
+	vid := q.Get("versionId")
+	if _, ok := q["versionId"]; ok && !validVersionID(vid) {
+		return errInvalidVersionID()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		return e
+	}
+	h := w.Header()
+	if im := r.Header.Get("If-Match"); im != "" {
+		cur := b.latest(t.key)
+		if vid != "" {
+			cur = b.findVersion(t.key, vid)
+		}
+		if cur == nil || cur.deleteMarker {
+			return errNoSuchKey(t.key)
+		}
+		if !etagMatches(im, cur.etag) {
+			return errPrecondition()
+		}
+	}
+	if vid != "" {
+		if v := b.removeVersion(t.key, vid); v != nil && v.deleteMarker {
+			h.Set("x-amz-delete-marker", "true")
+		}
+		h.Set("x-amz-version-id", vid)
+	} else if m := s.deleteLocked(b, t.key, c.Now); m != nil {
+		h.Set("x-amz-delete-marker", "true")
+		h.Set("x-amz-version-id", m.id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *s3Service) handleDeleteObjects(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	body, _, e := readS3Body(r)
+	if e != nil {
+		return e
+	}
+	var req struct {
+		Quiet   bool `xml:"Quiet"`
+		Objects []struct {
+			Key       string `xml:"Key"`
+			VersionID string `xml:"VersionId"`
+		} `xml:"Object"`
+	}
+	if err := xml.Unmarshal(body, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		return errMalformedXML()
+	}
+	s.mu.Lock()
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		s.mu.Unlock()
+		return e
+	}
+	var out bytes.Buffer
+	out.WriteString(`<DeleteResult xmlns="` + s3XMLNS + `">`)
+	for _, o := range req.Objects {
+		if o.VersionID != "" && !validVersionID(o.VersionID) {
+			out.WriteString("<Error><Key>")
+			xmlText(&out, o.Key)
+			out.WriteString("</Key><VersionId>")
+			xmlText(&out, o.VersionID)
+			out.WriteString("</VersionId><Code>NoSuchVersion</Code><Message>The specified version does not exist.</Message></Error>")
+			continue
+		}
+		var marker bool
+		var markerID string
+		if o.VersionID != "" {
+			if v := b.removeVersion(o.Key, o.VersionID); v != nil && v.deleteMarker {
+				marker, markerID = true, v.id
+			}
+		} else if m := s.deleteLocked(b, o.Key, c.Now); m != nil {
+			marker, markerID = true, m.id
+		}
+		if req.Quiet {
+			continue
+		}
+		out.WriteString("<Deleted><Key>")
+		xmlText(&out, o.Key)
+		out.WriteString("</Key>")
+		if o.VersionID != "" {
+			out.WriteString("<VersionId>")
+			xmlText(&out, o.VersionID)
+			out.WriteString("</VersionId>")
+		}
+		if marker {
+			out.WriteString("<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>" + markerID + "</DeleteMarkerVersionId>")
+		}
+		out.WriteString("</Deleted>")
+	}
+	s.mu.Unlock()
+	out.WriteString("</DeleteResult>")
+	writeXMLBytes(w, out.Bytes())
+	return nil
+}
+
+// copySource is a parsed x-amz-copy-source header.
+type copySource struct {
+	bucket, key, versionID string
+}
+
+func parseCopySource(h string) (copySource, *apiError) {
+	bad := errInvalidArgument("Invalid copy source: " + h)
+	path, query, _ := strings.Cut(h, "?")
+	path, err := url.PathUnescape(path)
+	if err != nil {
+		return copySource{}, bad
+	}
+	path = strings.TrimPrefix(path, "/")
+	bucket, key, ok := strings.Cut(path, "/")
+	if !ok || bucket == "" || key == "" {
+		return copySource{}, bad
+	}
+	cs := copySource{bucket: bucket, key: key}
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return copySource{}, bad
+		}
+		cs.versionID = q.Get("versionId")
+		if _, ok := q["versionId"]; ok && !validVersionID(cs.versionID) {
+			return copySource{}, errInvalidVersionID()
+		}
+	}
+	return cs, nil
+}
+
+// sourceVersionLocked finds the version a copy reads.
+func (s *s3Service) sourceVersionLocked(cs copySource, now time.Time) (*s3Version, *apiError) {
+	b, e := s.bucketLocked(cs.bucket, now)
+	if e != nil {
+		return nil, e
+	}
+	if cs.versionID != "" {
+		v := b.findVersion(cs.key, cs.versionID)
+		if v == nil {
+			return nil, errNoSuchVersion(cs.versionID)
+		}
+		if v.deleteMarker {
+			return nil, errInvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.")
+		}
+		return v, nil
+	}
+	v := b.latest(cs.key)
+	if v == nil || v.deleteMarker {
+		return nil, errNoSuchKey(cs.key)
+	}
+	return v, nil
+}
+
+// checkCopyPreconditions applies the x-amz-copy-source-if-* headers.
+func checkCopyPreconditions(h http.Header, v *s3Version) *apiError {
+	mod := v.modified.Truncate(time.Second)
+	if im := h.Get("x-amz-copy-source-if-match"); im != "" && !etagMatches(im, v.etag) {
+		return errPrecondition()
+	}
+	if inm := h.Get("x-amz-copy-source-if-none-match"); inm != "" && etagMatches(inm, v.etag) {
+		return errPrecondition()
+	}
+	if ius := h.Get("x-amz-copy-source-if-unmodified-since"); ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && mod.After(t) {
+			return errPrecondition()
+		}
+	}
+	if ims := h.Get("x-amz-copy-source-if-modified-since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !mod.After(t) {
+			return errPrecondition()
+		}
+	}
+	return nil
+}
+
+func (s *s3Service) handleCopyObject(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	discard(r)
+	if e := checkKey(t.key); e != nil {
+		return e
+	}
+	cs, e := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if e != nil {
+		return e
+	}
+	metaDir := r.Header.Get("x-amz-metadata-directive")
+	tagDir := r.Header.Get("x-amz-tagging-directive")
+	for _, d := range []string{metaDir, tagDir} {
+		if d != "" && d != "COPY" && d != "REPLACE" {
+			return errInvalidArgument("Unknown directive: " + d)
+		}
+	}
+	var tags map[string]string
+	if tagDir == "REPLACE" {
+		if tags, e = parseTagging(r.Header.Get("x-amz-tagging")); e != nil {
+			return e
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, e := s.sourceVersionLocked(cs, c.Now)
+	if e != nil {
+		return e
+	}
+	if e := checkCopyPreconditions(r.Header, src); e != nil {
+		return e
+	}
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		return e
+	}
+	if cs.bucket == t.bucket && cs.key == t.key && src == b.latest(t.key) && metaDir != "REPLACE" && tagDir != "REPLACE" {
+		return errInvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	if e := checkWritePreconditions(r.Header, b.latest(t.key), t.key); e != nil {
+		return e
+	}
+	v := &s3Version{modified: c.Now, size: src.size, etag: src.etag, body: src.body,
+		headers: src.headers, meta: src.meta, tags: src.tags, checksum: src.checksum}
+	if src.parts > 0 {
+		// A copy is stored whole, so its ETag is the content's MD5.
+		v.etag = md5ETag(src.body.bytes())
+		v.checksum = nil
+	}
+	if metaDir == "REPLACE" {
+		v.headers, v.meta = contentHeadersFrom(r.Header), metaFrom(r.Header)
+	}
+	if tagDir == "REPLACE" {
+		v.tags = tags
+	}
+	s.putLocked(b, t.key, v, c.Now)
+	h := w.Header()
+	if b.versioning != "" {
+		h.Set("x-amz-version-id", v.id)
+	}
+	if cs.versionID != "" || src.id != "null" {
+		h.Set("x-amz-copy-source-version-id", src.id)
+	}
+	var out bytes.Buffer
+	out.WriteString(`<CopyObjectResult xmlns="` + s3XMLNS + `"><ETag>`)
+	xmlText(&out, v.etag)
+	out.WriteString("</ETag><LastModified>" + s3Time(v.modified) + "</LastModified></CopyObjectResult>")
+	writeXMLBytes(w, out.Bytes())
+	return nil
+}
+
+type taggingXML struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Xmlns   string   `xml:"xmlns,attr,omitempty"`
+	TagSet  struct {
+		Tags []tagXML `xml:"Tag"`
+	} `xml:"TagSet"`
+}
+
+// taggedVersionLocked finds the version a tagging request names.
+func (s *s3Service) taggedVersionLocked(r *http.Request, c *call, t s3Target) (*s3Version, *apiError) {
+	q := r.URL.Query()
+	vid := q.Get("versionId")
+	if _, ok := q["versionId"]; ok && !validVersionID(vid) {
+		return nil, errInvalidVersionID()
+	}
+	b, e := s.bucketLocked(t.bucket, c.Now)
+	if e != nil {
+		return nil, e
+	}
+	var v *s3Version
+	if vid != "" {
+		if v = b.findVersion(t.key, vid); v == nil {
+			return nil, errNoSuchVersion(vid)
+		}
+	} else if v = b.latest(t.key); v == nil {
+		return nil, errNoSuchKey(t.key)
+	}
+	if v.deleteMarker {
+		return nil, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+			Message: "The specified method is not allowed against this resource."}
+	}
+	return v, nil
+}
+
+func (s *s3Service) handlePutObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	body, _, e := readS3Body(r)
+	if e != nil {
+		return e
+	}
+	var tx taggingXML
+	if err := xml.Unmarshal(body, &tx); err != nil {
+		return errMalformedXML()
+	}
+	tags := map[string]string{}
+	for _, tg := range tx.TagSet.Tags {
+		if _, dup := tags[tg.Key]; dup {
+			return &apiError{Status: 400, Code: "InvalidTag", Message: "Cannot provide multiple Tags with the same key"}
+		}
+		tags[tg.Key] = tg.Value
+	}
+	if e := validateTags(tags); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, e := s.taggedVersionLocked(r, c, t)
+	if e != nil {
+		return e
+	}
+	v.tags = tags
+	w.Header().Set("x-amz-version-id", v.id)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *s3Service) handleGetObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	s.mu.Lock()
+	v, e := s.taggedVersionLocked(r, c, t)
+	var tags map[string]string
+	var id string
+	if e == nil {
+		tags, id = v.tags, v.id
+	}
+	s.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	tx := taggingXML{Xmlns: s3XMLNS}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	tx.TagSet.Tags = []tagXML{}
+	for _, k := range keys {
+		tx.TagSet.Tags = append(tx.TagSet.Tags, tagXML{Key: k, Value: tags[k]})
+	}
+	w.Header().Set("x-amz-version-id", id)
+	return writeXML(w, &tx)
+}
+
+func (s *s3Service) handleDeleteObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, e := s.taggedVersionLocked(r, c, t)
+	if e != nil {
+		return e
+	}
+	v.tags = nil
+	w.Header().Set("x-amz-version-id", v.id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

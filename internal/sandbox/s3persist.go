@@ -1,0 +1,171 @@
+package sandbox
+
+import (
+	"encoding/gob"
+	"fmt"
+	"io"
+	"time"
+)
+
+// s3Snapshot is the saved form of the S3 state.
+type s3Snapshot struct {
+	Seq         uint64
+	Buckets     []bucketSnapshot
+	Uploads     []uploadSnapshot
+	Pending     []replicationOpSnapshot
+	Failed      map[string]int64
+	LastLatency map[string]time.Duration
+}
+
+type bucketSnapshot struct {
+	Name, Region string
+	Created      time.Time
+	Versioning   string
+	Replication  *replicationConfig
+	Keys         []keySnapshot
+}
+
+type keySnapshot struct {
+	Key      string
+	Versions []versionSnapshot
+}
+
+type versionSnapshot struct {
+	Object       capturedObject
+	DeleteMarker bool
+	ChecksumAlg  string
+	Checksum     string
+	Replication  string
+}
+
+type uploadSnapshot struct {
+	ID, Bucket, Key string
+	Initiated       time.Time
+	Headers         *capturedHeaders
+	Meta, Tags      map[string]string
+	Parts           map[int]partSnapshot
+}
+
+type partSnapshot struct {
+	Data     []byte
+	ETag     string
+	Modified time.Time
+}
+
+type replicationOpSnapshot struct {
+	Src, Key, VersionID, Rule, Dest string
+	Created, Due                    time.Time
+}
+
+func headersSnapshot(h *contentHeaders) *capturedHeaders {
+	if h == nil {
+		return nil
+	}
+	return &capturedHeaders{h.contentType, h.cacheControl, h.contentDisposition, h.contentEncoding, h.contentLanguage}
+}
+
+func (s *s3Service) saveState(w io.Writer) error {
+	s.mu.Lock()
+	snap := s3Snapshot{Seq: s.ids.seq, Failed: s.repl.failed, LastLatency: s.repl.lastLatency}
+	for _, b := range s.buckets {
+		bs := bucketSnapshot{Name: b.name, Region: b.region, Created: b.created, Versioning: b.versioning, Replication: b.replication}
+		for _, k := range b.keys() {
+			ks := keySnapshot{Key: k}
+			for _, v := range b.objects[k].versions {
+				vs := versionSnapshot{Object: captureVersion(k, v), DeleteMarker: v.deleteMarker, Replication: v.replication}
+				if v.checksum != nil {
+					vs.ChecksumAlg, vs.Checksum = v.checksum.algorithm, v.checksum.value
+				}
+				ks.Versions = append(ks.Versions, vs)
+			}
+			bs.Keys = append(bs.Keys, ks)
+		}
+		snap.Buckets = append(snap.Buckets, bs)
+	}
+	for _, u := range s.uploads {
+		us := uploadSnapshot{ID: u.id, Bucket: u.bucket, Key: u.key, Initiated: u.initiated,
+			Headers: headersSnapshot(u.headers), Meta: u.meta, Tags: u.tags, Parts: map[int]partSnapshot{}}
+		for n, p := range u.parts {
+			us.Parts[n] = partSnapshot{Data: p.data, ETag: p.etag, Modified: p.modified}
+		}
+		snap.Uploads = append(snap.Uploads, us)
+	}
+	for _, op := range s.repl.pending {
+		snap.Pending = append(snap.Pending, replicationOpSnapshot{Src: op.src, Key: op.key, VersionID: op.version.id,
+			Rule: op.rule, Dest: op.dest, Created: op.created, Due: op.due})
+	}
+	// Encoding runs under the lock: the snapshot shares maps with the live
+	// state.
+	defer s.mu.Unlock()
+	if err := gob.NewEncoder(w).Encode(&snap); err != nil {
+		return fmt.Errorf("save s3 state: %w", err)
+	}
+	return nil
+}
+
+func (s *s3Service) loadState(r io.Reader) error {
+	var snap s3Snapshot
+	if err := gob.NewDecoder(r).Decode(&snap); err != nil {
+		return fmt.Errorf("load s3 state: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids.seq = snap.Seq
+	s.buckets = map[string]*s3Bucket{}
+	s.uploads = map[string]*multipartUpload{}
+	s.repl = newReplicationQueue()
+	if snap.Failed != nil {
+		s.repl.failed = snap.Failed
+	}
+	if snap.LastLatency != nil {
+		s.repl.lastLatency = snap.LastLatency
+	}
+	for _, bs := range snap.Buckets {
+		b := &s3Bucket{name: bs.Name, region: bs.Region, created: bs.Created, versioning: bs.Versioning,
+			replication: bs.Replication, objects: make(map[string]*s3Key, len(bs.Keys))}
+		for _, ks := range bs.Keys {
+			o := &s3Key{versions: make([]*s3Version, 0, len(ks.Versions))}
+			for i := range ks.Versions {
+				vs := &ks.Versions[i]
+				v := vs.Object.version()
+				v.deleteMarker, v.replication = vs.DeleteMarker, vs.Replication
+				if v.deleteMarker {
+					v.body, v.etag = nil, ""
+				}
+				if vs.ChecksumAlg != "" {
+					v.checksum = &objectChecksum{algorithm: vs.ChecksumAlg, value: vs.Checksum}
+				}
+				o.versions = append(o.versions, v)
+			}
+			if len(o.versions) > 0 {
+				b.objects[ks.Key] = o
+				b.sorted = append(b.sorted, ks.Key)
+			}
+		}
+		s.buckets[b.name] = b
+	}
+	for _, us := range snap.Uploads {
+		u := &multipartUpload{id: us.ID, bucket: us.Bucket, key: us.Key, initiated: us.Initiated,
+			meta: us.Meta, tags: us.Tags, parts: map[int]*uploadPart{}}
+		if h := us.Headers; h != nil {
+			u.headers = &contentHeaders{h.ContentType, h.CacheControl, h.ContentDisposition, h.ContentEncoding, h.ContentLanguage}
+		}
+		for n, p := range us.Parts {
+			u.parts[n] = &uploadPart{data: p.Data, etag: p.ETag, modified: p.Modified}
+		}
+		s.uploads[u.id] = u
+	}
+	for _, ps := range snap.Pending {
+		b := s.buckets[ps.Src]
+		if b == nil {
+			continue
+		}
+		v := b.findVersion(ps.Key, ps.VersionID)
+		if v == nil {
+			continue
+		}
+		s.repl.pending = append(s.repl.pending, &replicationOp{src: ps.Src, key: ps.Key, version: v,
+			rule: ps.Rule, dest: ps.Dest, created: ps.Created, due: ps.Due})
+	}
+	return nil
+}

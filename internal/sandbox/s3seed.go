@@ -1,0 +1,153 @@
+package sandbox
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Seeded S3 names, fixed so runbooks and documentation can rely on them.
+const (
+	ModelBucket          = "ai-model-artifacts"
+	ModelReplicaBucket   = "ai-model-artifacts-dr"
+	ModelReplicationRule = "dr-replication"
+)
+
+// seedModelNames are the first models of the seeded bucket; larger estates
+// add model-05, model-06, ...
+func seedModelName(i int) string {
+	switch i {
+	case 0:
+		return "llama-ft"
+	case 1:
+		return "bert-ranker"
+	case 2:
+		return "whisper-asr"
+	case 3:
+		return "vision-clip"
+	}
+	return fmt.Sprintf("model-%02d", i+1)
+}
+
+// seedEvent is one write in the seeded history.
+type seedEvent struct {
+	at     time.Time
+	key    string
+	delete bool
+	body   *s3Body
+	etag   string
+	meta   map[string]string
+	ctype  string
+}
+
+// seedModels fills the model bucket with months of history and creates its
+// DR replica with a replication rule. Each model revision writes
+// models/<name>/model.safetensors (generated content) and
+// models/<name>/config.json, with user metadata "metrics" and "git-commit".
+// bert-ranker and whisper-asr are deleted and re-created part way through;
+// llama-ft's config.json has a version and a delete marker written in the
+// same second, then the key is re-created, so listings whose timestamps tie
+// must be read by position. llama-ft's newest revision is written 10
+// seconds before now, so with the default lag it is still replicating.
+func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error {
+	z := o.Sizes.withDefaults()
+	historyStart := now.Add(-time.Duration(z.HistoryDays) * 24 * time.Hour)
+	created := historyStart.Add(-24 * time.Hour).Truncate(time.Second)
+	if err := s.createBucket(ModelBucket, s.cfg.PrimaryRegion, true, created); err != nil {
+		return fmt.Errorf("seed models: %w", err)
+	}
+	if err := s.createBucket(ModelReplicaBucket, s.cfg.DRRegion, true, created); err != nil {
+		return fmt.Errorf("seed models: %w", err)
+	}
+	prio, prefix := 1, "models/"
+	cfg := &replicationConfig{Role: "arn:aws:iam::000000000000:role/ai-model-replication",
+		Rules: []replicationRuleXML{{ID: ModelReplicationRule, Priority: &prio, Status: "Enabled",
+			Filter:                  &replicationFilt{Prefix: &prefix},
+			DeleteMarkerReplication: &statusXML{Status: "Enabled"}}}}
+	cfg.Rules[0].Destination.Bucket = "arn:aws:s3:::" + ModelReplicaBucket
+
+	var events []seedEvent
+	span := now.Add(-time.Minute).Sub(historyStart)
+	for m := 0; m < z.Models; m++ {
+		name := seedModelName(m)
+		n := z.VersionsPerModel
+		// Each model starts somewhere in the first fifth of the history.
+		start := historyStart.Add(time.Duration(rng.Int63n(int64(span/5) + 1)))
+		step := now.Add(-time.Minute).Sub(start) / time.Duration(max(n, 1))
+		acc := 0.70 + rng.Float64()*0.1
+		deleteAt := -1
+		if m == 1 || m == 2 {
+			deleteAt = n / 2
+		}
+		for r := 0; r < n; r++ {
+			at := start.Add(time.Duration(r)*step + time.Duration(rng.Int63n(int64(step/2)+1))).Truncate(time.Second)
+			if m == 0 && r == n-1 {
+				at = now.Add(-10 * time.Second).Truncate(time.Second)
+			}
+			if r == deleteAt {
+				for _, f := range []string{"model.safetensors", "config.json"} {
+					events = append(events, seedEvent{at: at, key: "models/" + name + "/" + f, delete: true})
+				}
+				at = at.Add(step / 3).Truncate(time.Second)
+			}
+			acc += (rng.Float64() - 0.3) * 0.01
+			acc = min(acc, 0.995)
+			commit := fmt.Sprintf("%016x%016x%08x", rng.Uint64(), rng.Uint64(), rng.Uint32())
+			metrics := `{"accuracy":` + strconv.FormatFloat(acc, 'f', 4, 64) + `,"loss":` +
+				strconv.FormatFloat((1-acc)*1.7, 'f', 4, 64) + `}`
+			meta := map[string]string{"metrics": metrics, "git-commit": commit, "revision": strconv.Itoa(r + 1)}
+			size := int64(z.ObjectBytes/2 + rng.Intn(z.ObjectBytes+1))
+			body := &s3Body{synth: rng.Uint64() | 1, size: size}
+			events = append(events, seedEvent{at: at, key: "models/" + name + "/model.safetensors", body: body,
+				meta: meta, ctype: "application/octet-stream"})
+			cfgBody := []byte(`{"model":"` + name + `","revision":` + strconv.Itoa(r+1) + `,"git_commit":"` + commit +
+				`","metrics":` + metrics + "}\n")
+			events = append(events, seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json",
+				body: &s3Body{data: cfgBody}, etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
+			if m == 0 && r == n/3 {
+				// A delete marker in the same second as the version it
+				// hides, then the key re-created a second later.
+				events = append(events,
+					seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json", delete: true},
+					seedEvent{at: at.Add(2 * time.Second), key: "models/" + name + "/config.json",
+						body: &s3Body{data: cfgBody}, etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
+			}
+		}
+	}
+	// Writes happen in time order across models; ties keep generation order.
+	slices.SortStableFunc(events, func(a, b seedEvent) int { return a.at.Compare(b.at) })
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src := s.buckets[ModelBucket]
+	src.replication = cfg
+	hdr := map[string]*contentHeaders{}
+	for i := range events {
+		ev := &events[i]
+		if ev.delete {
+			s.deleteLocked(src, ev.key, ev.at)
+			continue
+		}
+		if ev.etag == "" {
+			ev.etag = md5ETag(ev.body.bytes())
+		}
+		h := hdr[ev.ctype]
+		if h == nil {
+			h = &contentHeaders{contentType: ev.ctype}
+			hdr[ev.ctype] = h
+		}
+		v := &s3Version{modified: ev.at, size: ev.body.len(), etag: ev.etag, body: ev.body, meta: ev.meta, headers: h}
+		s.putLocked(src, ev.key, v, ev.at)
+	}
+	s.repl.materialize(s, now)
+	return nil
+}
+
+func (b *s3Body) len() int64 {
+	if b.data != nil {
+		return int64(len(b.data))
+	}
+	return b.size
+}
