@@ -48,6 +48,8 @@ type s3Harness struct {
 	srv   *httptest.Server
 	clock *fakeClock
 	reqs  atomic.Int64
+	// chunked counts requests whose body came aws-chunked.
+	chunked atomic.Int64
 }
 
 func startS3Harness(t testing.TB, cfg s3Config, tls bool) *s3Harness {
@@ -55,6 +57,9 @@ func startS3Harness(t testing.TB, cfg s3Config, tls bool) *s3Harness {
 	h := &s3Harness{svc: newS3ServiceConfig(cfg), clock: newFakeClock()}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := h.reqs.Add(1)
+		if hasToken(r.Header.Get("Content-Encoding"), "aws-chunked") {
+			h.chunked.Add(1)
+		}
 		c := &call{Service: "s3", Region: scopeRegion(r), RequestID: "REQ" + strconv.FormatInt(n, 10), Now: h.clock.Now()}
 		op, mut, err := h.svc.identify(r)
 		if err != nil {
@@ -104,6 +109,10 @@ func (h *s3Harness) client(t testing.TB, region string, opts ...func(*s3.Options
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSANDBOXTEST", "secret", ""),
 		HTTPClient:   hc,
 		BaseEndpoint: aws.String(h.srv.URL),
+		// What config.LoadDefaultConfig resolves: checksums whenever the
+		// operation supports them.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) {
 		o.UsePathStyle = true
