@@ -170,7 +170,7 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 		return &Result{Status: StatusFailed, Err: err}
 	}
 
-	stopReason, refusal := r.walk()
+	refusal := r.walk()
 
 	res := &Result{Outputs: map[string]cty.Value{}}
 	for _, n := range rb.order {
@@ -195,7 +195,6 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 	default:
 		res.Status = StatusSucceeded
 	}
-	_ = stopReason
 
 	outJSON := r.evalOutputs(res)
 	fin := Event{Kind: RunFinished, Status: res.Status, Outputs: outJSON, Duration: r.now().Sub(start)}
@@ -336,7 +335,8 @@ type outcome struct {
 
 // walk runs the graph: a node starts once everything it waits for is
 // resolved, at most r.par at a time, earliest-declared first.
-func (r *run) walk() (stopReason string, refusal error) {
+func (r *run) walk() (refusal error) {
+	var stopReason string
 	nodes := r.rb.Nodes
 	pending := make([]int, len(nodes))
 	ready := &nodeHeap{}
@@ -362,16 +362,11 @@ func (r *run) walk() (stopReason string, refusal error) {
 				continue
 			}
 			if cause := r.blockedBy(d); cause != nil {
-				st := "failed"
+				what := "failed"
 				if r.statusOf(cause) != statusFailed {
-					st = "was skipped"
+					what = "was skipped"
 				}
-				if st == "failed" {
-					st = "failed"
-					_ = r.emit(Event{Kind: StepSkipped, Node: d.Addr, Reason: fmt.Sprintf("depends on %s, which failed", cause.Addr)})
-				} else {
-					_ = r.emit(Event{Kind: StepSkipped, Node: d.Addr, Reason: fmt.Sprintf("depends on %s, which %s", cause.Addr, st)})
-				}
+				_ = r.emit(Event{Kind: StepSkipped, Node: d.Addr, Reason: fmt.Sprintf("depends on %s, which %s", cause.Addr, what)})
 				r.setStatus(d, statusBlocked, cty.NilVal, "")
 				resolve(d)
 				continue
@@ -411,6 +406,9 @@ func (r *run) walk() (stopReason string, refusal error) {
 			}
 			r.cancel(errors.New(stopReason))
 		}
+		if r.ctx.Err() != nil {
+			stopping = true
+		}
 		if !stopping {
 			resolve(o.node)
 		}
@@ -427,7 +425,7 @@ func (r *run) walk() (stopReason string, refusal error) {
 			}
 		}
 	}
-	return stopReason, refusal
+	return refusal
 }
 
 // blockedBy returns a dependency that failed or was blocked itself, or nil.

@@ -358,9 +358,16 @@ func duplicate(kind, name string, first, again hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + kind,
-		Detail:   fmt.Sprintf("A %s named %s was already declared at %s. Names must be unique.", kind, name, first),
+		Detail:   fmt.Sprintf("%s %s named %s was already declared at %s. Names must be unique.", article(kind), kind, name, first),
 		Subject:  &again,
 	}
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 func (p *parser) decodeVariable(block *hcl.Block) hcl.Diagnostics {
@@ -663,6 +670,7 @@ func (p *parser) decodeOutput(block *hcl.Block) hcl.Diagnostics {
 }
 
 // suggest returns the candidate nearest to name, or "" when none is close.
+// Swapped letters count as one edit, the commonest typo.
 func suggest(name string, candidates []string) string {
 	best, bestDist := "", len(name)/3+2
 	sort.Strings(candidates)
@@ -674,8 +682,10 @@ func suggest(name string, candidates []string) string {
 	return best
 }
 
+// editDistance is the optimal string alignment distance.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -689,8 +699,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1) // transposition
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

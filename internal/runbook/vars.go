@@ -34,6 +34,9 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 	var diags hcl.Diagnostics
 	raw := map[string]cty.Value{}
 	where := map[string]*hcl.Range{}
+	// given records variables that had a value, even one that failed to
+	// parse, so they are not also reported missing.
+	given := map[string]bool{}
 
 	for _, kv := range in.Env {
 		name, val, ok := strings.Cut(kv, "=")
@@ -45,6 +48,7 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 		if v == nil {
 			continue // the environment is shared with other runbooks
 		}
+		given[name] = true
 		cv, d := parseCLIValue(v, val, "environment variable "+VarEnvPrefix+name)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -80,6 +84,7 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 					Subject: &rng})
 				continue
 			}
+			given[name] = true
 			val, d := a.Expr.Value(&hcl.EvalContext{Functions: functions(nil)})
 			diags = append(diags, d...)
 			if !d.HasErrors() {
@@ -101,6 +106,7 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 				Detail: fmt.Sprintf("--var %s: the runbook declares no variable %q.%s", name, name, didYouMean(name, keys(rb.varByName)))})
 			continue
 		}
+		given[name] = true
 		cv, d := parseCLIValue(v, val, "--var "+name)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -112,6 +118,9 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 	for _, v := range rb.Variables {
 		val, ok := raw[v.Name]
 		if !ok {
+			if given[v.Name] {
+				continue
+			}
 			if !v.HasDefault {
 				rng := v.DeclRange
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required variable",
@@ -163,13 +172,17 @@ func parseCLIValue(v *Variable, s, where string) (cty.Value, hcl.Diagnostics) {
 	if v.Type == cty.String {
 		return cty.StringVal(s), nil
 	}
+	shown := fmt.Sprintf("%q", s)
+	if v.Sensitive {
+		shown = "the value"
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(s), where, hcl.InitialPos)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(s), nil
 		}
 		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-			Detail: fmt.Sprintf("%s: %q is not a valid %s value.", where, s, typeexpr.TypeString(v.Type))}}
+			Detail: fmt.Sprintf("%s: %s is not a valid %s value.", where, shown, typeexpr.TypeString(v.Type))}}
 	}
 	val, diags := expr.Value(&hcl.EvalContext{Functions: functions(nil)})
 	if diags.HasErrors() {
@@ -177,7 +190,7 @@ func parseCLIValue(v *Variable, s, where string) (cty.Value, hcl.Diagnostics) {
 			return cty.StringVal(s), nil
 		}
 		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-			Detail: fmt.Sprintf("%s: %q is not a valid %s value.", where, s, typeexpr.TypeString(v.Type))}}
+			Detail: fmt.Sprintf("%s: %s is not a valid %s value.", where, shown, typeexpr.TypeString(v.Type))}}
 	}
 	return val, nil
 }

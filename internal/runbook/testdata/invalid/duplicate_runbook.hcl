@@ -1,0 +1,3 @@
+# want: Duplicate runbook block at 3:1
+runbook {}
+runbook {}

@@ -1,0 +1,7 @@
+# want: Invalid duration at 5:16
+step "wait" "a" {
+  retry {
+    attempts = 3
+    backoff  = "soon"
+  }
+}

@@ -1,0 +1,2 @@
+# want: Invalid step name at 2:13
+step "wait" "1st" {}

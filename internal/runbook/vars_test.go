@@ -1,0 +1,170 @@
+package runbook
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+const varsRunbook = `
+variable "region" {
+  type    = string
+  default = "us-east-1"
+}
+variable "desired" {
+  type = number
+  validation {
+    condition     = var.desired >= 1 && var.desired <= 10
+    error_message = "desired is between 1 and 10."
+  }
+}
+variable "zones" {
+  type    = list(string)
+  default = []
+}
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+`
+
+func TestResolveVars(t *testing.T) {
+	dir := t.TempDir()
+	varFile := filepath.Join(dir, "prod.hcl")
+	if err := os.WriteFile(varFile, []byte("region = \"eu-west-1\"\ndesired = 4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badFile := filepath.Join(dir, "bad.hcl")
+	if err := os.WriteFile(badFile, []byte("desired = 2\nregoin = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	typeFile := filepath.Join(dir, "type.hcl")
+	if err := os.WriteFile(typeFile, []byte("desired = 2\nzones = \"a\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		in       VarInputs
+		want     map[string]cty.Value
+		wantErr  string
+		wantLine int // of the diagnostic's subject; 0 for none
+		wantCol  int
+	}{
+		{
+			name: "defaults and a flag",
+			in:   VarInputs{Flags: []string{"desired=3"}},
+			want: map[string]cty.Value{"region": cty.StringVal("us-east-1"), "desired": cty.NumberIntVal(3)},
+		},
+		{
+			name: "env, file, then flags win",
+			in: VarInputs{
+				Env:   []string{"DRCONSOLE_VAR_region=ap-south-1", "DRCONSOLE_VAR_desired=9", "DRCONSOLE_VAR_other=1", "HOME=/root"},
+				Files: []string{varFile},
+				Flags: []string{`zones=["a", "b"]`, "desired=5"},
+			},
+			want: map[string]cty.Value{
+				"region":  cty.StringVal("eu-west-1"),
+				"desired": cty.NumberIntVal(5),
+				"zones":   cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+			},
+		},
+		{
+			name: "env alone",
+			in:   VarInputs{Env: []string{"DRCONSOLE_VAR_desired=2", "DRCONSOLE_VAR_region=a=b"}},
+			want: map[string]cty.Value{"desired": cty.NumberIntVal(2), "region": cty.StringVal("a=b")},
+		},
+		{
+			name:     "missing required",
+			in:       VarInputs{},
+			wantErr:  `Missing required variable; Variable "desired" has no default`,
+			wantLine: 6, wantCol: 1,
+		},
+		{
+			name:     "validation",
+			in:       VarInputs{Flags: []string{"desired=11"}},
+			wantErr:  "Invalid value for variable; var.desired: desired is between 1 and 10.",
+			wantLine: 9, wantCol: 21,
+		},
+		{
+			name:    "wrong type from a flag",
+			in:      VarInputs{Flags: []string{"desired=many"}},
+			wantErr: `--var desired: "many" is not a valid number value`,
+		},
+		{
+			name:     "wrong type from a file",
+			in:       VarInputs{Files: []string{typeFile}},
+			wantErr:  `Invalid value for variable; Variable "zones" is of type list(string)`,
+			wantLine: 2, wantCol: 9,
+		},
+		{
+			name:    "undeclared flag",
+			in:      VarInputs{Flags: []string{"desird=1"}},
+			wantErr: `the runbook declares no variable "desird". Did you mean "desired"?`,
+		},
+		{
+			name:     "undeclared in a file",
+			in:       VarInputs{Files: []string{badFile}},
+			wantErr:  `declares no variable "regoin". Did you mean "region"?`,
+			wantLine: 2, wantCol: 1,
+		},
+		{
+			name:    "flag without equals",
+			in:      VarInputs{Flags: []string{"desired"}},
+			wantErr: `"desired" is not NAME=VALUE`,
+		},
+		{
+			name:    "missing file",
+			in:      VarInputs{Files: []string{filepath.Join(dir, "nope.hcl")}},
+			wantErr: "Cannot read variables file",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rb := mustParse(t, varsRunbook, Registry{})
+			got, diags := rb.ResolveVars(tc.in)
+			if tc.wantErr != "" {
+				if !diags.HasErrors() {
+					t.Fatalf("no error; want %q", tc.wantErr)
+				}
+				all := diagList(diags)
+				if !strings.Contains(all, tc.wantErr) {
+					t.Fatalf("errors %s; want %q", all, tc.wantErr)
+				}
+				if tc.wantLine > 0 {
+					s := diags[0].Subject
+					if s == nil || s.Start.Line != tc.wantLine || s.Start.Column != tc.wantCol {
+						t.Errorf("subject %v; want line %d column %d", s, tc.wantLine, tc.wantCol)
+					}
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diagList(diags))
+			}
+			for k, w := range tc.want {
+				if !got[k].RawEquals(w) {
+					t.Errorf("%s = %#v; want %#v", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
+func TestSensitiveValueNotInDiagnostics(t *testing.T) {
+	rb := mustParse(t, `
+variable "token" {
+  type      = number
+  sensitive = true
+}`, Registry{})
+	_, diags := rb.ResolveVars(VarInputs{Flags: []string{"token=hunter2-secret"}})
+	if !diags.HasErrors() {
+		t.Fatal("no error")
+	}
+	if all := diagList(diags); strings.Contains(all, "hunter2") {
+		t.Errorf("diagnostic shows a sensitive value: %s", all)
+	}
+}
