@@ -1,0 +1,449 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	bktypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// BackupRestore is the backup_restore step type: it finds the AWS Backup
+// recovery point of a resource nearest before a time (or takes the one it
+// is given), starts a restore job into a new resource and waits until the
+// job is COMPLETED.
+//
+// It is not destructive: the restore always creates a new bucket, volume or
+// file system and leaves the original alone (AWS advises restoring S3 into a
+// new bucket, since a restore into the same bucket never deletes). The
+// idempotency token is derived from the run id and the step address, so a
+// resumed attempt gets the job the first attempt started.
+type BackupRestore struct {
+	clients AWSClients
+}
+
+const (
+	backupDefaultPoll = 30 * time.Second
+	backupDefaultWait = 12 * time.Hour
+	// backupDefaultRole is the role AWS Backup creates for itself, in the
+	// account that holds the recovery point.
+	backupDefaultRole = "arn:aws:iam::%s:role/service-role/AWSBackupDefaultServiceRole"
+)
+
+// Spec implements runbook.StepType.
+func (*BackupRestore) Spec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"region":             &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: true},
+		"vault":              &hcldec.AttrSpec{Name: "vault", Type: cty.String, Required: true},
+		"resource_arn":       &hcldec.AttrSpec{Name: "resource_arn", Type: cty.String},
+		"to_time":            &hcldec.AttrSpec{Name: "to_time", Type: cty.String},
+		"recovery_point_arn": &hcldec.AttrSpec{Name: "recovery_point_arn", Type: cty.String},
+		"iam_role_arn":       &hcldec.AttrSpec{Name: "iam_role_arn", Type: cty.String},
+		"target_bucket":      &hcldec.AttrSpec{Name: "target_bucket", Type: cty.String},
+		"availability_zone":  &hcldec.AttrSpec{Name: "availability_zone", Type: cty.String},
+		"metadata":           &hcldec.AttrSpec{Name: "metadata", Type: cty.Map(cty.String)},
+		"wait_for":           &hcldec.AttrSpec{Name: "wait_for", Type: cty.String},
+		"poll_interval":      &hcldec.AttrSpec{Name: "poll_interval", Type: cty.String},
+	}
+}
+
+// Outputs implements runbook.StepType.
+func (*BackupRestore) Outputs() cty.Type {
+	return cty.Object(map[string]cty.Type{
+		"recovery_point_arn":     cty.String,
+		"recovery_point_created": cty.String,
+		"continuous":             cty.Bool,
+		"resource_type":          cty.String,
+		"restore_job_id":         cty.String,
+		"created_resource_arn":   cty.String,
+	})
+}
+
+// Destructive implements runbook.StepType: the restore creates a new
+// resource and changes nothing that exists.
+func (*BackupRestore) Destructive() bool { return false }
+
+// recoveryPoint is what the step needs of a recovery point.
+type recoveryPoint struct {
+	arn, resourceArn, resourceType, resourceName string
+	status                                       string
+	created, completed                           time.Time
+	continuous                                   bool
+}
+
+// isContinuousArn tells continuous-backup recovery points from snapshot
+// ones: AWS Backup names them recovery-point:continuous:...
+func isContinuousArn(arn string) bool {
+	return strings.Contains(arn, ":recovery-point:continuous:")
+}
+
+// covers reports whether a continuous point can restore to t: its window
+// runs from its creation to its completion date, or to now while it is
+// still being written.
+func (p recoveryPoint) covers(t, now time.Time) bool {
+	if !p.continuous || t.Before(p.created) {
+		return false
+	}
+	end := now
+	if !p.completed.IsZero() && !p.completed.Before(p.created) && p.status == string(bktypes.RecoveryPointStatusStopped) {
+		end = p.completed
+	}
+	return !t.After(end)
+}
+
+// pickRecoveryPoint chooses the point to restore to t: a continuous point
+// whose window covers t when there is one (it restores to t exactly), else
+// the newest COMPLETED snapshot point created at or before t.
+func pickRecoveryPoint(points []recoveryPoint, t, now time.Time) (recoveryPoint, bool) {
+	var best recoveryPoint
+	found := false
+	for _, p := range points {
+		if p.continuous && p.covers(t, now) && p.status != string(bktypes.RecoveryPointStatusDeleting) &&
+			p.status != string(bktypes.RecoveryPointStatusExpired) {
+			if !found || !best.continuous || p.created.After(best.created) {
+				best, found = p, true
+			}
+		}
+	}
+	if found {
+		return best, true
+	}
+	for _, p := range points {
+		if p.continuous || p.status != string(bktypes.RecoveryPointStatusCompleted) || p.created.After(t) {
+			continue
+		}
+		if !found || p.created.After(best.created) || (p.created.Equal(best.created) && p.arn > best.arn) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
+// backupQuery is a validated backup_restore configuration.
+type backupQuery struct {
+	region, vault           string
+	resourceArn             string
+	toTime                  time.Time
+	hasTime                 bool
+	recoveryPointArn        string
+	role, bucket, az        string
+	metadata                map[string]string
+	waitFor, interval       time.Duration
+	resourceKnown, rpKnown  bool
+	timeKnown, targetsKnown bool
+}
+
+func parseBackupQuery(cfg cty.Value) (backupQuery, error) {
+	q := backupQuery{
+		region: cfgString(cfg, "region"), vault: cfgString(cfg, "vault"),
+		resourceArn: cfgString(cfg, "resource_arn"), recoveryPointArn: cfgString(cfg, "recovery_point_arn"),
+		role: cfgString(cfg, "iam_role_arn"), bucket: cfgString(cfg, "target_bucket"),
+		az: cfgString(cfg, "availability_zone"), metadata: cfgStringMap(cfg, "metadata"),
+		resourceKnown: cfgKnown(cfg, "resource_arn"), rpKnown: cfgKnown(cfg, "recovery_point_arn"),
+		timeKnown: cfgKnown(cfg, "to_time"),
+		targetsKnown: cfgKnown(cfg, "target_bucket") && cfgKnown(cfg, "availability_zone") &&
+			cfgKnown(cfg, "metadata") && cfgKnown(cfg, "iam_role_arn"),
+	}
+	byPoint := cfgSet(cfg, "recovery_point_arn")
+	byTime := cfgSet(cfg, "resource_arn") || cfgSet(cfg, "to_time")
+	if byPoint == byTime {
+		return q, errors.New("set either recovery_point_arn, or resource_arn and to_time")
+	}
+	if byTime && (!cfgSet(cfg, "resource_arn") || !cfgSet(cfg, "to_time")) {
+		return q, errors.New("resource_arn and to_time go together")
+	}
+	if s := cfgString(cfg, "to_time"); s != "" {
+		t, err := parseRFC3339(s)
+		if err != nil {
+			return q, fmt.Errorf("to_time: %w", err)
+		}
+		q.toTime, q.hasTime = t, true
+	}
+	var err error
+	if q.waitFor, err = cfgDuration(cfg, "wait_for", 0); err != nil {
+		return q, err
+	}
+	if q.interval, err = cfgPollInterval(cfg, backupDefaultPoll); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// parseRFC3339 parses a time that must carry its zone.
+func parseRFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time with a zone (e.g. 2026-11-20T09:30:00Z)", s)
+	}
+	return t, nil
+}
+
+// backupPlanned is the restore a step would start.
+type backupPlanned struct {
+	point    recoveryPoint
+	metadata map[string]string
+	role     string
+	target   string // words for the plan: "new bucket X"
+}
+
+// Plan implements runbook.StepType.
+func (t *BackupRestore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) ([]runbook.Change, error) {
+	q, err := parseBackupQuery(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("backup_restore: %w", err)
+	}
+	if !cfgKnown(cfg, "region") || !cfgKnown(cfg, "vault") || !q.resourceKnown || !q.rpKnown || !q.timeKnown {
+		return []runbook.Change{{Action: "StartRestoreJob", Target: "recovery point chosen at apply", Detail: "-> new resource"}}, nil
+	}
+	client, err := t.clients.Backup(ctx, q.region)
+	if err != nil {
+		return nil, fmt.Errorf("backup_restore: Backup client for %s: %w", q.region, err)
+	}
+	p, err := t.prepare(ctx, sc, client, q)
+	if err != nil {
+		return nil, err
+	}
+	if !q.targetsKnown {
+		p.target = "new resource (named at apply)"
+	}
+	return []runbook.Change{{Action: "StartRestoreJob", Target: p.point.arn, Detail: "-> " + p.target}}, nil
+}
+
+// prepare chooses the recovery point and builds the restore metadata. It
+// only reads.
+func (t *BackupRestore) prepare(ctx context.Context, sc *runbook.StepContext, client *backup.Client, q backupQuery) (backupPlanned, error) {
+	var p backupPlanned
+	var err error
+	if q.recoveryPointArn != "" {
+		p.point, err = describePoint(ctx, client, q.vault, q.recoveryPointArn)
+	} else {
+		p.point, err = findPoint(ctx, client, q, clockOf(sc)())
+	}
+	if err != nil {
+		return p, err
+	}
+	how := "newest completed before " + q.toTime.UTC().Format(time.RFC3339)
+	switch {
+	case q.recoveryPointArn != "":
+		how = "given"
+	case p.point.continuous:
+		how = "continuous, window covers " + q.toTime.UTC().Format(time.RFC3339)
+	}
+	logLine(sc, "recovery point %s of %s created %s (%s)", p.point.arn, p.point.resourceArn,
+		p.point.created.UTC().Format(time.RFC3339), how)
+	out, err := client.GetRecoveryPointRestoreMetadata(ctx, &backup.GetRecoveryPointRestoreMetadataInput{
+		BackupVaultName: aws.String(q.vault), RecoveryPointArn: aws.String(p.point.arn),
+	})
+	if err != nil {
+		return p, fmt.Errorf("backup_restore: read restore metadata of %s: %w", p.point.arn, err)
+	}
+	md := map[string]string{}
+	for k, v := range out.RestoreMetadata {
+		md[k] = v
+	}
+	token := runToken(sc)
+	switch strings.ToUpper(p.point.resourceType) {
+	case "S3":
+		bucket := q.bucket
+		if bucket == "" {
+			bucket = restoreBucketName(p.point, token)
+		}
+		md["DestinationBucketName"] = bucket
+		md["NewBucket"] = "true"
+		md["CreationToken"] = token
+		p.target = "new bucket " + bucket
+	case "EBS":
+		if q.az != "" {
+			md["availabilityZone"] = q.az
+		}
+		p.target = "new volume"
+		if az := md["availabilityZone"]; az != "" {
+			p.target += " in " + az
+		}
+	case "EFS":
+		md["newFileSystem"] = "true"
+		md["CreationToken"] = token
+		p.target = "new file system"
+	default:
+		p.target = "new " + p.point.resourceType + " resource"
+	}
+	if p.point.continuous && q.hasTime {
+		md["RestoreTime"] = q.toTime.UTC().Format(time.RFC3339)
+		p.target += " at " + md["RestoreTime"]
+	}
+	for k, v := range q.metadata {
+		md[k] = v
+	}
+	p.metadata = md
+	p.role = q.role
+	if p.role == "" {
+		p.role = fmt.Sprintf(backupDefaultRole, arnAccount(p.point.arn))
+	}
+	return p, nil
+}
+
+// restoreBucketName names the bucket an S3 restore creates: the source
+// bucket's name and a suffix fixed by the run and step, within the 63
+// characters a bucket name may have.
+func restoreBucketName(p recoveryPoint, token string) string {
+	src := p.resourceName
+	if src == "" {
+		src = p.resourceArn[strings.LastIndex(p.resourceArn, ":")+1:]
+	}
+	suffix := "-restore-" + token[:8]
+	if len(src)+len(suffix) > 63 {
+		src = strings.TrimRight(src[:63-len(suffix)], ".-")
+	}
+	return src + suffix
+}
+
+func arnAccount(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) > 4 {
+		return parts[4]
+	}
+	return ""
+}
+
+func pointOf(arn, resourceArn, resourceType, resourceName string, status bktypes.RecoveryPointStatus, created, completed *time.Time) recoveryPoint {
+	return recoveryPoint{arn: arn, resourceArn: resourceArn, resourceType: resourceType, resourceName: resourceName,
+		status: string(status), created: aws.ToTime(created), completed: aws.ToTime(completed),
+		continuous: isContinuousArn(arn)}
+}
+
+func describePoint(ctx context.Context, client *backup.Client, vault, arn string) (recoveryPoint, error) {
+	out, err := client.DescribeRecoveryPoint(ctx, &backup.DescribeRecoveryPointInput{
+		BackupVaultName: aws.String(vault), RecoveryPointArn: aws.String(arn),
+	})
+	if err != nil {
+		return recoveryPoint{}, fmt.Errorf("backup_restore: describe recovery point %s in vault %s: %w", arn, vault, err)
+	}
+	p := pointOf(arn, aws.ToString(out.ResourceArn), aws.ToString(out.ResourceType), aws.ToString(out.ResourceName),
+		out.Status, out.CreationDate, out.CompletionDate)
+	switch out.Status {
+	case bktypes.RecoveryPointStatusCompleted, bktypes.RecoveryPointStatusAvailable, bktypes.RecoveryPointStatusStopped:
+		return p, nil
+	}
+	return p, fmt.Errorf("backup_restore: recovery point %s is %s, not restorable", arn, out.Status)
+}
+
+// findPoint lists the resource's recovery points created at or before the
+// time and picks one.
+func findPoint(ctx context.Context, client *backup.Client, q backupQuery, now time.Time) (recoveryPoint, error) {
+	var points []recoveryPoint
+	p := backup.NewListRecoveryPointsByBackupVaultPaginator(client, &backup.ListRecoveryPointsByBackupVaultInput{
+		BackupVaultName: aws.String(q.vault),
+		ByResourceArn:   aws.String(q.resourceArn),
+		// ByCreatedBefore is exclusive; a point created exactly at the
+		// time is still before it.
+		ByCreatedBefore: aws.Time(q.toTime.Add(time.Second)),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return recoveryPoint{}, fmt.Errorf("backup_restore: list recovery points of %s in vault %s: %w", q.resourceArn, q.vault, err)
+		}
+		for _, rp := range page.RecoveryPoints {
+			points = append(points, pointOf(aws.ToString(rp.RecoveryPointArn), aws.ToString(rp.ResourceArn),
+				aws.ToString(rp.ResourceType), aws.ToString(rp.ResourceName), rp.Status, rp.CreationDate, rp.CompletionDate))
+		}
+	}
+	best, ok := pickRecoveryPoint(points, q.toTime, now)
+	if !ok {
+		return best, fmt.Errorf("backup_restore: no completed recovery point of %s in vault %s at or before %s (%d points listed)",
+			q.resourceArn, q.vault, q.toTime.UTC().Format(time.RFC3339), len(points))
+	}
+	return best, nil
+}
+
+// Apply implements runbook.StepType.
+func (t *BackupRestore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
+	q, err := parseBackupQuery(cfg)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("backup_restore: %w", err)
+	}
+	if q.region == "" || q.vault == "" {
+		return cty.NilVal, errors.New("backup_restore: region and vault must be set")
+	}
+	client, err := t.clients.Backup(ctx, q.region)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("backup_restore: Backup client for %s: %w", q.region, err)
+	}
+	p, err := t.prepare(ctx, sc, client, q)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	start, err := client.StartRestoreJob(ctx, &backup.StartRestoreJobInput{
+		RecoveryPointArn: aws.String(p.point.arn),
+		Metadata:         p.metadata,
+		IamRoleArn:       aws.String(p.role),
+		IdempotencyToken: aws.String(runToken(sc)),
+		ResourceType:     aws.String(p.point.resourceType),
+	})
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("backup_restore: start restore of %s: %w", p.point.arn, err)
+	}
+	jobID := aws.ToString(start.RestoreJobId)
+	logLine(sc, "restore job %s started: %s -> %s", jobID, p.point.arn, p.target)
+	now := clockOf(sc)
+	bound := waitBound(ctx, now, q.waitFor, backupDefaultWait)
+	var job *backup.DescribeRestoreJobOutput
+	err = pollUntil(ctx, now, q.interval, bound, func(ctx context.Context) (bool, error) {
+		var err error
+		job, err = client.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: aws.String(jobID)})
+		if err != nil {
+			return false, fmt.Errorf("backup_restore: describe restore job %s: %w", jobID, err)
+		}
+		switch job.Status {
+		case bktypes.RestoreJobStatusCompleted:
+			progress(sc, 100, 100, "percent")
+			return true, nil
+		case bktypes.RestoreJobStatusAborted, bktypes.RestoreJobStatusFailed:
+			msg := aws.ToString(job.StatusMessage)
+			if msg == "" {
+				msg = "no reason given"
+			}
+			return false, fmt.Errorf("backup_restore: restore job %s %s: %s", jobID, job.Status, msg)
+		}
+		if pct, ok := parsePercent(aws.ToString(job.PercentDone)); ok {
+			progress(sc, int64(pct), 100, "percent")
+		}
+		return false, nil
+	})
+	if errors.Is(err, errWaitBound) {
+		pct := "unknown"
+		if job != nil && job.PercentDone != nil {
+			pct = aws.ToString(job.PercentDone)
+		}
+		return cty.NilVal, fmt.Errorf("backup_restore: restore job %s not completed (%s done): %w", jobID, pct, err)
+	}
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"recovery_point_arn":     cty.StringVal(p.point.arn),
+		"recovery_point_created": cty.StringVal(p.point.created.UTC().Format(time.RFC3339)),
+		"continuous":             cty.BoolVal(p.point.continuous),
+		"resource_type":          cty.StringVal(p.point.resourceType),
+		"restore_job_id":         cty.StringVal(jobID),
+		"created_resource_arn":   cty.StringVal(aws.ToString(job.CreatedResourceArn)),
+	}), nil
+}
+
+// parsePercent reads PercentDone, which AWS Backup sends as "42.5%".
+func parsePercent(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return min(f, 100), true
+}
