@@ -361,7 +361,9 @@ func (t *EBSSnapshot) Apply(ctx context.Context, sc *runbook.StepContext, cfg ct
 	}
 	now := clockOf(sc)
 	bound := waitBound(ctx, now, waitFor, ebsDefaultWait)
-	fetch := func(ctx context.Context) (map[string]ec2types.Snapshot, error) { return snapshotStates(ctx, client, sc) }
+	fetch := func(ctx context.Context) (map[string]ec2types.Snapshot, error) {
+		return snapshotStates(ctx, client, sc)
+	}
 	if err := waitSnapshots(ctx, fetch, now, interval, bound, snapIDs, func(done, total int) {
 		progress(sc, int64(done), int64(total), "snapshots")
 	}); err != nil {
