@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -257,6 +258,58 @@ func (r *run) redact(s string) string {
 	return s
 }
 
+// redactEvent masks sensitive variables' values wherever a step or an
+// expression copied them into an event: errors, log lines, prompts, planned
+// changes and outputs.
+func (r *run) redactEvent(e *Event) {
+	if len(r.secrets) == 0 {
+		return
+	}
+	e.Error, e.Reason, e.Line = r.redact(e.Error), r.redact(e.Reason), r.redact(e.Line)
+	if len(e.Changes) > 0 {
+		cs := make([]Change, len(e.Changes))
+		for i, c := range e.Changes {
+			cs[i] = Change{Action: r.redact(c.Action), Target: r.redact(c.Target), Detail: r.redact(c.Detail)}
+		}
+		e.Changes = cs
+	}
+	if len(e.Outputs) > 0 {
+		e.Outputs = r.redactJSON(e.Outputs)
+	}
+}
+
+// redactJSON masks secrets inside the strings of a JSON document, keeping
+// it valid JSON.
+func (r *run) redactJSON(raw json.RawMessage) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return json.RawMessage(`"(unreadable outputs)"`)
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return r.redact(x)
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return v
+	}
+	out, err := json.Marshal(walk(doc))
+	if err != nil {
+		return json.RawMessage(`"(unreadable outputs)"`)
+	}
+	return out
+}
+
 func (r *run) emit(e Event) error {
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
@@ -265,6 +318,7 @@ func (r *run) emit(e Event) error {
 	}
 	e.Time = r.now()
 	e.RunID = r.opts.RunID
+	r.redactEvent(&e)
 	if err := r.opts.Sink.Emit(e); err != nil {
 		r.emitErr = fmt.Errorf("record %s event: %w", e.Kind, err)
 		r.cancel(r.emitErr)
@@ -660,9 +714,8 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 	if skip {
 		return r.skipWhen(n)
 	}
-	sc := r.stepContext(n, 0, nil)
 	if r.opts.DryRun || n.Confirm {
-		changes, err := typ.Plan(r.ctx, sc, st.cfg)
+		changes, err := r.plan(n, typ, st)
 		if err != nil {
 			return nodeEnd{statusPending, nil}, fmt.Errorf("plan: %w", err)
 		}
@@ -727,7 +780,7 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			return nodeEnd{statusFailed, nil}, err
 		}
 		delay := r.backoff(st.backoff, attempt)
-		if err := r.emit(Event{Kind: StepRetried, Node: n.Addr, Attempt: attempt, Error: r.redact(err.Error()), Delay: delay}); err != nil {
+		if err := r.emit(Event{Kind: StepRetried, Node: n.Addr, Attempt: attempt, Error: err.Error(), Delay: delay}); err != nil {
 			return nodeEnd{statusPending, nil}, err
 		}
 		t := time.NewTimer(delay)
@@ -738,6 +791,23 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			return nodeEnd{statusCancelled, nil}, fmt.Errorf("cancelled while waiting to retry: %w", context.Cause(r.ctx))
 		}
 	}
+}
+
+// plan asks the step type what it would do, under the step's timeout: a
+// plan that lists millions of object versions reports progress too.
+func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
+	pctx, cancel := r.ctx, context.CancelFunc(func() {})
+	if st.timeout > 0 {
+		pctx, cancel = context.WithTimeout(r.ctx, st.timeout)
+	}
+	defer cancel()
+	pr := &progressThrottle{r: r, node: n.Addr}
+	defer pr.flush()
+	changes, err := typ.Plan(pctx, r.stepContext(n, 0, pr), st.cfg)
+	if err != nil && st.timeout > 0 && errors.Is(pctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
+		return nil, fmt.Errorf("timed out after %s: %w", st.timeout, err)
+	}
+	return changes, err
 }
 
 // apply runs one attempt under the step's timeout.
@@ -772,13 +842,10 @@ func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle) *StepConte
 	sc := &StepContext{
 		RunID: r.opts.RunID, Address: n.Addr, Attempt: attempt, DryRun: r.opts.DryRun,
 		Target: r.opts.Target, Now: r.now,
-		Progress: func(int64, int64, string) {},
+		Progress: pr.report,
 		Log: func(line string) {
-			_ = r.emit(Event{Kind: StepLog, Node: n.Addr, Attempt: attempt, Line: r.redact(line)})
+			_ = r.emit(Event{Kind: StepLog, Node: n.Addr, Attempt: attempt, Line: line})
 		},
-	}
-	if pr != nil {
-		sc.Progress = pr.report
 	}
 	return sc
 }

@@ -59,7 +59,9 @@ locals {
 step "wait" "w" {
   when = step.echo.first.count > 0       # implicit, through when
 }
-step "echo" "first" {}
+step "echo" "first" {
+  count = 1
+}
 step "echo" "alone" {
   value = var.v
 }
@@ -84,6 +86,17 @@ variable "v" { default = "x" }
 	wantOrder := []string{"step.echo.first", "step.wait.w", "gate.ok", "step.echo.late", "step.echo.alone"}
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("order %v; want %v", order, wantOrder)
+	}
+
+	// A local that reads a step's outputs is evaluated once that step ran.
+	ap := &approver{decision: Decision{Approved: true, By: "dana"}}
+	ev := &events{}
+	res := Execute(t.Context(), rb, Options{Sink: ev, Approver: ap, Vars: mustVars(t, rb, VarInputs{}), Parallelism: 1})
+	if res.Status != StatusSucceeded {
+		t.Fatal(res.Err)
+	}
+	if len(ap.asked) != 1 || ap.asked[0].Prompt != "continue after 0s?" {
+		t.Errorf("asked %+v", ap.asked)
 	}
 }
 
@@ -584,6 +597,12 @@ step "danger" "restore" {
 step "echo" "chained" {
   value = "${step.echo.uses_unknown.value}-${step.danger.restore.copied}"
 }
+step "echo" "real_only" {
+  when = !run.dry_run
+}
+step "echo" "when_unknown" {
+  when = step.danger.restore.copied > 0
+}
 output "copied" { value = step.danger.restore.copied }
 `, reg)
 	ev := &events{}
@@ -594,8 +613,14 @@ output "copied" { value = step.danger.restore.copied }
 	if got := rec.appliedList(); len(got) != 0 {
 		t.Errorf("dry-run applied %v", got)
 	}
-	if len(rec.planned) != 4 {
+	if len(rec.planned) != 5 {
 		t.Errorf("planned %v", rec.planned)
+	}
+	if s := ev.find(StepSkipped, "step.echo.real_only"); s == nil || s.Reason != SkipReasonWhen {
+		t.Errorf("run.dry_run not seen: %+v", s)
+	}
+	if ev.find(StepPlanned, "step.echo.when_unknown") == nil {
+		t.Error("a step whose condition is unknown in dry-run was not planned")
 	}
 	if len(ev.of(StepStarted)) != 0 {
 		t.Error("dry-run started a step")
@@ -776,9 +801,12 @@ step "echo" "busy" {
 		}
 		for _, e := range ev.list() {
 			b, _ := json.Marshal(e)
-			if strings.Contains(string(b), "s3cr3t") && e.Kind != StepFinished {
+			if strings.Contains(string(b), "s3cr3t") {
 				t.Errorf("secret in %s event: %s", e.Kind, b)
 			}
+		}
+		if f := ev.find(StepFinished, "step.echo.busy"); f == nil || string(f.Outputs) != `{"count":0,"value":"(sensitive)"}` {
+			t.Errorf("step_finished outputs %s", f.Outputs)
 		}
 	})
 }
