@@ -1,0 +1,190 @@
+package awsx
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Clients hands out service clients per region, each built once and then
+// shared. It is safe for concurrent use.
+type Clients struct {
+	o Options
+
+	mu      sync.Mutex
+	configs map[string]aws.Config
+	clients map[clientKey]any
+}
+
+type clientKey struct{ service, region string }
+
+// New checks the options and returns clients built from them on demand.
+func New(o Options) (*Clients, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{o: o, configs: map[string]aws.Config{}, clients: map[clientKey]any{}}, nil
+}
+
+// Target is where the clients' calls go.
+func (c *Clients) Target() Target { return c.o.Target }
+
+// ReadOnly reports whether the clients refuse mutating operations.
+func (c *Clients) ReadOnly() bool { return c.o.ReadOnly }
+
+// AsReadOnly returns clients with the same settings that refuse every
+// operation that is not a read: what a dry-run hands its steps.
+func (c *Clients) AsReadOnly() *Clients {
+	if c.o.ReadOnly {
+		return c
+	}
+	o := c.o
+	o.ReadOnly = true
+	return &Clients{o: o, configs: map[string]aws.Config{}, clients: map[clientKey]any{}}
+}
+
+// String describes where the clients act, for reports: "sandbox
+// http://127.0.0.1:4566", "aws profile prod, region us-east-1, read-only".
+// It never includes credentials.
+func (c *Clients) String() string {
+	s := c.o.Target.String()
+	if ep := c.o.endpoint(); ep != "" {
+		s += " " + ep
+	}
+	if c.o.Profile != "" {
+		s += fmt.Sprintf(", profile %s", c.o.Profile)
+	}
+	if c.o.Region != "" {
+		s += fmt.Sprintf(", region %s", c.o.Region)
+	}
+	if c.o.ReadOnly {
+		s += ", read-only"
+	}
+	return s
+}
+
+// Config returns the aws.Config for a region ("" for the default region),
+// loaded once. Clients built from it outside this type get the same
+// retryer, user agent, observer and guard.
+func (c *Clients) Config(ctx context.Context, region string) (aws.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.configLocked(ctx, region)
+}
+
+func (c *Clients) configLocked(ctx context.Context, region string) (aws.Config, error) {
+	if cfg, ok := c.configs[region]; ok {
+		return cfg, nil
+	}
+	cfg, err := loadConfig(ctx, c.o, region)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	c.configs[region] = cfg
+	return cfg, nil
+}
+
+// client returns the cached client of one service in one region, building
+// it with build on first use.
+func client[T any](ctx context.Context, c *Clients, service, region string, build func(aws.Config) T) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := clientKey{service, region}
+	if v, ok := c.clients[k]; ok {
+		return v.(T), nil
+	}
+	var zero T
+	cfg, err := c.configLocked(ctx, region)
+	if err != nil {
+		return zero, fmt.Errorf("%s client for region %q: %w", service, region, err)
+	}
+	v := build(cfg)
+	c.clients[k] = v
+	return v, nil
+}
+
+// endpointOption makes an explicit --endpoint win over the per-service
+// AWS_ENDPOINT_URL_<SERVICE> variables, which the SDK would otherwise
+// prefer to the config's base endpoint.
+func (c *Clients) endpointOption() *string {
+	if ep := c.o.endpoint(); ep != "" {
+		return &ep
+	}
+	return nil
+}
+
+// S3 returns the region's S3 client.
+func (c *Clients) S3(ctx context.Context, region string) (*s3.Client, error) {
+	return client(ctx, c, "s3", region, func(cfg aws.Config) *s3.Client {
+		return s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+			so.UsePathStyle = c.o.pathStyle()
+		})
+	})
+}
+
+// EC2 returns the region's EC2 client.
+func (c *Clients) EC2(ctx context.Context, region string) (*ec2.Client, error) {
+	return client(ctx, c, "ec2", region, func(cfg aws.Config) *ec2.Client {
+		return ec2.NewFromConfig(cfg, func(so *ec2.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// AutoScaling returns the region's Auto Scaling client.
+func (c *Clients) AutoScaling(ctx context.Context, region string) (*autoscaling.Client, error) {
+	return client(ctx, c, "autoscaling", region, func(cfg aws.Config) *autoscaling.Client {
+		return autoscaling.NewFromConfig(cfg, func(so *autoscaling.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// CloudWatch returns the region's CloudWatch client.
+func (c *Clients) CloudWatch(ctx context.Context, region string) (*cloudwatch.Client, error) {
+	return client(ctx, c, "cloudwatch", region, func(cfg aws.Config) *cloudwatch.Client {
+		return cloudwatch.NewFromConfig(cfg, func(so *cloudwatch.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// Backup returns the region's AWS Backup client.
+func (c *Clients) Backup(ctx context.Context, region string) (*backup.Client, error) {
+	return client(ctx, c, "backup", region, func(cfg aws.Config) *backup.Client {
+		return backup.NewFromConfig(cfg, func(so *backup.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// STS returns the region's STS client.
+func (c *Clients) STS(ctx context.Context, region string) (*sts.Client, error) {
+	return client(ctx, c, "sts", region, func(cfg aws.Config) *sts.Client {
+		return sts.NewFromConfig(cfg, func(so *sts.Options) {
+			if ep := c.endpointOption(); ep != nil {
+				so.BaseEndpoint = ep
+			}
+		})
+	})
+}

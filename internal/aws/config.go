@@ -1,0 +1,270 @@
+package awsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxAttempts = 8
+	DefaultMaxBackoff  = 20 * time.Second
+	// DefaultSandboxRegion is the region the sandbox is addressed in when
+	// none is given.
+	DefaultSandboxRegion = "us-east-1"
+)
+
+// The keys sandbox clients sign with unless Options.Credentials says
+// otherwise: a sandbox started without strict authentication accepts any.
+const (
+	sandboxAccessKeyID     = "AKIADRCONSOLESANDBOX"
+	sandboxSecretAccessKey = "drconsole-sandbox-loopback-only"
+)
+
+// RetryMode is how clients retry.
+type RetryMode int
+
+// The retry modes.
+const (
+	// RetryAdaptive is the SDK's standard retryer in adaptive mode: besides
+	// backing off each throttled call, it lowers the client's own request
+	// rate while the service throttles, which suits a restore that keeps
+	// many copies in flight. After throttling at a low request rate it can
+	// hold a client to as little as half a request per second for a while.
+	RetryAdaptive RetryMode = iota
+	// RetryStandard backs off each failed call (exponential, with jitter)
+	// without limiting the client's rate.
+	RetryStandard
+)
+
+// Options are the connection choices made on the command line and in the
+// environment.
+type Options struct {
+	// Target is where calls go; zero means TargetSandbox. Decide it with
+	// ResolveTarget.
+	Target Target
+	// Profile is the shared-config profile (--profile); empty uses
+	// AWS_PROFILE or the default profile. AWS target only.
+	Profile string
+	// Region is the default region (--region); empty uses AWS_REGION or the
+	// profile's region (AWS), or DefaultSandboxRegion (sandbox).
+	Region string
+	// Endpoint overrides every service's endpoint (--endpoint), including
+	// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>. Without it the AWS
+	// target honours those variables as the SDK does.
+	Endpoint string
+	// SandboxEndpoint is the sandbox's URL (http://127.0.0.1:PORT), used by
+	// the sandbox target when Endpoint is empty.
+	SandboxEndpoint string
+	// Credentials replaces the credential chain (a strict sandbox's keys,
+	// for instance). Nil: the SDK's chain on AWS, fixed loopback keys on
+	// the sandbox.
+	Credentials aws.CredentialsProvider
+	// ReadOnly makes every client refuse operations that are not reads
+	// (dry-run, --readonly).
+	ReadOnly bool
+	// Retry chooses the retry mode; the zero value is RetryAdaptive.
+	Retry RetryMode
+	// MaxAttempts bounds the attempts per call, retries included; 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
+	// MaxBackoff caps the jittered exponential wait between attempts; 0
+	// means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// Version is drconsole's version, sent in the user agent.
+	Version string
+	// Observer, when set, receives every call.
+	Observer Observer
+	// Now is the clock calls are timed with; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Target == 0 {
+		o.Target = TargetSandbox
+	}
+	if o.Target != TargetSandbox && o.Target != TargetAWS {
+		return o, fmt.Errorf("unknown target %d", int(o.Target))
+	}
+	if o.Retry != RetryAdaptive && o.Retry != RetryStandard {
+		return o, fmt.Errorf("unknown retry mode %d", int(o.Retry))
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxAttempts < 1 {
+		return o, fmt.Errorf("max attempts %d: want at least 1", o.MaxAttempts)
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxBackoff < 0 {
+		return o, fmt.Errorf("max backoff %s: want a positive duration", o.MaxBackoff)
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	for _, ep := range []struct{ name, v string }{{"endpoint", o.Endpoint}, {"sandbox endpoint", o.SandboxEndpoint}} {
+		if ep.v == "" {
+			continue
+		}
+		u, err := url.Parse(ep.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("%s %q: want a URL such as http://127.0.0.1:4566", ep.name, ep.v)
+		}
+	}
+	if o.Target == TargetSandbox {
+		if o.Profile != "" {
+			return o, fmt.Errorf("profile %q names AWS credentials, but the target is the sandbox", o.Profile)
+		}
+		if o.Endpoint == "" && o.SandboxEndpoint == "" {
+			return o, errors.New("the sandbox target needs the sandbox's endpoint")
+		}
+	}
+	return o, nil
+}
+
+// endpoint is the explicit endpoint every client uses, if any.
+func (o Options) endpoint() string {
+	if o.Endpoint != "" {
+		return o.Endpoint
+	}
+	if o.Target == TargetSandbox {
+		return o.SandboxEndpoint
+	}
+	return ""
+}
+
+// pathStyle reports whether S3 must be addressed by path (bucket in the
+// path, not the host name): the sandbox and S3-compatible stores behind a
+// custom endpoint cannot resolve bucket subdomains.
+func (o Options) pathStyle() bool {
+	if o.endpoint() != "" {
+		return true
+	}
+	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+}
+
+// retryer is the SDK's standard retryer, in adaptive mode unless told
+// otherwise. Its retry quota is off so that a long burst of SlowDown
+// answers during a restore backs off instead of failing calls outright.
+func (o Options) retryer() aws.Retryer {
+	standard := func(so *retry.StandardOptions) {
+		so.MaxAttempts = o.MaxAttempts
+		so.MaxBackoff = o.MaxBackoff
+		so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
+		so.RateLimiter = ratelimit.None
+	}
+	if o.Retry == RetryStandard {
+		return retry.NewStandard(standard)
+	}
+	return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+		ao.StandardOptions = append(ao.StandardOptions, standard)
+	})
+}
+
+// apiOptions are the middlewares every client gets: the user agent, the
+// read-only guard and the observer. Both of the latter go first in the
+// Initialize step, ahead of input validation, so that a mutating call is
+// refused whatever its input; the observer is added last, in front of the
+// guard, so it sees the guard's refusals.
+func (o Options) apiOptions(region string) []func(*middleware.Stack) error {
+	opts := []func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("drconsole", o.Version)}
+	if o.ReadOnly {
+		opts = append(opts, ReadOnlyAPIOption)
+	}
+	if o.Observer != nil {
+		m := &observe{obs: o.Observer, region: region, now: o.Now}
+		opts = append(opts, func(st *middleware.Stack) error { return st.Initialize.Add(m, middleware.Before) })
+	}
+	return opts
+}
+
+// LoadConfig builds the aws.Config for one region ("" for the default
+// region). Every config uses the SDK's buildable HTTP client, which honours
+// AWS_CA_BUNDLE, and the adaptive retryer.
+func LoadConfig(ctx context.Context, o Options, region string) (aws.Config, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return loadConfig(ctx, o, region)
+}
+
+func loadConfig(ctx context.Context, o Options, region string) (aws.Config, error) {
+	if region == "" {
+		region = o.Region
+	}
+	if o.Target == TargetSandbox {
+		return sandboxConfig(o, region), nil
+	}
+	lo := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient()),
+		config.WithRetryer(o.retryer),
+		config.WithAppID("drconsole"),
+	}
+	if o.Profile != "" {
+		lo = append(lo, config.WithSharedConfigProfile(o.Profile))
+	}
+	if region != "" {
+		lo = append(lo, config.WithRegion(region))
+	}
+	if o.Endpoint != "" {
+		lo = append(lo, config.WithBaseEndpoint(o.Endpoint))
+	}
+	if o.Credentials != nil {
+		lo = append(lo, config.WithCredentialsProvider(o.Credentials))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	if err != nil {
+		if o.Profile != "" {
+			return aws.Config{}, fmt.Errorf("load AWS configuration for profile %q: %w", o.Profile, err)
+		}
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("no AWS region: set --region, AWS_REGION or the profile's region")
+	}
+	cfg.APIOptions = append(cfg.APIOptions, o.apiOptions(cfg.Region)...)
+	return cfg, nil
+}
+
+// sandboxConfig is built by hand rather than loaded: the sandbox must not
+// pick up the operator's profiles, credentials or endpoint variables.
+func sandboxConfig(o Options, region string) aws.Config {
+	if region == "" {
+		region = DefaultSandboxRegion
+	}
+	creds := o.Credentials
+	if creds == nil {
+		creds = credentials.NewStaticCredentialsProvider(sandboxAccessKeyID, sandboxSecretAccessKey, "")
+	}
+	ep := o.endpoint()
+	return aws.Config{
+		Region:                     region,
+		Credentials:                aws.NewCredentialsCache(creds),
+		HTTPClient:                 awshttp.NewBuildableClient(),
+		Retryer:                    o.retryer,
+		BaseEndpoint:               &ep,
+		AppID:                      "drconsole",
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		APIOptions:                 o.apiOptions(region),
+	}
+}
