@@ -871,3 +871,20 @@ output "secret" {
 		t.Error("the result lost a sensitive output")
 	}
 }
+
+func TestConcurrentRunsShareRunbook(t *testing.T) {
+	reg, _, _ := testRegistry()
+	rb := mustParse(t, gatedRunbook, reg)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := Execute(t.Context(), rb, Options{AutoApprove: true, DryRun: i%2 == 0})
+			if res.Status != StatusSucceeded {
+				t.Error(res.Err)
+			}
+		}()
+	}
+	wg.Wait()
+}
