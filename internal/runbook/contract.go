@@ -39,7 +39,7 @@
 //     nodes run at once (Options.Parallelism, else runbook.parallelism,
 //     else 4), the earliest-declared ready node first.
 //   - timeout bounds Plan and each Apply attempt. retry runs up to attempts
-//     attempts; the delay before attempt k+1 is backoff*2^(k-1) (default
+//     attempts (3 when the block gives none); the delay before attempt k+1 is backoff*2^(k-1) (default
 //     backoff 1s, capped at 1h) with equal jitter: half fixed, half random.
 //   - on_failure = "abort" (the default) cancels what is in flight and
 //     starts nothing new; "continue" records the failure and skips only the

@@ -119,3 +119,43 @@ func diagList(diags hcl.Diagnostics) string {
 	}
 	return b.String()
 }
+
+func TestDiagnosticsAcrossFiles(t *testing.T) {
+	reg, _, _ := testRegistry()
+	dir := t.TempDir()
+	if err := writeFile(dir, "a.hcl", "step \"wait\" \"a\" {}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(dir, "b.hcl", "\n\nstep \"wait\" \"a\" {}\n"); err != nil {
+		t.Fatal(err)
+	}
+	rb, diags := Load(dir, reg)
+	if len(diags) != 1 || diags[0].Summary != "Duplicate step" {
+		t.Fatalf("diagnostics %s", diagList(diags))
+	}
+	d := diags[0]
+	if want := filepath.Join(dir, "b.hcl"); d.Subject.Filename != want || d.Subject.Start.Line != 3 {
+		t.Errorf("subject %s", d.Subject)
+	}
+	if !strings.Contains(d.Detail, filepath.Join(dir, "a.hcl")+":1,1") {
+		t.Errorf("detail %q does not point at the first declaration", d.Detail)
+	}
+	var plain, color bytes.Buffer
+	_ = rb.NewDiagnosticWriter(&plain, false, 80).WriteDiagnostics(diags)
+	_ = rb.NewDiagnosticWriter(&color, true, 80).WriteDiagnostics(diags)
+	if strings.Contains(plain.String(), "\x1b[") || !strings.Contains(color.String(), "\x1b[") {
+		t.Errorf("colour: plain %q, color %q", plain.String(), color.String())
+	}
+}
+
+func TestRetryBlockDefaults(t *testing.T) {
+	reg, _, _ := testRegistry()
+	rb := mustParse(t, `
+step "echo" "a" {
+  retry {}
+}`, reg)
+	st, diags := rb.Node("step.echo.a").evalSettings(&hcl.EvalContext{Functions: functions(nil)})
+	if diags.HasErrors() || st.attempts != DefaultRetryAttempts || st.backoff != DefaultBackoff {
+		t.Errorf("settings %+v, %v", st, diags)
+	}
+}

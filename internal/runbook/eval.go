@@ -77,6 +77,10 @@ type settings struct {
 	cfg      cty.Value // a step's own attributes
 }
 
+// DefaultRetryAttempts is how many attempts a retry block without
+// attempts allows.
+const DefaultRetryAttempts = 3
+
 // DefaultBackoff is the delay before the second attempt when a retry block
 // gives none; each further attempt doubles it.
 const DefaultBackoff = time.Second

@@ -568,6 +568,10 @@ func (p *parser) decodeStep(block *hcl.Block) hcl.Diagnostics {
 		if a := c.Attributes["backoff"]; a != nil {
 			n.backoff = a.Expr
 		}
+		if n.attempts == nil {
+			// A retry block that names no count still means retrying.
+			n.attempts = hcl.StaticExpr(cty.NumberIntVal(DefaultRetryAttempts), b.DefRange)
+		}
 	}
 	return diags
 }
