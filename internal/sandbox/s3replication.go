@@ -172,7 +172,7 @@ func (q *replicationQueue) materialize(s *s3Service, now time.Time) {
 
 func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 	src := s.buckets[op.src]
-	if src == nil || src.findVersion(op.key, op.version.id) != op.version {
+	if src == nil || op.version.destroyed {
 		// The version was destroyed before it replicated.
 		return
 	}
@@ -184,12 +184,12 @@ func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 		q.failed[ruleKey(op.src, op.rule)]++
 		return
 	}
-	if dest.findVersion(op.key, op.version.id) == nil {
+	// Replicas arrive in order, so an entry already applied would be on top.
+	if o := dest.entry(op.key); len(o.versions) == 0 || o.versions[0].id != op.version.id {
 		replica := *op.version
 		if !replica.deleteMarker {
 			replica.replication = "REPLICA"
 		}
-		o := dest.entry(op.key)
 		o.versions = slices.Insert(o.versions, 0, &replica)
 	}
 	if !op.version.deleteMarker {

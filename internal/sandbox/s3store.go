@@ -44,6 +44,7 @@ type s3Version struct {
 	checksum     *objectChecksum
 	parts        int    // > 0 for objects completed from a multipart upload
 	replication  string // "", PENDING, COMPLETED, FAILED or REPLICA
+	destroyed    bool   // removed from its key's history
 }
 
 // s3Body is an object's content: bytes, or a deterministic stream generated
@@ -201,7 +202,13 @@ func (s *s3Service) addVersion(b *s3Bucket, key string, v *s3Version) {
 		}
 	} else {
 		v.id = "null"
-		o.versions = slices.DeleteFunc(o.versions, func(x *s3Version) bool { return x.id == "null" })
+		o.versions = slices.DeleteFunc(o.versions, func(x *s3Version) bool {
+			if x.id == "null" {
+				x.destroyed = true
+				return true
+			}
+			return false
+		})
 	}
 	o.versions = slices.Insert(o.versions, 0, v)
 }
@@ -214,6 +221,7 @@ func (b *s3Bucket) removeVersion(key, id string) *s3Version {
 	}
 	for i, v := range o.versions {
 		if v.id == id {
+			v.destroyed = true
 			o.versions = slices.Delete(o.versions, i, i+1)
 			if len(o.versions) == 0 {
 				delete(b.objects, key)
