@@ -1,12 +1,129 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drconsole/drconsole/internal/sandbox"
 )
+
+// defaultSandboxAddr is where `drconsole sandbox` listens unless told.
+const defaultSandboxAddr = "127.0.0.1:5480"
+
+// faultFlags collects repeated --fault flags.
+type faultFlags []sandbox.Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
+
+func (f *faultFlags) Set(v string) error {
+	fl, err := sandbox.ParseFault(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, fl)
+	return nil
+}
 
 // runSandbox serves the sandbox estate until interrupted.
 func runSandbox(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "drconsole sandbox: not available yet")
-	return 2
+	fs := flag.NewFlagSet("drconsole sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o       sandbox.Options
+		addr    = fs.String("addr", defaultSandboxAddr, "loopback `host:port` to listen on (port 0 picks a free one)")
+		faults  faultFlags
+		snapDur = fs.Duration("snapshot-duration", 0, "how long EBS snapshots and backup jobs take (default 2m)")
+		restDur = fs.Duration("restore-duration", 0, "how long backup restore jobs take (default 3m)")
+	)
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the generated estate")
+	fs.BoolVar(&o.Empty, "empty", false, "start with no estate")
+	fs.StringVar(&o.DataDir, "data-dir", "", "keep the estate in this `directory` across restarts")
+	fs.BoolVar(&o.StrictAuth, "strict-auth", false, "verify SigV4 signatures against the printed credentials")
+	fs.DurationVar(&o.ReplicationLag, "replication-lag", 0, "delay before new versions reach the DR replica (default 30s)")
+	fs.DurationVar(&o.InstanceWarmup, "warmup", 0, "how long launched instances stay Pending (default 45s)")
+	fs.Var(&faults, "fault", "inject a fault, repeatable: `KIND[:VALUE][,KEY=VALUE...]`, e.g. throttle:0.1, latency:50ms,service=s3,\n"+
+		"outage:us-east-1, error5xx:0.5,service=backup,op=StartRestoreJob, drop:0.01 (keys: service, op, region, rate, latency, from, until)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: drconsole sandbox [flags]")
+		fmt.Fprintln(stderr, "Serves an AWS-compatible disaster-recovery estate on loopback until interrupted.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "drconsole sandbox: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := loopbackOnly(*addr); err != nil {
+		fmt.Fprintf(stderr, "drconsole sandbox: %v\n", err)
+		return 2
+	}
+	o.Faults = faults
+	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := sandbox.New(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole sandbox: %v\n", err)
+		return 1
+	}
+	if err := srv.Start(ctx, *addr); err != nil {
+		fmt.Fprintf(stderr, "drconsole sandbox: %v\n", err)
+		srv.Close()
+		return 1
+	}
+	opts := srv.Options()
+	fmt.Fprintf(stdout, "drconsole sandbox serving on %s\n", srv.URL())
+	if !o.Empty {
+		fmt.Fprintf(stdout, "estate: seed %d, primary %s, DR %s, bucket %s, vault %s, DR group %s\n",
+			opts.Seed, opts.PrimaryRegion, opts.DRRegion, sandbox.ModelBucket, sandbox.BackupVault, sandbox.DRGroup)
+	}
+	fmt.Fprintln(stdout, "# point AWS tools at it:")
+	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s\n", srv.URL())
+	fmt.Fprintf(stdout, "export AWS_REGION=%s\n", opts.PrimaryRegion)
+	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", opts.AccessKeyID)
+	fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", opts.SecretAccessKey)
+	fmt.Fprintf(stdout, "# admin: %s/_sandbox/{requests,faults,clock,estate}\n", srv.URL())
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "drconsole sandbox: shutting down")
+	done := make(chan error, 1)
+	go func() { done <- srv.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole sandbox: %v\n", err)
+			return 1
+		}
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(stderr, "drconsole sandbox: shutdown timed out")
+		return 1
+	}
+	return 0
+}
+
+// loopbackOnly refuses addresses other machines could reach: the sandbox
+// accepts any credentials by default.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--addr %q: the sandbox listens on loopback only (127.0.0.1 or ::1)", addr)
+	}
+	return nil
 }

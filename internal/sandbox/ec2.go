@@ -177,15 +177,17 @@ func writeTagSet(d *xmlDoc, tags []tag) {
 	})
 }
 
+// ec2MaxResults reads MaxResults: below lo is an error, above hi is capped,
+// as EC2 does.
 func ec2MaxResults(f form, lo, hi int) (int, *apiError) {
 	n, err := f.int("MaxResults", 0)
 	if err != nil {
 		return 0, ec2Err("InvalidParameterValue", "MaxResults must be an integer")
 	}
-	if f.has("MaxResults") && (n < lo || n > hi) {
-		return 0, ec2Err("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", n, lo, hi)
+	if f.has("MaxResults") && n < lo {
+		return 0, ec2Err("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than %d.", n, lo-1)
 	}
-	return n, nil
+	return min(n, hi), nil
 }
 
 func (e *estate) volume(region, id string) *volume {
