@@ -47,10 +47,10 @@ func (c *counter) requests() []*http.Request {
 	return append([]*http.Request(nil), c.seen...)
 }
 
-// operations calls every mutating API operation of an SDK client with an
-// empty input, passing each name and error to fn. It returns how many
-// operations the client has.
-func operations(ctx context.Context, svc string, client any, fn func(op string, err error)) int {
+// eachOperation passes every API operation of an SDK client to fn, with
+// a function that calls it with an empty input. It returns how many there
+// are.
+func eachOperation(ctx context.Context, client any, fn func(op string, call func() error)) int {
 	v := reflect.ValueOf(client)
 	t := v.Type()
 	ctxType := reflect.TypeFor[context.Context]()
@@ -64,15 +64,34 @@ func operations(ctx context.Context, svc string, client any, fn func(op string, 
 			continue
 		}
 		n++
-		if IsRead(svc, m.Name) {
-			continue
-		}
-		in := reflect.New(mt.In(2).Elem())
-		out := v.Method(i).Call([]reflect.Value{reflect.ValueOf(ctx), in})
-		err, _ := out[1].Interface().(error)
-		fn(m.Name, err)
+		fn(m.Name, func() error {
+			out := v.Method(i).Call([]reflect.Value{reflect.ValueOf(ctx), reflect.New(mt.In(2).Elem())})
+			err, _ := out[1].Interface().(error)
+			return err
+		})
 	}
 	return n
+}
+
+// operations calls every mutating operation of an SDK client with an empty
+// input, passing each name and error to fn. It returns how many operations
+// the client has.
+func operations(ctx context.Context, svc string, client any, fn func(op string, err error)) int {
+	return eachOperation(ctx, client, func(op string, call func() error) {
+		if !IsRead(svc, op) {
+			fn(op, call())
+		}
+	})
+}
+
+// readOperations calls every read operation of an SDK client with an empty
+// input; those that need no input reach the server.
+func readOperations(ctx context.Context, svc string, client any) {
+	eachOperation(ctx, client, func(op string, call func() error) {
+		if IsRead(svc, op) {
+			_ = call()
+		}
+	})
 }
 
 func TestReadOnlyGuardRefusesEveryMutation(t *testing.T) {
