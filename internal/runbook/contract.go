@@ -59,8 +59,8 @@
 //     are reported as step_finished with reason "finished in run ID";
 //     approvals in ResumeState.Approved stand; the rest runs again.
 //   - Sensitive variables are shown as "(sensitive)" in run_started, and
-//     their values are masked in every event (errors, logs, prompts,
-//     changes, outputs). Sensitive outputs are masked in run_finished.
+//     their string values (4 characters or more) are masked in every event
+//     (errors, logs, prompts, changes, outputs). Sensitive outputs are masked in run_finished.
 package runbook
 
 import (

@@ -230,6 +230,11 @@ func (r *run) bindVars() (map[string]cty.Value, error) {
 	return vars, nil
 }
 
+// minSecretLen is the shortest sensitive string the engine masks in
+// events: masking every "a" or "12" would garble every record while
+// protecting nothing a credential looks like.
+const minSecretLen = 4
+
 // collectStrings gathers the string leaves of a sensitive value so they
 // can be masked wherever a step echoes them.
 func collectStrings(v cty.Value, out *[]string) {
@@ -238,11 +243,9 @@ func collectStrings(v cty.Value, out *[]string) {
 	}
 	switch {
 	case v.Type() == cty.String:
-		if s := v.AsString(); s != "" {
+		if s := v.AsString(); len(s) >= minSecretLen {
 			*out = append(*out, s)
 		}
-	case v.Type().IsPrimitiveType():
-		*out = append(*out, renderValue(v))
 	case v.CanIterateElements():
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
