@@ -215,7 +215,7 @@ func instanceCall(ctx context.Context, client *ec2.Client, instance string, want
 			continue
 		}
 		id := aws.ToString(m.Ebs.VolumeId)
-		boot := aws.ToString(m.DeviceName) == aws.ToString(in.RootDeviceName)
+		boot := aws.ToString(m.DeviceName) == rootDevice(in)
 		switch {
 		case boot:
 			c.excludeBoot = !selected[id]
@@ -224,6 +224,15 @@ func instanceCall(ctx context.Context, client *ec2.Client, instance string, want
 		}
 	}
 	return c, nil
+}
+
+// rootDevice names the instance's boot device; when the answer leaves it
+// out, the usual default of the instance's AMI family.
+func rootDevice(in *ec2types.Instance) string {
+	if d := aws.ToString(in.RootDeviceName); d != "" {
+		return d
+	}
+	return "/dev/xvda"
 }
 
 func attachedInstance(v ec2types.Volume) string {
