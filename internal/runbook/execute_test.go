@@ -888,3 +888,53 @@ func TestConcurrentRunsShareRunbook(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRuntimeEvaluationErrorNamesTheSource(t *testing.T) {
+	reg, _, _ := testRegistry()
+	rb := mustParse(t, `
+step "echo" "maybe" {
+  when = false
+}
+step "echo" "reads" {
+  value = step.echo.maybe.value
+}
+output "nothing" { value = null }
+`, reg)
+	ev := &events{}
+	res := Execute(t.Context(), rb, Options{Sink: ev})
+	if res.Status != StatusFailed {
+		t.Fatalf("status %s", res.Status)
+	}
+	f := ev.find(StepFailed, "step.echo.reads")
+	if f == nil || !strings.Contains(f.Error, "main.hcl:6,") || !strings.Contains(f.Error, "null value") {
+		t.Errorf("step_failed %+v", f)
+	}
+	if got := string(ev.of(RunFinished)[0].Outputs); got != `{"nothing":null}` {
+		t.Errorf("outputs %s", got)
+	}
+}
+
+func TestDestructiveStepBehindUpstreamGate(t *testing.T) {
+	reg, rec, _ := testRegistry()
+	rb := mustParse(t, `
+gate "go" {}
+step "echo" "between" {
+  depends_on = [gate.go]
+}
+step "danger" "d" {
+  bucket     = "models"
+  confirm    = false
+  depends_on = [step.echo.between]
+}`, reg)
+	ap := &approver{decision: Decision{Approved: true, By: "erin"}}
+	res := Execute(t.Context(), rb, Options{Approver: ap})
+	if res.Status != StatusSucceeded {
+		t.Fatal(res.Err)
+	}
+	if len(ap.asked) != 1 || ap.asked[0].Node != "gate.go" || rec.count("step.danger.d") != 1 {
+		t.Errorf("asked %+v, applied %v", ap.asked, rec.appliedList())
+	}
+	if len(rb.Diagnostics()) != 0 {
+		t.Errorf("diagnostics %s", diagList(rb.Diagnostics()))
+	}
+}
