@@ -1,0 +1,303 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/pitr"
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// ModelRollback is the model_rollback step type: it makes one earlier
+// version of a single object (a model artifact) current again, by copying
+// it over the key. Nothing is deleted, so a rollback can be rolled back.
+//
+//	step "model_rollback" "llama" {
+//	  bucket     = "ai-model-artifacts"
+//	  key        = "models/llama-ft/model.safetensors"
+//	  version_id = var.good_version   # or: to_time = "2026-01-02T15:04:05Z"
+//	}
+type ModelRollback struct {
+	Clients S3ClientSource
+	// MultipartThreshold and PartSize as for S3Restore.
+	MultipartThreshold, PartSize int64
+}
+
+// NewModelRollback returns the model_rollback step type.
+func NewModelRollback(c S3ClientSource) *ModelRollback { return &ModelRollback{Clients: c} }
+
+// Spec implements runbook.StepType.
+func (*ModelRollback) Spec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"region":     &hcldec.AttrSpec{Name: "region", Type: cty.String},
+		"bucket":     &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
+		"key":        &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: true},
+		"version_id": &hcldec.AttrSpec{Name: "version_id", Type: cty.String},
+		"to_time":    &hcldec.AttrSpec{Name: "to_time", Type: cty.String},
+	}
+}
+
+var rollbackOutputs = cty.Object(map[string]cty.Type{
+	"restored_version_id": cty.String,
+	"new_version_id":      cty.String,
+	"previous_version_id": cty.String,
+})
+
+// Outputs implements runbook.StepType.
+func (*ModelRollback) Outputs() cty.Type { return rollbackOutputs }
+
+// Destructive implements runbook.StepType: serving picks up whatever
+// version is current.
+func (*ModelRollback) Destructive() bool { return true }
+
+// BlastRadius is the token an operator types to approve the rollback.
+func (*ModelRollback) BlastRadius(cfg cty.Value) string {
+	b, _ := s3String(cfg, "bucket")
+	k, _ := s3String(cfg, "key")
+	return b + "/" + k
+}
+
+type rollbackSpec struct {
+	Region, Bucket, Key, VersionID string
+	At                             time.Time
+}
+
+func parseRollbackSpec(cfg cty.Value) (rollbackSpec, error) {
+	var sp rollbackSpec
+	var errs []error
+	for name, dst := range map[string]*string{"region": &sp.Region, "bucket": &sp.Bucket, "key": &sp.Key, "version_id": &sp.VersionID} {
+		s, err := s3String(cfg, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*dst = s
+	}
+	at, err := s3String(cfg, "to_time")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return sp, err
+	}
+	if sp.Region == "" {
+		sp.Region = defaultS3Region
+	}
+	switch {
+	case sp.Bucket == "":
+		return sp, errors.New("bucket must be set")
+	case sp.Key == "":
+		return sp, errors.New("key must be set")
+	case (sp.VersionID == "") == (at == ""):
+		return sp, errors.New("set exactly one of version_id and to_time")
+	}
+	if at != "" {
+		if sp.At, err = pitr.ParseTime(at); err != nil {
+			return sp, err
+		}
+	}
+	return sp, nil
+}
+
+// rollbackPlan is what a rollback will do.
+type rollbackPlan struct {
+	Target  pitr.Entry // the version to make current
+	Current pitr.Entry // the key's current entry (a version or a delete marker)
+	// AlreadyCurrent: the current version is Target or a copy of it.
+	AlreadyCurrent bool
+}
+
+// resolve lists the key's versions (reads only) and finds the version to
+// restore and the one it replaces.
+func (m *ModelRollback) resolve(ctx context.Context, client *s3.Client, sp rollbackSpec) (rollbackPlan, error) {
+	var rp rollbackPlan
+	var planner *pitr.Planner
+	if !sp.At.IsZero() {
+		var err error
+		// The range keeps keys that merely start with this one out.
+		planner, err = pitr.New(pitr.Options{At: sp.At, SourcePrefix: sp.Key, Range: pitr.Range{Through: sp.Key}})
+		if err != nil {
+			return rp, err
+		}
+	}
+	var decision *pitr.Decision
+	keep := func(d pitr.Decision) error {
+		if d.Key == sp.Key {
+			decision = &d
+		}
+		return nil
+	}
+	errStop := errors.New("past the key")
+	err := listVersions(ctx, client, sp.Bucket, sp.Key, defaultPageSize, func(page []pitr.Entry) error {
+		var mine []pitr.Entry
+		past := false
+		for _, e := range page {
+			switch {
+			case e.Key == sp.Key:
+				mine = append(mine, e)
+			case e.Key > sp.Key:
+				past = true
+			}
+		}
+		for _, e := range mine {
+			if !rp.Current.Exists() {
+				rp.Current = e
+			}
+			if sp.VersionID != "" && e.VersionID == sp.VersionID {
+				rp.Target = e
+			}
+		}
+		if planner != nil {
+			if err := planner.Feed(mine, keep); err != nil {
+				return err
+			}
+		}
+		if past {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return rp, fmt.Errorf("list versions of %s/%s: %w", sp.Bucket, sp.Key, err)
+	}
+	if planner != nil {
+		if err := planner.Close(keep); err != nil {
+			return rp, err
+		}
+	}
+	if !rp.Current.Exists() {
+		return rp, fmt.Errorf("%s/%s has no versions", sp.Bucket, sp.Key)
+	}
+	if planner != nil {
+		if decision == nil || !decision.Source.Exists() {
+			return rp, fmt.Errorf("%s/%s was deleted or did not exist yet at %s: there is no version to roll back to (s3_restore restores deletions)",
+				sp.Bucket, sp.Key, sp.At.Format(time.RFC3339))
+		}
+		rp.Target = decision.Source
+	}
+	switch {
+	case !rp.Target.Exists():
+		return rp, fmt.Errorf("%s/%s has no version %q", sp.Bucket, sp.Key, sp.VersionID)
+	case rp.Target.IsDeleteMarker:
+		return rp, fmt.Errorf("%s/%s version %q is a delete marker, not a version to roll back to", sp.Bucket, sp.Key, sp.VersionID)
+	}
+	rp.AlreadyCurrent = rp.Current.VersionID == rp.Target.VersionID ||
+		(rp.Current.IsVersion() && pitr.SameContent(rp.Target, rp.Current))
+	return rp, nil
+}
+
+// describeVersion reads a version's metadata (reads only) for the plan:
+// its time, size and user metadata, such as a model's metrics and commit.
+func describeVersion(ctx context.Context, client *s3.Client, bucket string, e pitr.Entry) string {
+	if e.IsDeleteMarker {
+		return fmt.Sprintf("delete marker %s of %s", e.VersionID, e.LastModified.UTC().Format(time.RFC3339))
+	}
+	s := fmt.Sprintf("version %s of %s, %s", e.VersionID, e.LastModified.UTC().Format(time.RFC3339), byteSize(e.Size))
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(e.Key), VersionId: optional(e.VersionID)})
+	if err != nil {
+		return s + " (metadata unavailable: " + err.Error() + ")"
+	}
+	if len(head.Metadata) > 0 {
+		keys := make([]string, 0, len(head.Metadata))
+		for k := range head.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + "=" + head.Metadata[k]
+		}
+		s += ", " + strings.Join(parts, ", ")
+	}
+	return s
+}
+
+func (m *ModelRollback) client(ctx context.Context, sp rollbackSpec) (*s3.Client, error) {
+	if m.Clients == nil {
+		return nil, errors.New("no AWS clients configured")
+	}
+	c, err := m.Clients.S3(ctx, sp.Region)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client for %s: %w", sp.Region, err)
+	}
+	return c, nil
+}
+
+// Plan implements runbook.StepType: which version becomes current, and
+// what it replaces, with their times and user metadata.
+func (m *ModelRollback) Plan(ctx context.Context, _ *runbook.StepContext, cfg cty.Value) ([]runbook.Change, error) {
+	sp, err := parseRollbackSpec(cfg)
+	if errors.Is(err, errNotKnown) {
+		return []runbook.Change{{Action: "CopyObject", Target: "(known after earlier steps)", Detail: err.Error()}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	client, err := m.client(ctx, sp)
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	rp, err := m.resolve(ctx, client, sp)
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	target := sp.Bucket + "/" + sp.Key
+	if rp.AlreadyCurrent {
+		return []runbook.Change{{Action: "none", Target: target,
+			Detail: "already current: " + describeVersion(ctx, client, sp.Bucket, rp.Current)}}, nil
+	}
+	return []runbook.Change{{Action: "CopyObject", Target: target,
+		Detail: "<- " + describeVersion(ctx, client, sp.Bucket, rp.Target) +
+			"; replaces " + describeVersion(ctx, client, sp.Bucket, rp.Current)}}, nil
+}
+
+// Apply implements runbook.StepType. A rollback whose version is already
+// current (including after an earlier attempt copied it) writes nothing.
+func (m *ModelRollback) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
+	sp, err := parseRollbackSpec(cfg)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	client, err := m.client(ctx, sp)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	rp, err := m.resolve(ctx, client, sp)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	out := func(newVersion string) cty.Value {
+		return cty.ObjectVal(map[string]cty.Value{
+			"restored_version_id": cty.StringVal(rp.Target.VersionID),
+			"new_version_id":      cty.StringVal(newVersion),
+			"previous_version_id": cty.StringVal(rp.Current.VersionID),
+		})
+	}
+	if rp.AlreadyCurrent {
+		if sc != nil && sc.Log != nil {
+			sc.Log(fmt.Sprintf("%s/%s: version %s is already current; nothing to do", sp.Bucket, sp.Key, rp.Target.VersionID))
+		}
+		return out(rp.Current.VersionID), nil
+	}
+	cp := &copier{Src: client, Dst: client, Threshold: m.MultipartThreshold, PartSize: m.PartSize}
+	newVersion, err := cp.Copy(ctx, objectVersion{Bucket: sp.Bucket, Key: sp.Key, VersionID: rp.Target.VersionID},
+		rp.Target.Size, objectVersion{Bucket: sp.Bucket, Key: sp.Key})
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	if sc != nil && sc.Log != nil {
+		b, _ := json.Marshal(restoreRecord{Key: sp.Key, Action: "copy", PreviousVersion: rp.Current.VersionID,
+			PreviousState: entryState(rp.Current), SourceVersion: rp.Target.VersionID, NewVersion: newVersion})
+		sc.Log(string(b))
+	}
+	return out(newVersion), nil
+}

@@ -1,0 +1,441 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/sourcegraph/conc"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/pitr"
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// S3ClientSource hands out S3 clients per region. The engine's AWS client
+// factory satisfies it; in dry-run its clients refuse every write.
+type S3ClientSource interface {
+	S3(ctx context.Context, region string) (*s3.Client, error)
+}
+
+// S3Restore is the s3_restore step type: it brings a bucket prefix back to
+// its state at a time, in place or into another bucket or prefix, by adding
+// versions and delete markers only, so the restore can itself be undone.
+//
+//	step "s3_restore" "models" {
+//	  bucket  = "ai-model-artifacts"
+//	  prefix  = "models/"
+//	  to_time = var.restore_to
+//	}
+type S3Restore struct {
+	Clients S3ClientSource
+	// MultipartThreshold is the size above which copies go in parts
+	// (default and maximum: S3's 5 GiB); PartSize the part size (default
+	// 512 MiB). Tests lower them to exercise multipart copies cheaply.
+	MultipartThreshold, PartSize int64
+	// Sleep waits between retry rounds (nil: a timer honouring ctx).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewS3Restore returns the s3_restore step type.
+func NewS3Restore(c S3ClientSource) *S3Restore { return &S3Restore{Clients: c} }
+
+// Spec implements runbook.StepType.
+func (*S3Restore) Spec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"region":        &hcldec.AttrSpec{Name: "region", Type: cty.String},
+		"bucket":        &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
+		"prefix":        &hcldec.AttrSpec{Name: "prefix", Type: cty.String},
+		"to_time":       &hcldec.AttrSpec{Name: "to_time", Type: cty.String, Required: true},
+		"target_region": &hcldec.AttrSpec{Name: "target_region", Type: cty.String},
+		"target_bucket": &hcldec.AttrSpec{Name: "target_bucket", Type: cty.String},
+		"target_prefix": &hcldec.AttrSpec{Name: "target_prefix", Type: cty.String},
+		"concurrency":   &hcldec.AttrSpec{Name: "concurrency", Type: cty.Number},
+		"page_size":     &hcldec.AttrSpec{Name: "page_size", Type: cty.Number},
+		"plan_sample":   &hcldec.AttrSpec{Name: "plan_sample", Type: cty.Number},
+		"skip_archived": &hcldec.AttrSpec{Name: "skip_archived", Type: cty.Bool},
+	}
+}
+
+// restoreOutputs is the object an s3_restore step produces.
+var restoreOutputs = cty.Object(map[string]cty.Type{
+	"copied":    cty.Number,
+	"deleted":   cty.Number,
+	"unchanged": cty.Number,
+	"skipped":   cty.Number,
+	"failed":    cty.Number,
+})
+
+// Outputs implements runbook.StepType.
+func (*S3Restore) Outputs() cty.Type { return restoreOutputs }
+
+// Destructive implements runbook.StepType. A restore only adds versions
+// and delete markers, but it changes what every reader of the prefix sees.
+func (*S3Restore) Destructive() bool { return true }
+
+// BlastRadius is the token an operator types to approve the step: the
+// bucket and prefix it writes to.
+func (*S3Restore) BlastRadius(cfg cty.Value) string {
+	sp, err := parseRestoreSpec(cfg)
+	if err != nil {
+		b, _ := s3String(cfg, "target_bucket")
+		if b == "" {
+			b, _ = s3String(cfg, "bucket")
+		}
+		return b
+	}
+	return sp.blast()
+}
+
+// restoreClients returns the source and target clients.
+func (r *S3Restore) restoreClients(ctx context.Context, sp restoreSpec) (src, dst *s3.Client, err error) {
+	if r.Clients == nil {
+		return nil, nil, errors.New("no AWS clients configured")
+	}
+	if src, err = r.Clients.S3(ctx, sp.Region); err != nil {
+		return nil, nil, fmt.Errorf("s3 client for %s: %w", sp.Region, err)
+	}
+	dst = src
+	if sp.TargetRegion != sp.Region {
+		if dst, err = r.Clients.S3(ctx, sp.TargetRegion); err != nil {
+			return nil, nil, fmt.Errorf("s3 client for %s: %w", sp.TargetRegion, err)
+		}
+	}
+	return src, dst, nil
+}
+
+// plan streams the source listing (and the target's, when restoring
+// elsewhere) through the point-in-time planner, calling emit for every
+// decision as soon as it is final. It returns the planner's counts and the
+// number of listing requests made.
+func (r *S3Restore) plan(ctx context.Context, sp restoreSpec, src, dst *s3.Client, emit func(pitr.Decision) error) (pitr.Stats, int64, error) {
+	var requests atomic.Int64
+	o := pitr.Options{At: sp.At, SourcePrefix: sp.Prefix}
+	if !sp.inPlace() {
+		o.Target = targetCursor(ctx, dst, sp.TargetBucket, sp.Target, sp.PageSize, &requests)
+		o.TargetPrefix = sp.Target
+	}
+	p, err := pitr.New(o)
+	if err != nil {
+		return pitr.Stats{}, 0, err
+	}
+	err = listVersions(ctx, src, sp.Bucket, sp.Prefix, sp.PageSize, func(page []pitr.Entry) error {
+		requests.Add(1)
+		return p.Feed(page, emit)
+	})
+	if err == nil {
+		err = p.Close(emit)
+	}
+	if err != nil {
+		return p.Stats(), requests.Load(), fmt.Errorf("plan restore of %s/%s: %w", sp.Bucket, sp.Prefix, err)
+	}
+	return p.Stats(), requests.Load(), nil
+}
+
+// Plan implements runbook.StepType: it lists the prefix (reads only) and
+// reports the counts, the requests the apply will make and the first
+// changes.
+func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) ([]runbook.Change, error) {
+	sp, err := parseRestoreSpec(cfg)
+	if errors.Is(err, errNotKnown) {
+		return []runbook.Change{{Action: "s3_restore", Target: "(known after earlier steps)", Detail: err.Error()}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("s3_restore: %w", err)
+	}
+	src, dst, err := r.restoreClients(ctx, sp)
+	if err != nil {
+		return nil, fmt.Errorf("s3_restore: %w", err)
+	}
+	var sample []runbook.Change
+	var writeRequests int64
+	more := 0
+	stats, lists, err := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
+		switch d.Action {
+		case pitr.Copy:
+			writeRequests += r.copyRequests(d.Source.Size)
+		case pitr.Delete:
+			writeRequests++
+		default:
+			return nil
+		}
+		if len(sample) < sp.Sample {
+			sample = append(sample, decisionChange(sp, d))
+		} else {
+			more++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	summary := runbook.Change{
+		Action: "s3_restore",
+		Target: sp.Bucket + "/" + sp.Prefix,
+		Detail: fmt.Sprintf("to %s: %d to copy (%s), %d to delete, %d unchanged; %d write requests after %d listing requests",
+			sp.At.Format(time.RFC3339), stats.Copies, byteSize(stats.CopyBytes), stats.Deletes, stats.Keeps, writeRequests, lists),
+	}
+	if !sp.inPlace() {
+		summary.Detail += " into " + sp.TargetBucket + "/" + sp.Target
+	}
+	out := append([]runbook.Change{summary}, sample...)
+	if more > 0 {
+		out = append(out, runbook.Change{Action: "...", Target: fmt.Sprintf("%d more changes", more)})
+	}
+	return out, nil
+}
+
+// copyRequests is how many requests copying an object of size bytes takes.
+func (r *S3Restore) copyRequests(size int64) int64 {
+	if size > r.threshold() {
+		return int64(multipartRequests(size, r.PartSize))
+	}
+	return 1
+}
+
+func (r *S3Restore) threshold() int64 {
+	if r.MultipartThreshold > 0 && r.MultipartThreshold < maxSingleCopy {
+		return r.MultipartThreshold
+	}
+	return maxSingleCopy
+}
+
+// decisionChange renders one decision as a planned change.
+func decisionChange(sp restoreSpec, d pitr.Decision) runbook.Change {
+	target := sp.TargetBucket + "/" + d.TargetKey
+	replaces := "replaces " + describeEntry(d.Current)
+	switch d.Action {
+	case pitr.Copy:
+		from := "version " + d.Source.VersionID
+		if !sp.inPlace() {
+			from = sp.Bucket + "/" + d.Key + " " + from
+		}
+		return runbook.Change{Action: "CopyObject", Target: target,
+			Detail: fmt.Sprintf("<- %s of %s (%s); %s", from, d.Source.LastModified.UTC().Format(time.RFC3339), byteSize(d.Source.Size), replaces)}
+	case pitr.Delete:
+		return runbook.Change{Action: "DeleteObject", Target: target, Detail: "adds a delete marker; " + replaces}
+	}
+	return runbook.Change{Action: "keep", Target: target}
+}
+
+func describeEntry(e pitr.Entry) string {
+	switch {
+	case !e.Exists():
+		return "nothing"
+	case e.IsDeleteMarker:
+		return "delete marker " + e.VersionID
+	}
+	return fmt.Sprintf("version %s of %s", e.VersionID, e.LastModified.UTC().Format(time.RFC3339))
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// restoreRecord is the journal line written for every key a restore
+// changes: enough to undo it (make previous_version current again) and to
+// audit it.
+type restoreRecord struct {
+	Key             string `json:"key"`
+	Action          string `json:"action"` // "copy" or "delete"
+	PreviousVersion string `json:"previous_version"`
+	PreviousState   string `json:"previous_state"` // "version", "delete_marker" or "absent"
+	SourceKey       string `json:"source_key,omitempty"`
+	SourceVersion   string `json:"source_version,omitempty"`
+	NewVersion      string `json:"new_version,omitempty"`
+	Error           string `json:"error,omitempty"`
+}
+
+// restoreTally counts outcomes; safe for concurrent use.
+type restoreTally struct {
+	copied, deleted, unchanged, skipped, failed, decided atomic.Int64
+	mu                                                   sync.Mutex
+	errs                                                 []error
+}
+
+func (t *restoreTally) fail(err error) {
+	t.failed.Add(1)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.errs) < 5 {
+		t.errs = append(t.errs, err)
+	}
+}
+
+func (t *restoreTally) done() int64 {
+	return t.copied.Load() + t.deleted.Load() + t.unchanged.Load() + t.skipped.Load() + t.failed.Load()
+}
+
+func (t *restoreTally) outputs() cty.Value {
+	n := func(v *atomic.Int64) cty.Value { return cty.NumberIntVal(v.Load()) }
+	return cty.ObjectVal(map[string]cty.Value{
+		"copied": n(&t.copied), "deleted": n(&t.deleted), "unchanged": n(&t.unchanged),
+		"skipped": n(&t.skipped), "failed": n(&t.failed),
+	})
+}
+
+// Apply implements runbook.StepType. The listing and the writes overlap:
+// the planner streams decisions into a bounded queue as each key's becomes
+// final, and a pool of workers, bounded by an adaptive limit that halves on
+// SlowDown, makes them. A key already in its state at T gets no request,
+// so a second run, or a resumed one, only does what is left.
+func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
+	sp, err := parseRestoreSpec(cfg)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("s3_restore: %w", err)
+	}
+	src, dst, err := r.restoreClients(ctx, sp)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("s3_restore: %w", err)
+	}
+	limit := newAdaptiveLimit(sp.Concurrency)
+	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize,
+		Acquire: limit.Acquire, Release: limit.Release}
+	var tally restoreTally
+	var logMu sync.Mutex
+	report := func(rec restoreRecord) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		if sc != nil && sc.Log != nil {
+			b, _ := json.Marshal(rec)
+			sc.Log(string(b))
+		}
+		if sc != nil && sc.Progress != nil {
+			sc.Progress(tally.done(), tally.decided.Load(), "objects")
+		}
+	}
+
+	queue := make(chan pitr.Decision, 4*sp.Concurrency)
+	var wg conc.WaitGroup
+	for range sp.Concurrency {
+		wg.Go(func() {
+			for d := range queue {
+				r.restoreKey(ctx, sp, cp, d, &tally, report)
+			}
+		})
+	}
+	_, _, listErr := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
+		tally.decided.Add(1)
+		if d.Action == pitr.Keep {
+			tally.unchanged.Add(1)
+			return nil
+		}
+		select {
+		case queue <- d:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(queue)
+	wg.Wait()
+	if sc != nil && sc.Progress != nil {
+		sc.Progress(tally.done(), tally.decided.Load(), "objects")
+	}
+
+	if listErr != nil {
+		return cty.NilVal, fmt.Errorf("s3_restore: %w (after %d copied, %d deleted, %d failed; run again to finish)",
+			listErr, tally.copied.Load(), tally.deleted.Load(), tally.failed.Load())
+	}
+	if n := tally.failed.Load(); n > 0 {
+		return cty.NilVal, fmt.Errorf("s3_restore: %d of %d changes failed (%d copied, %d deleted; run again to retry what is left): %w",
+			n, n+tally.copied.Load()+tally.deleted.Load()+tally.skipped.Load(), tally.copied.Load(), tally.deleted.Load(), errors.Join(tally.errs...))
+	}
+	if err := ctx.Err(); err != nil {
+		return cty.NilVal, fmt.Errorf("s3_restore: %w", context.Cause(ctx))
+	}
+	return tally.outputs(), nil
+}
+
+// restoreKey makes one decision's write, sending it again after transient
+// failures (throttling, 5xx) that outlasted the SDK's own retries, with
+// jittered exponential back-off.
+func (r *S3Restore) restoreKey(ctx context.Context, sp restoreSpec, cp *copier, d pitr.Decision, tally *restoreTally, report func(restoreRecord)) {
+	rec := restoreRecord{Key: d.TargetKey, Action: d.Action.String(), PreviousVersion: d.Current.VersionID, PreviousState: entryState(d.Current)}
+	if !sp.inPlace() {
+		rec.SourceKey = d.Key
+	}
+	dstKey := objectVersion{Bucket: sp.TargetBucket, Key: d.TargetKey}
+	var op func() (string, error)
+	switch d.Action {
+	case pitr.Copy:
+		rec.SourceVersion = d.Source.VersionID
+		srcVer := objectVersion{Bucket: sp.Bucket, Key: d.Key, VersionID: d.Source.VersionID}
+		op = func() (string, error) { return cp.Copy(ctx, srcVer, d.Source.Size, dstKey) }
+	case pitr.Delete:
+		op = func() (string, error) { return cp.Delete(ctx, dstKey) }
+	default:
+		return
+	}
+	var err error
+	for round := 0; ; round++ {
+		rec.NewVersion, err = op()
+		if err == nil || !transient(err) || round+1 >= defaultRetryRounds || ctx.Err() != nil {
+			break
+		}
+		if serr := r.sleep(ctx, retryDelay(round)); serr != nil {
+			err = errors.Join(err, serr)
+			break
+		}
+	}
+	switch {
+	case err == nil && d.Action == pitr.Copy:
+		tally.copied.Add(1)
+	case err == nil:
+		tally.deleted.Add(1)
+	case errors.Is(err, errArchived) && sp.SkipArchived:
+		tally.skipped.Add(1)
+		rec.Action, rec.Error = "skip", err.Error()
+	default:
+		tally.fail(fmt.Errorf("%s: %w", d.TargetKey, err))
+		rec.Error = err.Error()
+	}
+	report(rec)
+}
+
+func entryState(e pitr.Entry) string {
+	switch {
+	case !e.Exists():
+		return "absent"
+	case e.IsDeleteMarker:
+		return "delete_marker"
+	}
+	return "version"
+}
+
+// retryDelay is the back-off before retry round n+1: exponential with full
+// jitter, so workers throttled together do not come back together.
+func retryDelay(n int) time.Duration {
+	d := min(defaultRetryBackoff<<n, maxRetryBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (r *S3Restore) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
