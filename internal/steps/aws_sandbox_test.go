@@ -666,3 +666,71 @@ func accountOf(t *testing.T, bc *backup.Client) string {
 	}
 	return arnAccount(aws.ToString(list.RecoveryPoints[0].RecoveryPointArn))
 }
+
+func TestAWSStepsUnderFaults(t *testing.T) {
+	o := fastOptions()
+	o.Seed = 7
+	o.Faults = []sandbox.Fault{
+		{Kind: sandbox.FaultThrottle, Rate: 0.10},
+		{Kind: sandbox.FaultError5xx, Rate: 0.02},
+		{Kind: sandbox.FaultLatency, Latency: 50 * time.Millisecond},
+	}
+	e := newEstate(t, o)
+	t0 := e.srv.Now().Add(-30 * time.Hour).UTC().Truncate(time.Second)
+	steps := []struct{ typ, name, body string }{
+		{"ebs_snapshot", "datasets", `
+region        = "us-east-1"
+volumes       = { tags = { Name = "ai-dataset" } }
+poll_interval = "20ms"
+`},
+		{"backup_restore", "models", fmt.Sprintf(`
+region        = "us-east-1"
+vault         = "ai-dr-vault"
+resource_arn  = "arn:aws:s3:::ai-model-artifacts"
+to_time       = %q
+poll_interval = "20ms"
+`, t0.Format(time.RFC3339))},
+		{"asg_scale", "serving", `
+region        = "us-west-2"
+group         = "ai-inference-dr"
+desired       = 3
+poll_interval = "20ms"
+`},
+		{"alarms_check", "health", `
+region        = "us-west-2"
+alarms        = ["ai-inference-dr-capacity", "ai-inference-health"]
+within        = "1m"
+poll_interval = "20ms"
+`},
+		{"replication_check", "models", `
+region        = "us-east-1"
+bucket        = "ai-model-artifacts"
+max_lag       = "15m"
+max_pending   = 0
+within        = "1m"
+poll_interval = "20ms"
+`},
+	}
+	for _, s := range steps {
+		typ := e.types[s.typ]
+		cfg := decodeStep(t, typ.Spec(), s.body)
+		sc := (&recorder{}).sc(t, "run-faults", "step."+s.typ+"."+s.name)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		if _, err := typ.Plan(ctx, sc, cfg); err != nil {
+			t.Errorf("%s: plan: %v", s.typ, err)
+		}
+		if _, err := typ.Apply(ctx, sc, cfg); err != nil {
+			t.Errorf("%s: apply: %v", s.typ, err)
+		}
+		cancel()
+	}
+	faulted := 0
+	for _, r := range e.srv.Requests() {
+		if r.Status >= 400 {
+			faulted++
+		}
+	}
+	if faulted == 0 {
+		t.Error("no request was faulted: the test proves nothing")
+	}
+}

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -94,6 +96,40 @@ func TestPollUntilStopsOnErrorAndCancel(t *testing.T) {
 		}
 		if err := pollUntil(t.Context(), time.Now, 0, time.Hour, nil); err == nil {
 			t.Error("a zero poll interval was accepted")
+		}
+	})
+}
+
+func TestPollUntilRidesOutTransientErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		throttled := fmt.Errorf("describe: %w", &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"})
+		calls := 0
+		err := pollUntil(t.Context(), time.Now, time.Second, time.Hour, func(context.Context) (bool, error) {
+			calls++
+			if calls <= maxTransient {
+				return false, throttled
+			}
+			return true, nil
+		})
+		if err != nil || calls != maxTransient+1 {
+			t.Fatalf("err = %v after %d calls, want success after %d", err, calls, maxTransient+1)
+		}
+		calls = 0
+		err = pollUntil(t.Context(), time.Now, time.Second, time.Hour, func(context.Context) (bool, error) {
+			calls++
+			return false, throttled
+		})
+		if !errors.Is(err, throttled) || calls != maxTransient+1 {
+			t.Fatalf("err = %v after %d calls, want the throttling error after %d", err, calls, maxTransient+1)
+		}
+		denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
+		calls = 0
+		err = pollUntil(t.Context(), time.Now, time.Second, time.Hour, func(context.Context) (bool, error) {
+			calls++
+			return false, denied
+		})
+		if !errors.Is(err, denied) || calls != 1 {
+			t.Fatalf("err = %v after %d calls, want AccessDenied at once", err, calls)
 		}
 	})
 }
@@ -375,7 +411,7 @@ max_lag = "5 minutes"`, "max_lag"},
 region = "us-east-1"
 vault = "v"
 resource_arn = "arn:aws:s3:::b"
-to_time = "2026-11-20T09:30:00"`, "not an RFC 3339 time with a zone"},
+to_time = "2026-11-20T09:30:00"`, "not an RFC 3339 timestamp with a zone"},
 		{"backup both ways", &BackupRestore{}, `
 region = "us-east-1"
 vault = "v"

@@ -162,7 +162,7 @@ func parseBackupQuery(cfg cty.Value) (backupQuery, error) {
 		return q, errors.New("resource_arn and to_time go together")
 	}
 	if s := cfgString(cfg, "to_time"); s != "" {
-		t, err := parseRFC3339(s)
+		t, err := runbook.ParseTime(s)
 		if err != nil {
 			return q, fmt.Errorf("to_time: %w", err)
 		}
@@ -176,15 +176,6 @@ func parseBackupQuery(cfg cty.Value) (backupQuery, error) {
 		return q, err
 	}
 	return q, nil
-}
-
-// parseRFC3339 parses a time that must carry its zone.
-func parseRFC3339(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time with a zone (e.g. 2026-11-20T09:30:00Z)", s)
-	}
-	return t, nil
 }
 
 // backupPlanned is the restore a step would start.

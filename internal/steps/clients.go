@@ -10,6 +10,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -62,13 +64,20 @@ func pollUntil(ctx context.Context, now func() time.Time, interval, bound time.D
 		return fmt.Errorf("poll interval must be positive, got %s", interval)
 	}
 	deadline := now().Add(bound)
+	transients := 0
 	for {
 		done, err := check(ctx)
-		if err != nil {
+		switch {
+		case err != nil && (!transientErr(err) || transients >= maxTransient || ctx.Err() != nil):
 			return err
-		}
-		if done {
+		case err != nil:
+			// The next poll is the retry: a throttled or failed read in a
+			// long wait must not fail a step the SDK's retries gave up on.
+			transients++
+		case done:
 			return nil
+		default:
+			transients = 0
 		}
 		left := deadline.Sub(now())
 		if left <= 0 {
@@ -82,6 +91,20 @@ func pollUntil(ctx context.Context, now func() time.Time, interval, bound time.D
 		case <-t.C:
 		}
 	}
+}
+
+// maxTransient is how many polls in a row may fail with an error the SDK
+// counts as transient before the wait gives up.
+const maxTransient = 5
+
+// transientErr reports whether err is one the SDK would retry: throttling,
+// a 5xx answer, a dropped connection.
+func transientErr(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary ||
+		retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
 
 // waitBound is how long a step waits for its resources: wait_for when the
@@ -221,12 +244,9 @@ func cfgDuration(cfg cty.Value, name string, def time.Duration) (time.Duration, 
 	if s == "" {
 		return def, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := runbook.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not a duration (e.g. \"90s\", \"15m\", \"2h\")", name, s)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%s must not be negative, got %s", name, s)
+		return 0, fmt.Errorf("%s: %w", name, err)
 	}
 	return d, nil
 }
