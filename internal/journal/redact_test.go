@@ -19,14 +19,14 @@ func TestRedactor(t *testing.T) {
 		`WEIRD_PASSWORD=a"b<c>d&e\f`,
 	})
 	for in, want := range map[string]string{
-		"key is " + secret:                          "key is [REDACTED]",
-		"id AKIAIOSFODNN7EXAMPLE used":              "id [REDACTED] used",
-		"password=hunter22 next":                    "password=[REDACTED] next",
-		`"api_key": "abcd1234"`:                     `"api_key": "[REDACTED]"`,
+		"key is " + secret:                           "key is [REDACTED]",
+		"id AKIAIOSFODNN7EXAMPLE used":               "id [REDACTED] used",
+		"password=hunter22 next":                     "password=[REDACTED] next",
+		`"api_key": "abcd1234"`:                      `"api_key": "[REDACTED]"`,
 		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9": "Authorization: Bearer [REDACTED]",
-		"session tty on /home/op":                   "session tty on /home/op",
-		"token: short":                              "token: [REDACTED]",
-		"plain text":                                "plain text",
+		"session tty on /home/op":                    "session tty on /home/op",
+		"token: short":                               "token: [REDACTED]",
+		"plain text":                                 "plain text",
 	} {
 		if got := r.String(in); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
