@@ -239,9 +239,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{Service: scope.Service, Region: scope.Region, RequestID: s.newRequestID(), Now: s.Now()}
 	sw := &statusWriter{ResponseWriter: w}
+	var dropped net.Conn
 	defer func() {
 		s.log.add(RequestRecord{Time: c.Now, Service: c.Service, Region: c.Region, Operation: c.Operation,
 			Mutating: c.Mutating, Status: sw.status, RequestID: c.RequestID, Latency: time.Since(start)})
+		// A dropped connection closes only once the request is logged, so
+		// a client that sees the failure also sees the record.
+		if dropped != nil {
+			dropped.Close()
+		}
 	}()
 	sw.Header().Set("x-amz-request-id", c.RequestID)
 	sw.Header().Set("x-amzn-RequestId", c.RequestID)
@@ -290,7 +296,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.store.markDirty()
 	}
 	if fail != nil { // drop
-		s.serveDropped(sw, r, svc, c)
+		dropped = s.serveDropped(sw, r, svc, c)
 		return
 	}
 	svc.serve(sw, r, c)
@@ -299,10 +305,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveDropped applies the operation, then cuts the connection halfway
-// through the response, as a network failure would: the client cannot tell
-// whether the change was made.
-func (s *Server) serveDropped(sw *statusWriter, r *http.Request, svc service, c *call) {
+// serveDropped applies the operation, then cuts the connection in the
+// middle of the response headers, as a network failure would: the client
+// cannot tell whether the change was made, and the SDK sees a broken
+// connection, which its retryer retries.
+func (s *Server) serveDropped(sw *statusWriter, r *http.Request, svc service, c *call) net.Conn {
 	rec := httptest.NewRecorder()
 	svc.serve(rec, r, c)
 	if c.Mutating && s.store != nil {
@@ -311,24 +318,20 @@ func (s *Server) serveDropped(sw *statusWriter, r *http.Request, svc service, c 
 	hj, ok := sw.ResponseWriter.(http.Hijacker)
 	if !ok {
 		sw.WriteHeader(http.StatusBadGateway)
-		return
+		return nil
 	}
 	conn, buf, err := hj.Hijack()
 	if err != nil {
-		return
+		return nil
 	}
-	defer conn.Close()
-	body := rec.Body.Bytes()
-	if len(body) < 64 {
-		body = append(body, bytes.Repeat([]byte(" "), 64-len(body))...)
-	}
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
-	rec.Header().Del("Content-Length")
-	rec.Header().Write(buf) //nolint:errcheck // the connection is being cut anyway.
-	fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", len(body))
-	buf.Write(body[:len(body)/2])
-	buf.Flush()
 	sw.status = 0
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	rec.Header().Write(&head) //nolint:errcheck // a bytes.Buffer does not fail.
+	b := head.Bytes()
+	buf.Write(b[:len(b)*2/3])
+	buf.Flush()
+	return conn
 }
 
 // faultError is the error an injected fault answers with, in the code the
