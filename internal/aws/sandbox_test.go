@@ -22,7 +22,7 @@ import (
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 )
 
-func sandboxClients(t *testing.T, srv *sandbox.Server, cfg aws.Config, readOnly bool) *Clients {
+func sandboxClients(t testing.TB, srv *sandbox.Server, cfg aws.Config, readOnly bool) *Clients {
 	c, err := New(Options{
 		Target:          TargetSandbox,
 		SandboxEndpoint: srv.URL(),

@@ -99,6 +99,17 @@ type Stats struct {
 	TargetReads int64 // entries read from the target cursor
 }
 
+// Add adds o's counts to s, to total the plans of several key ranges.
+func (s *Stats) Add(o Stats) {
+	s.Entries += o.Entries
+	s.Keys += o.Keys
+	s.Copies += o.Copies
+	s.Deletes += o.Deletes
+	s.Keeps += o.Keeps
+	s.CopyBytes += o.CopyBytes
+	s.TargetReads += o.TargetReads
+}
+
 // Writes is the number of writes the plan makes.
 func (s Stats) Writes() int64 { return s.Copies + s.Deletes }
 

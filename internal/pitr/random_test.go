@@ -316,3 +316,24 @@ func FuzzPlanner(f *testing.F) {
 		check(t, genScenario(&chooser{data: data}))
 	})
 }
+
+func TestMapRange(t *testing.T) {
+	for _, tt := range []struct {
+		r    Range
+		want Range
+	}{
+		{Range{}, Range{}},
+		{Range{After: "m/a", Through: "m/c"}, Range{After: "r/a", Through: "r/c"}},
+		{Range{After: "x", Through: "m/c"}, Range{Through: "r/c"}},
+	} {
+		if got := MapRange(tt.r, "m/", "r/"); got != tt.want {
+			t.Errorf("MapRange(%v) = %v, want %v", tt.r, got, tt.want)
+		}
+	}
+	var s Stats
+	s.Add(Stats{Entries: 1, Keys: 2, Copies: 3, Deletes: 4, Keeps: 5, CopyBytes: 6, TargetReads: 7})
+	s.Add(Stats{Entries: 1, Keys: 1, Copies: 1, Deletes: 1, Keeps: 1, CopyBytes: 1, TargetReads: 1})
+	if s != (Stats{2, 3, 4, 5, 6, 7, 8}) || s.Writes() != 9 {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -3,6 +3,7 @@ package pitr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Range is a span of keys (After, Through]: keys greater than After and at
@@ -72,4 +73,18 @@ func Split(sample []string, n int) ([]Range, error) {
 		after = c
 	}
 	return append(out, Range{After: after}), nil
+}
+
+// MapRange moves a range of source keys under srcPrefix to the matching
+// range of target keys under dstPrefix, to bound the target's listing
+// alongside the source's. A bound outside srcPrefix becomes open: the
+// planner still skips what is out of range, at the cost of reading it.
+func MapRange(r Range, srcPrefix, dstPrefix string) Range {
+	move := func(k string) string {
+		if rest, ok := strings.CutPrefix(k, srcPrefix); ok && k != "" {
+			return dstPrefix + rest
+		}
+		return ""
+	}
+	return Range{After: move(r.After), Through: move(r.Through)}
 }
