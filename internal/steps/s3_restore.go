@@ -439,3 +439,12 @@ func (r *S3Restore) sleep(ctx context.Context, d time.Duration) error {
 		return context.Cause(ctx)
 	}
 }
+
+// S3Types returns the S3 restore step types, keyed by the name a runbook
+// uses in `step "TYPE" "NAME"`: s3_restore and model_rollback.
+func S3Types(c S3ClientSource) runbook.Registry {
+	return runbook.Registry{
+		"s3_restore":     NewS3Restore(c),
+		"model_rollback": NewModelRollback(c),
+	}
+}

@@ -1,0 +1,97 @@
+# restore-from-backup.hcl: restore a resource from AWS Backup as it was at a time.
+#
+# What it does:
+#   backup_restore "resource": finds the recovery point of var.resource_arn in
+#   the vault ai-dr-vault nearest before var.restore_to (a continuous backup
+#   whose window covers that time when there is one: it restores to the time
+#   exactly), starts a restore job and waits until it is COMPLETED. The
+#   restore always creates a new resource and leaves the original alone: for
+#   the model bucket, a new bucket named var.target_bucket; for an EBS volume,
+#   a new volume in var.availability_zone; for EFS, a new file system. A
+#   resumed run finds the job it already started (the idempotency token comes
+#   from the run id).
+#
+# Variables:
+#   restore_to         (required) RFC 3339 time with a zone.
+#   resource_arn       what to restore (default the model bucket,
+#                      arn:aws:s3:::ai-model-artifacts; a dataset volume is
+#                      arn:aws:ec2:us-east-1:ACCOUNT:volume/vol-...).
+#   target_bucket      new bucket for an S3 restore
+#                      (default "ai-model-artifacts-restored").
+#   availability_zone  zone of a restored EBS volume (default "us-east-1a").
+#   poll_interval      how often the wait polls (default "30s").
+#
+# Against the sandbox (what `make run` opens):
+#   drconsole sandbox &
+#   drconsole plan runbooks/restore-from-backup.hcl --var restore_to=2026-03-01T12:00:00Z
+#   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=2026-03-01T12:00:00Z
+# The console's Recovery points view lists the points this would choose from.
+
+runbook {
+  description = "Restore a resource from its AWS Backup recovery point nearest before a time"
+  objectives {
+    rto = "4h"
+    rpo = "24h"
+  }
+}
+
+variable "restore_to" {
+  type        = string
+  description = "RFC 3339 time (with a zone) to restore to"
+  validation {
+    condition     = can(timecmp(var.restore_to, "1970-01-01T00:00:00Z"))
+    error_message = "restore_to must be an RFC 3339 time with a zone, such as 2026-03-01T12:00:00Z."
+  }
+}
+
+variable "resource_arn" {
+  type        = string
+  default     = "arn:aws:s3:::ai-model-artifacts"
+  description = "ARN of the backed-up resource: the model bucket, a dataset volume or the pipeline file system"
+}
+
+variable "target_bucket" {
+  type        = string
+  default     = "ai-model-artifacts-restored"
+  description = "New bucket an S3 restore creates"
+}
+
+variable "availability_zone" {
+  type        = string
+  default     = "us-east-1a"
+  description = "Zone of a restored EBS volume"
+}
+
+variable "poll_interval" {
+  type        = string
+  default     = "30s"
+  description = "How often the wait for the restore job polls"
+}
+
+step "backup_restore" "resource" {
+  description       = "Restore the recovery point nearest before restore_to into a new resource"
+  region            = "us-east-1"
+  vault             = "ai-dr-vault"
+  resource_arn      = var.resource_arn
+  to_time           = var.restore_to
+  target_bucket     = var.target_bucket
+  availability_zone = var.availability_zone
+  wait_for          = "12h"
+  poll_interval     = var.poll_interval
+  timeout           = "13h"
+}
+
+output "recovery_point_arn" {
+  value       = step.backup_restore.resource.recovery_point_arn
+  description = "The recovery point restored"
+}
+
+output "recovery_point_created" {
+  value       = step.backup_restore.resource.recovery_point_created
+  description = "When that recovery point was taken"
+}
+
+output "created_resource_arn" {
+  value       = step.backup_restore.resource.created_resource_arn
+  description = "The new resource"
+}
