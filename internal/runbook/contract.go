@@ -25,6 +25,7 @@
 // run.dry_run. A reference to a step or gate, in any expression of a node or
 // in a local it uses, is a dependency, as are the entries of depends_on.
 // Functions: go-cty's standard library under Terraform's names, try, can,
+// length (of strings too), startswith, endswith, strcontains,
 // base64encode/base64decode, and the time helpers timestamp() (the run's
 // clock, RFC 3339 UTC), timeadd, timecmp, formatdate, parseduration(s)
 // (seconds as a number) and duration(seconds) (a duration string). Times

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +49,8 @@ func functions(now func() time.Time) funcTable {
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
 		"keys":            stdlib.KeysFunc,
-		"length":          stdlib.LengthFunc,
+		"endswith":        stringPredicate("suffix", strings.HasSuffix),
+		"length":          lengthFunc,
 		"log":             stdlib.LogFunc,
 		"lookup":          stdlib.LookupFunc,
 		"lower":           stdlib.LowerFunc,
@@ -72,6 +74,8 @@ func functions(now func() time.Time) funcTable {
 		"slice":           stdlib.SliceFunc,
 		"sort":            stdlib.SortFunc,
 		"split":           stdlib.SplitFunc,
+		"startswith":      stringPredicate("prefix", strings.HasPrefix),
+		"strcontains":     stringPredicate("substr", strings.Contains),
 		"strlen":          stdlib.StrlenFunc,
 		"strrev":          stdlib.ReverseFunc,
 		"substr":          stdlib.SubstrFunc,
@@ -203,3 +207,48 @@ var base64DecodeFunc = function.New(&function.Spec{
 		return cty.StringVal(string(b)), nil
 	},
 })
+
+// lengthFunc is length as Terraform has it: the number of elements of a
+// collection, or of characters of a string.
+var lengthFunc = function.New(&function.Spec{
+	Description: "The number of elements of a collection or characters of a string.",
+	Params: []function.Parameter{{
+		Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true, AllowUnknown: true,
+	}},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		t := args[0].Type()
+		if t == cty.String || t == cty.DynamicPseudoType || t.IsCollectionType() || t.IsTupleType() || t.IsObjectType() {
+			return cty.Number, nil
+		}
+		return cty.NilType, function.NewArgErrorf(0, "a string or a collection is required, not %s", t.FriendlyName())
+	},
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v := args[0]
+		switch {
+		case v.Type() == cty.String:
+			return stdlib.StrlenFunc.Call(args)
+		case v.Type().IsObjectType():
+			if !v.IsKnown() {
+				return cty.UnknownVal(cty.Number), nil
+			}
+			if v.IsNull() {
+				return cty.NilVal, function.NewArgErrorf(0, "the value is null")
+			}
+			return cty.NumberIntVal(int64(len(v.Type().AttributeTypes()))), nil
+		}
+		return stdlib.LengthFunc.Call(args)
+	},
+})
+
+func stringPredicate(param string, pred func(s, x string) bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{
+			{Name: "str", Type: cty.String},
+			{Name: param, Type: cty.String},
+		},
+		Type: function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.BoolVal(pred(args[0].AsString(), args[1].AsString())), nil
+		},
+	})
+}
