@@ -3,9 +3,18 @@
 package steps
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/zclconf/go-cty/cty"
@@ -17,6 +26,13 @@ type Deps struct {
 	// HTTPClient is used by http_check; nil means a client with no overall
 	// timeout (each probe gets its own deadline).
 	HTTPClient *http.Client
+	// AWS builds the AWS step types' clients (read-only ones in dry-run).
+	// Nil still registers the AWS types, so runbooks using them validate,
+	// but their Plan and Apply fail with NoAWSError's message.
+	AWS AWSClients
+	// NoAWSError says why AWS is nil, e.g. the target could not be
+	// configured.
+	NoAWSError error
 }
 
 // Registry returns every step type this package provides, keyed by the name
@@ -26,12 +42,36 @@ func Registry(deps Deps) runbook.Registry {
 	if client == nil {
 		client = &http.Client{}
 	}
-	return runbook.Registry{
+	var aws AWSClients = deps.AWS
+	if aws == nil {
+		err := deps.NoAWSError
+		if err == nil {
+			err = errors.New("no AWS target is configured")
+		}
+		aws = noAWS{err}
+	}
+	reg := runbook.Registry{
 		"wait":       Wait{},
 		"exec":       Exec{},
 		"http_check": HTTPCheck{Client: client},
 	}
+	maps.Copy(reg, AWSTypes(aws))
+	maps.Copy(reg, S3Types(aws))
+	return reg
 }
+
+// noAWS stands in for AWS clients that could not be built.
+type noAWS struct{ err error }
+
+func (n noAWS) S3(context.Context, string) (*s3.Client, error)   { return nil, n.err }
+func (n noAWS) EC2(context.Context, string) (*ec2.Client, error) { return nil, n.err }
+func (n noAWS) AutoScaling(context.Context, string) (*autoscaling.Client, error) {
+	return nil, n.err
+}
+func (n noAWS) CloudWatch(context.Context, string) (*cloudwatch.Client, error) {
+	return nil, n.err
+}
+func (n noAWS) Backup(context.Context, string) (*backup.Client, error) { return nil, n.err }
 
 // str returns the string held by an attribute, or "" when it is null.
 func str(cfg cty.Value, name string) string {

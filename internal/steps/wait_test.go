@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -76,3 +77,31 @@ func TestWaitPlanAndBadInput(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestValidateConfig(t *testing.T) {
+	str := cty.StringVal
+	for _, tt := range []struct {
+		name string
+		errs []runbook.ConfigError
+		want string // attribute of the single error; "" for none
+	}{
+		{"wait ok", Wait{}.ValidateConfig(waitCfg("5s")), ""},
+		{"wait unknown", Wait{}.ValidateConfig(cty.ObjectVal(map[string]cty.Value{"duration": cty.UnknownVal(cty.String)})), ""},
+		{"wait bad", Wait{}.ValidateConfig(waitCfg("5 minutes")), "duration"},
+		{"exec ok", Exec{}.ValidateConfig(execCfg([]string{"true"}, nil, "")), ""},
+		{"exec empty", Exec{}.ValidateConfig(cty.ObjectVal(map[string]cty.Value{"command": cty.ListValEmpty(cty.String)})), "command"},
+		{"exec empty program", Exec{}.ValidateConfig(execCfg([]string{""}, nil, "")), "command"},
+		{"http ok", HTTPCheck{}.ValidateConfig(httpCfg("http://x/", nil)), ""},
+		{"http url", HTTPCheck{}.ValidateConfig(httpCfg("x", nil)), "url"},
+		{"http status", HTTPCheck{}.ValidateConfig(httpCfg("http://x/", map[string]cty.Value{"expect_status": cty.NumberIntVal(99)})), "expect_status"},
+		{"http within", HTTPCheck{}.ValidateConfig(httpCfg("http://x/", map[string]cty.Value{"within": str("1 min")})), "within"},
+		{"http interval", HTTPCheck{}.ValidateConfig(httpCfg("http://x/", map[string]cty.Value{"interval": str("0s")})), "interval"},
+	} {
+		switch {
+		case tt.want == "" && len(tt.errs) != 0:
+			t.Errorf("%s: errors %v", tt.name, tt.errs)
+		case tt.want != "" && (len(tt.errs) != 1 || tt.errs[0].Attr != tt.want):
+			t.Errorf("%s: errors %v, want one about %s", tt.name, tt.errs, tt.want)
+		}
+	}
+}
