@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/sourcegraph/conc"
 	"github.com/zclconf/go-cty/cty"
 
+	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/pitr"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
@@ -40,6 +44,9 @@ type S3Restore struct {
 	// (default and maximum: S3's 5 GiB); PartSize the part size (default
 	// 512 MiB). Tests lower them to exercise multipart copies cheaply.
 	MultipartThreshold, PartSize int64
+	// ListWorkers bounds the key ranges listed at once and KeysPerRange
+	// sizes them (zero: the defaults of awsx.RangePlan).
+	ListWorkers, KeysPerRange int
 	// Sleep waits between retry rounds (nil: a timer honouring ctx).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -113,30 +120,47 @@ func (r *S3Restore) restoreClients(ctx context.Context, sp restoreSpec) (src, ds
 
 // plan streams the source listing (and the target's, when restoring
 // elsewhere) through the point-in-time planner, calling emit for every
-// decision as soon as it is final. It returns the planner's counts and the
-// number of listing requests made.
+// decision as soon as it is final. The prefix is cut into key ranges
+// listed and planned concurrently, so emit is called from several
+// goroutines. It returns the planner's counts and the number of listing
+// requests made.
 func (r *S3Restore) plan(ctx context.Context, sp restoreSpec, src, dst *s3.Client, emit func(pitr.Decision) error) (pitr.Stats, int64, error) {
 	var requests atomic.Int64
-	o := pitr.Options{At: sp.At, SourcePrefix: sp.Prefix}
+	rp := awsx.RangePlan{
+		Client:       countRequests(src, &requests),
+		Bucket:       sp.Bucket,
+		Prefix:       sp.Prefix,
+		PageSize:     int32(sp.PageSize),
+		Options:      pitr.Options{At: sp.At},
+		Workers:      r.ListWorkers,
+		KeysPerRange: r.KeysPerRange,
+	}
 	if !sp.inPlace() {
-		o.Target = targetCursor(ctx, dst, sp.TargetBucket, sp.Target, sp.PageSize, &requests)
-		o.TargetPrefix = sp.Target
+		rp.Options.TargetPrefix = sp.Target
+		counted := countRequests(dst, &requests)
+		rp.Target = func(ctx context.Context, rg pitr.Range) pitr.Cursor {
+			return awsx.VersionCursor(ctx, counted, awsx.VersionListing{Bucket: sp.TargetBucket, Prefix: sp.Target, MaxKeys: int32(sp.PageSize), Range: rg})
+		}
 	}
-	p, err := pitr.New(o)
+	stats, err := rp.Run(ctx, emit)
 	if err != nil {
-		return pitr.Stats{}, 0, err
+		return stats, requests.Load(), fmt.Errorf("plan restore of %s/%s: %w", sp.Bucket, sp.Prefix, err)
 	}
-	err = listVersions(ctx, src, sp.Bucket, sp.Prefix, sp.PageSize, func(page []pitr.Entry) error {
-		requests.Add(1)
-		return p.Feed(page, emit)
+	return stats, requests.Load(), nil
+}
+
+// countRequests returns a client like c that counts the requests it sends
+// (each attempt once).
+func countRequests(c *s3.Client, n *atomic.Int64) *s3.Client {
+	return s3.New(c.Options(), func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("drconsole.CountRequests",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					n.Add(1)
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		})
 	})
-	if err == nil {
-		err = p.Close(emit)
-	}
-	if err != nil {
-		return p.Stats(), requests.Load(), fmt.Errorf("plan restore of %s/%s: %w", sp.Bucket, sp.Prefix, err)
-	}
-	return p.Stats(), requests.Load(), nil
 }
 
 // Plan implements runbook.StepType: it lists the prefix (reads only) and
@@ -154,22 +178,31 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if err != nil {
 		return nil, fmt.Errorf("s3_restore: %w", err)
 	}
-	var sample []runbook.Change
-	var writeRequests int64
-	more := 0
+	// Ranges are planned concurrently: keep the first changes in key
+	// order, whatever order the ranges finish in.
+	var mu sync.Mutex
+	var sample []pitr.Decision
+	var writeRequests, changes int64
 	stats, lists, err := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
+		var w int64
 		switch d.Action {
 		case pitr.Copy:
-			writeRequests += r.copyRequests(d.Source.Size)
+			w = r.copyRequests(d.Source.Size)
 		case pitr.Delete:
-			writeRequests++
+			w = 1
 		default:
 			return nil
 		}
-		if len(sample) < sp.Sample {
-			sample = append(sample, decisionChange(sp, d))
-		} else {
-			more++
+		mu.Lock()
+		defer mu.Unlock()
+		writeRequests += w
+		changes++
+		i := sort.Search(len(sample), func(i int) bool { return sample[i].TargetKey > d.TargetKey })
+		if i < sp.Sample {
+			sample = slices.Insert(sample, i, d)
+			if len(sample) > sp.Sample {
+				sample = sample[:sp.Sample]
+			}
 		}
 		return nil
 	})
@@ -185,8 +218,11 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if !sp.inPlace() {
 		summary.Detail += " into " + sp.TargetBucket + "/" + sp.Target
 	}
-	out := append([]runbook.Change{summary}, sample...)
-	if more > 0 {
+	out := []runbook.Change{summary}
+	for _, d := range sample {
+		out = append(out, decisionChange(sp, d))
+	}
+	if more := changes - int64(len(sample)); more > 0 {
 		out = append(out, runbook.Change{Action: "...", Target: fmt.Sprintf("%d more changes", more)})
 	}
 	return out, nil

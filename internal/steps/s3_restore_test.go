@@ -170,17 +170,18 @@ func versionCount(t *testing.T, ctx context.Context, c *s3.Client, bucket, key s
 // changes), then the restore (the prefix equals the state at T byte for
 // byte, one journal line per changed key), then a second run (no write).
 func testPointInTime(t *testing.T, newBackend func(t *testing.T) *backend) {
-	for _, pageSize := range []int{1000, 2, 1} {
-		t.Run(fmt.Sprintf("page_size=%d", pageSize), func(t *testing.T) {
+	for _, c := range []struct{ pageSize, keysPerRange int }{{1000, 0}, {2, 0}, {1, 0}, {2, 3}} {
+		pageSize := c.pageSize
+		t.Run(fmt.Sprintf("page_size=%d,keys_per_range=%d", pageSize, c.keysPerRange), func(t *testing.T) {
 			ctx := t.Context()
 			be := newBackend(t)
-			bucket := fmt.Sprintf("pitr-%d", pageSize)
+			bucket := fmt.Sprintf("pitr-%d-%d", pageSize, c.keysPerRange)
 			createBuckets(t, ctx, be.client, bucket)
 			at, hist := play(t, ctx, be, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), pitrScenario(bucket))
 			h := hist[bucket]
 			want := wantCounts(h.atT, h.now, pitrPrefix)
 
-			step := &steps.S3Restore{Clients: be.clients}
+			step := &steps.S3Restore{Clients: be.clients, KeysPerRange: c.keysPerRange, ListWorkers: 3}
 			cfg := stepConfig(step.Spec(), map[string]cty.Value{
 				"bucket": cty.StringVal(bucket), "prefix": cty.StringVal(pitrPrefix),
 				"to_time":   cty.StringVal(at.Format(time.RFC3339Nano)),
@@ -191,7 +192,7 @@ func testPointInTime(t *testing.T, newBackend func(t *testing.T) *backend) {
 			// Dry-run: reads only, and the plan names every change.
 			before := be.writes()
 			var rec recorder
-			dry := &steps.S3Restore{Clients: be.clients.asReadOnly()}
+			dry := &steps.S3Restore{Clients: be.clients.asReadOnly(), KeysPerRange: c.keysPerRange, ListWorkers: 3}
 			changes, err := dry.Plan(ctx, rec.context(true), cfg)
 			if err != nil {
 				t.Fatalf("plan: %v", err)

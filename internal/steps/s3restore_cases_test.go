@@ -68,7 +68,7 @@ func testIntoOtherBucket(t *testing.T, newBackend func(t *testing.T) *backend) {
 		}
 	}
 
-	step := &steps.S3Restore{Clients: be.clients}
+	step := &steps.S3Restore{Clients: be.clients, KeysPerRange: 4}
 	before := be.writes()
 	got, _, err := restoreStep(t, ctx, step, set)
 	if err != nil {

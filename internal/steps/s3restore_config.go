@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drconsole/drconsole/internal/pitr"
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // Defaults of the S3 step types.
@@ -171,4 +172,67 @@ func parseRestoreSpec(cfg cty.Value) (restoreSpec, error) {
 			sp.TargetBucket, sp.Target, sp.Bucket, sp.Prefix)
 	}
 	return sp, nil
+}
+
+// validateTime checks an RFC 3339 attribute when its value is known.
+func validateTime(cfg cty.Value, name string) []runbook.ConfigError {
+	v := s3Attr(cfg, name)
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return nil
+	}
+	if _, err := pitr.ParseTime(v.AsString()); err != nil {
+		return []runbook.ConfigError{{Attr: name, Summary: "Invalid timestamp", Detail: err.Error()}}
+	}
+	return nil
+}
+
+// validateNumber checks a whole-number attribute's range when it is known.
+func validateNumber(cfg cty.Value, name string, lo, hi int64) []runbook.ConfigError {
+	if !s3Attr(cfg, name).IsKnown() {
+		return nil
+	}
+	if _, err := s3Int(cfg, name, lo, lo, hi); err != nil {
+		return []runbook.ConfigError{{Attr: name, Summary: "Invalid " + name, Detail: err.Error()}}
+	}
+	return nil
+}
+
+// validateNotEmpty refuses an attribute known to be "".
+func validateNotEmpty(cfg cty.Value, names ...string) []runbook.ConfigError {
+	var out []runbook.ConfigError
+	for _, name := range names {
+		v := s3Attr(cfg, name)
+		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() == "" {
+			out = append(out, runbook.ConfigError{Attr: name, Summary: "Empty " + name, Detail: name + " must not be empty"})
+		}
+	}
+	return out
+}
+
+// ValidateConfig implements runbook.ConfigValidator: it checks, when the
+// runbook is decoded, what can be checked of the values already known.
+func (*S3Restore) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	out := validateTime(cfg, "to_time")
+	out = append(out, validateNumber(cfg, "concurrency", 1, maxConcurrency)...)
+	out = append(out, validateNumber(cfg, "page_size", 1, 1000)...)
+	out = append(out, validateNumber(cfg, "plan_sample", 0, 10000)...)
+	out = append(out, validateNotEmpty(cfg, "bucket", "region", "target_bucket", "target_region")...)
+	if len(out) == 0 && cfg.IsWhollyKnown() {
+		if _, err := parseRestoreSpec(cfg); err != nil && strings.Contains(err.Error(), "overlaps") {
+			out = append(out, runbook.ConfigError{Attr: "target_prefix", Summary: "Target overlaps source", Detail: err.Error()})
+		}
+	}
+	return out
+}
+
+// ValidateConfig implements runbook.ConfigValidator.
+func (*ModelRollback) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	out := validateTime(cfg, "to_time")
+	out = append(out, validateNotEmpty(cfg, "bucket", "key", "region", "version_id")...)
+	ver, at := s3Attr(cfg, "version_id"), s3Attr(cfg, "to_time")
+	if ver.IsKnown() && at.IsKnown() && ver.IsNull() == at.IsNull() {
+		out = append(out, runbook.ConfigError{Attr: "version_id", Summary: "Version or time",
+			Detail: "set exactly one of version_id (the version to make current) and to_time (make current the version that was current then)"})
+	}
+	return out
 }

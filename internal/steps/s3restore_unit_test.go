@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 func TestCopySource(t *testing.T) {
@@ -317,5 +319,56 @@ func TestParseRollbackSpec(t *testing.T) {
 	}
 	if got := (&ModelRollback{}).BlastRadius(cfg(map[string]cty.Value{"bucket": s("b"), "key": s("m/k.bin")})); got != "b/m/k.bin" {
 		t.Errorf("BlastRadius = %q", got)
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	s := cty.StringVal
+	unknown := cty.UnknownVal(cty.String)
+	cases := []struct {
+		errs []runbook.ConfigError
+		want []string // attributes named, in order
+	}{
+		{(&S3Restore{}).ValidateConfig(restoreCfg(map[string]cty.Value{"bucket": s("b"), "to_time": unknown})), nil},
+		{(&S3Restore{}).ValidateConfig(restoreCfg(map[string]cty.Value{"bucket": s("b"), "to_time": s("2026-01-02 10:00")})), []string{"to_time"}},
+		{(&S3Restore{}).ValidateConfig(restoreCfg(map[string]cty.Value{"bucket": s(""), "to_time": s("2026-01-02T10:00:00Z"), "concurrency": cty.NumberIntVal(0)})), []string{"concurrency", "bucket"}},
+		{(&S3Restore{}).ValidateConfig(restoreCfg(map[string]cty.Value{"bucket": s("b"), "prefix": s("m/"), "target_prefix": s("m/x/"), "to_time": s("2026-01-02T10:00:00Z")})), []string{"target_prefix"}},
+		{(&S3Restore{}).ValidateConfig(restoreCfg(map[string]cty.Value{"bucket": s("b"), "prefix": unknown, "target_prefix": s("m/x/"), "to_time": s("2026-01-02T10:00:00Z")})), nil},
+	}
+	rb := func(set map[string]cty.Value) cty.Value {
+		attrs := map[string]cty.Value{}
+		for name := range (&ModelRollback{}).Spec() {
+			attrs[name] = cty.NullVal(cty.String)
+			if v, ok := set[name]; ok {
+				attrs[name] = v
+			}
+		}
+		return cty.ObjectVal(attrs)
+	}
+	cases = append(cases,
+		struct {
+			errs []runbook.ConfigError
+			want []string
+		}{(&ModelRollback{}).ValidateConfig(rb(map[string]cty.Value{"bucket": s("b"), "key": s("k")})), []string{"version_id"}},
+		struct {
+			errs []runbook.ConfigError
+			want []string
+		}{(&ModelRollback{}).ValidateConfig(rb(map[string]cty.Value{"bucket": s("b"), "key": s("k"), "version_id": unknown})), nil},
+		struct {
+			errs []runbook.ConfigError
+			want []string
+		}{(&ModelRollback{}).ValidateConfig(rb(map[string]cty.Value{"bucket": s("b"), "key": s("k"), "to_time": s("noon")})), []string{"to_time"}},
+	)
+	for i, c := range cases {
+		var got []string
+		for _, e := range c.errs {
+			got = append(got, e.Attr)
+			if e.Summary == "" || e.Detail == "" {
+				t.Errorf("case %d: error without summary or detail: %+v", i, e)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("case %d: errors on %v, want %v (%+v)", i, got, c.want, c.errs)
+		}
 	}
 }
