@@ -45,6 +45,12 @@ func (*AlarmsCheck) Outputs() cty.Type {
 	return cty.Object(map[string]cty.Type{"states": cty.Map(cty.String)})
 }
 
+// ValidateConfig implements runbook.ConfigValidator.
+func (t *AlarmsCheck) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	_, err := parseAlarmsQuery(cfg)
+	return configErrors(specNames(t.Spec()), err)
+}
+
 // Destructive implements runbook.StepType.
 func (*AlarmsCheck) Destructive() bool { return false }
 

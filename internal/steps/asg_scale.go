@@ -70,6 +70,28 @@ func (*ASGScale) BlastRadius(cfg cty.Value) string {
 	return g + "@" + r
 }
 
+// ValidateConfig implements runbook.ConfigValidator. A desired capacity
+// not known yet (it comes from another step) is checked at apply.
+func (t *ASGScale) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	if !cfg.IsKnown() || cfg.IsNull() {
+		return nil
+	}
+	desiredKnown := cfgKnown(cfg, "desired")
+	if !desiredKnown {
+		attrs := cfg.AsValueMap()
+		attrs["desired"] = cty.NumberIntVal(0)
+		cfg = cty.ObjectVal(attrs)
+	}
+	tg, err := t.target(cfg)
+	if err == nil && tg.min != nil && tg.max != nil && *tg.min > *tg.max {
+		err = fmt.Errorf("min %d is above max %d", *tg.min, *tg.max)
+	}
+	if err == nil && desiredKnown && (tg.min != nil && tg.desired < *tg.min || tg.max != nil && tg.desired > *tg.max) {
+		err = fmt.Errorf("desired %d is outside min and max", tg.desired)
+	}
+	return configErrors(specNames(t.Spec()), err)
+}
+
 // asgTarget is the capacity a step asks for; nil fields are left as they
 // are.
 type asgTarget struct {

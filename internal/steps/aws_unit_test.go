@@ -516,3 +516,81 @@ func FuzzParsePercent(f *testing.F) {
 		}
 	})
 }
+
+func TestAWSValidateConfig(t *testing.T) {
+	type validator interface {
+		runbook.StepType
+		ValidateConfig(cty.Value) []runbook.ConfigError
+	}
+	tests := []struct {
+		name string
+		typ  validator
+		body string
+		attr string // "" with want "" means valid
+		want string
+	}{
+		{"ebs valid", &EBSSnapshot{}, `
+region = "us-east-1"
+volume_ids = ["vol-1"]`, "", ""},
+		{"ebs selection", &EBSSnapshot{}, `region = "us-east-1"`, "", "exactly one of volume_ids"},
+		{"ebs wait_for", &EBSSnapshot{}, `
+region = "us-east-1"
+volume_ids = ["vol-1"]
+wait_for = "soon"`, "wait_for", "not a duration"},
+		{"asg valid", &ASGScale{}, `
+region = "us-west-2"
+group = "g"
+desired = 4
+min = 1
+max = 8`, "", ""},
+		{"asg desired", &ASGScale{}, `
+region = "us-west-2"
+group = "g"
+desired = 2.5`, "desired", "whole number"},
+		{"asg bounds", &ASGScale{}, `
+region = "us-west-2"
+group = "g"
+desired = 9
+max = 8`, "desired", "desired 9 is outside min and max"},
+		{"alarms expect", &AlarmsCheck{}, `
+region = "us-west-2"
+alarms = ["a"]
+expect = "RED"`, "expect", "expect must be OK"},
+		{"replication within", &ReplicationCheck{}, `
+region = "us-east-1"
+bucket = "b"
+max_pending = 1
+within = "-1m"`, "within", "negative"},
+		{"backup to_time", &BackupRestore{}, `
+region = "us-east-1"
+vault = "v"
+resource_arn = "arn:aws:s3:::b"
+to_time = "yesterday"`, "to_time", "RFC 3339"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := tc.typ.ValidateConfig(decodeStep(t, tc.typ.Spec(), tc.body))
+			if tc.want == "" {
+				if len(errs) != 0 {
+					t.Fatalf("errors %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Attr != tc.attr || !strings.Contains(errs[0].Detail, tc.want) {
+				t.Fatalf("errors %+v, want one on %q containing %q", errs, tc.attr, tc.want)
+			}
+		})
+	}
+	// Values that come from other steps are unknown at decode time and
+	// are not reported.
+	asg := &ASGScale{}
+	attrs := map[string]cty.Value{}
+	for name, s := range asg.Spec() {
+		attrs[name] = cty.NullVal(s.(*hcldec.AttrSpec).Type)
+	}
+	attrs["region"], attrs["group"] = cty.StringVal("us-west-2"), cty.StringVal("g")
+	attrs["desired"], attrs["min"] = cty.UnknownVal(cty.Number), cty.NumberIntVal(1)
+	if errs := asg.ValidateConfig(cty.ObjectVal(attrs)); len(errs) != 0 {
+		t.Errorf("unknown desired reported: %v", errs)
+	}
+}

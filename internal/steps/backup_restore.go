@@ -68,6 +68,12 @@ func (*BackupRestore) Outputs() cty.Type {
 	})
 }
 
+// ValidateConfig implements runbook.ConfigValidator.
+func (t *BackupRestore) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	_, err := parseBackupQuery(cfg)
+	return configErrors(specNames(t.Spec()), err)
+}
+
 // Destructive implements runbook.StepType: the restore creates a new
 // resource and changes nothing that exists.
 func (*BackupRestore) Destructive() bool { return false }

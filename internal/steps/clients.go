@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -273,6 +275,33 @@ func cfgRegion(cfg cty.Value) (string, error) {
 		return "", fmt.Errorf("region must be set")
 	}
 	return r, nil
+}
+
+// configErrors turns a step's configuration error into the engine's
+// decode-time diagnostic: the attribute it is about is the error's first
+// word when that names an attribute of the spec, else the whole block.
+func configErrors(spec map[string]bool, err error) []runbook.ConfigError {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	word := msg
+	if i := strings.IndexAny(msg, " :"); i >= 0 {
+		word = msg[:i]
+	}
+	if !spec[word] {
+		return []runbook.ConfigError{{Summary: "Invalid step configuration", Detail: msg + "."}}
+	}
+	return []runbook.ConfigError{{Attr: word, Summary: "Invalid " + word, Detail: msg + "."}}
+}
+
+// specNames lists the attributes of a spec.
+func specNames(spec map[string]hcldec.Spec) map[string]bool {
+	names := map[string]bool{}
+	for k := range spec {
+		names[k] = true
+	}
+	return names
 }
 
 func sortedKeys[V any](m map[string]V) []string {

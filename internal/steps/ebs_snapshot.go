@@ -59,6 +59,11 @@ func (*EBSSnapshot) Outputs() cty.Type {
 	})
 }
 
+// ValidateConfig implements runbook.ConfigValidator.
+func (t *EBSSnapshot) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	return configErrors(specNames(t.Spec()), t.validate(cfg))
+}
+
 // Destructive implements runbook.StepType: snapshots only add.
 func (*EBSSnapshot) Destructive() bool { return false }
 

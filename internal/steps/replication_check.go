@@ -64,6 +64,12 @@ func (*ReplicationCheck) Outputs() cty.Type {
 	})
 }
 
+// ValidateConfig implements runbook.ConfigValidator.
+func (t *ReplicationCheck) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	_, err := parseReplQuery(cfg)
+	return configErrors(specNames(t.Spec()), err)
+}
+
 // Destructive implements runbook.StepType.
 func (*ReplicationCheck) Destructive() bool { return false }
 
