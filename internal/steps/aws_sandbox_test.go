@@ -734,3 +734,48 @@ poll_interval = "20ms"
 		t.Error("no request was faulted: the test proves nothing")
 	}
 }
+
+// An attempt that crashed after snapshotting one volume: the next attempt
+// keeps that snapshot and takes only the others.
+func TestEBSSnapshotResumesPartialAttempt(t *testing.T) {
+	e := newEstate(t, fastOptions())
+	typ := e.types["ebs_snapshot"]
+	ec2c, _ := e.clients.EC2(t.Context(), "us-east-1")
+	sc := (&recorder{}).sc(t, "run-resume", "step.ebs_snapshot.datasets")
+	cfg := decodeStep(t, typ.Spec(), `
+region        = "us-east-1"
+volumes       = { tags = { Name = "ai-dataset" } }
+poll_interval = "20ms"
+`)
+	vols, err := (&EBSSnapshot{}).volumes(t.Context(), ec2c, cfg)
+	if err != nil || len(vols) != 3 {
+		t.Fatalf("volumes: %v", err)
+	}
+	first, err := (&EBSSnapshot{}).create(t.Context(), ec2c, ebsCall{volumes: []string{aws.ToString(vols[1].VolumeId)}},
+		(&EBSSnapshot{}).tags(sc, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := e.planOnly(t, typ, sc, cfg)
+	if len(plan) != 3 || !strings.HasPrefix(plan[0], "keep "+aws.ToString(vols[1].VolumeId)) ||
+		strings.Count(strings.Join(plan, "\n"), "CreateSnapshot vol-") != 2 {
+		t.Fatalf("plan %q, want one keep and two CreateSnapshot", plan)
+	}
+	n := len(e.srv.Requests())
+	out, err := typ.Apply(t.Context(), sc, cfg)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	var creates int
+	for _, r := range e.srv.Requests()[n:] {
+		if r.Mutating {
+			creates++
+		}
+	}
+	if creates != 2 {
+		t.Errorf("%d mutating requests, want 2", creates)
+	}
+	if got := strs(out.GetAttr("snapshot_ids"))[1]; got != first[aws.ToString(vols[1].VolumeId)] {
+		t.Errorf("snapshot of the second volume %s, want the earlier attempt's %s", got, first[aws.ToString(vols[1].VolumeId)])
+	}
+}
