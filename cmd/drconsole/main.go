@@ -3,32 +3,110 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// Exit codes, documented in the README and docs/runbook-language.md.
+const (
+	exitOK        = 0
+	exitFailed    = 1 // a step failed
+	exitUsage     = 2 // invalid runbook or usage
+	exitRefused   = 3 // a gate was refused or timed out
+	exitCancelled = 130
+)
+
+// errInterrupted is the cause of a run cancelled by SIGINT or SIGTERM.
+var errInterrupted = errors.New("interrupted")
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := interruptible(context.Background(), os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM,
+// so a run stops cleanly (steps cancelled, journal closed). A second signal
+// exits at once with 130, for when stopping cleanly takes too long.
+func interruptible(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(stderr, "\ndrconsole: interrupted; stopping cleanly (interrupt again to exit at once)")
+		cancel(errInterrupted)
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "drconsole: interrupted again; exiting")
+			os.Exit(exitCancelled)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+const usage = `usage: drconsole COMMAND [flags] [args]
+
+Commands:
+  validate RUNBOOK            check a runbook; diagnostics with file:line:col
+  plan RUNBOOK                show what a run would do, changing nothing
+  run RUNBOOK                 run a runbook, journalling every event
+  run --resume RUN_ID [RUNBOOK]
+                              continue a crashed or cancelled run
+  runs                        list the runs in the state directory
+  sandbox                     serve the sandbox estate on loopback
+  version                     print the version
+
+Run "drconsole COMMAND -h" for a command's flags.
+Exit codes: 0 success, 1 a step failed, 2 invalid runbook or usage,
+3 a gate was refused or timed out, 130 cancelled.
+`
+
 // run dispatches a subcommand and returns the process exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "drconsole: the console is not built yet; try: drconsole version")
-		return 2
+		fmt.Fprintln(stderr, "drconsole: the console is not built yet; try: drconsole run runbooks/smoke.hcl")
+		fmt.Fprint(stderr, usage)
+		return exitUsage
 	}
 	switch args[0] {
-	case "version":
+	case "version", "--version":
 		fmt.Fprintln(stdout, "drconsole", version)
-		return 0
+		return exitOK
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "validate":
+		return cmdValidate(ctx, args[1:], stdin, stdout, stderr)
+	case "plan":
+		return cmdPlan(ctx, args[1:], stdin, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdin, stdout, stderr)
+	case "runs":
+		return cmdRuns(ctx, args[1:], stdin, stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "drconsole: unknown command %q\n", args[0])
-		return 2
+		fmt.Fprintf(stderr, "drconsole: unknown command %q\n%s", args[0], usage)
+		return exitUsage
 	}
 }

@@ -1,0 +1,446 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"time"
+
+	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/approve"
+	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/output"
+	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// sandboxEndpoint is where `drconsole sandbox` listens by default.
+const sandboxEndpoint = "http://127.0.0.1:5480"
+
+// registries returns the step types for a run and for a dry-run (whose AWS
+// clients refuse every write), and the target's name for reports. A target
+// that cannot be configured only matters to runbooks with AWS steps, so it
+// becomes those steps' error rather than the command's.
+func registries(o *options) (live, dry runbook.Registry, target string) {
+	t, err := awsx.ResolveTarget(o.target, o.profile, os.Getenv)
+	var clients *awsx.Clients
+	if err == nil {
+		clients, err = awsx.New(awsx.Options{
+			Target: t, Profile: o.profile, Region: o.region, Endpoint: o.endpoint,
+			SandboxEndpoint: sandboxEndpoint, Version: version,
+		})
+	}
+	if err != nil {
+		deps := steps.Deps{NoAWSError: fmt.Errorf("AWS target: %w", err)}
+		reg := steps.Registry(deps)
+		return reg, reg, ""
+	}
+	return steps.Registry(steps.Deps{AWS: clients}),
+		steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),
+		t.String()
+}
+
+// loaded is a decoded runbook with its variables resolved.
+type loaded struct {
+	rb   *runbook.Runbook
+	vars map[string]cty.Value
+}
+
+// load decodes the runbook at path and resolves its variables, writing any
+// diagnostics to stderr. ok is false when there were errors.
+func load(path string, reg runbook.Registry, o *options, recorded []string, stderr io.Writer) (loaded, bool) {
+	color, width := useColor(stderr, o.noColor), termWidth(stderr)
+	rb, diags := runbook.Load(path, reg)
+	writeDiags(stderr, rb, diags, color, width)
+	if diags.HasErrors() || rb == nil {
+		fmt.Fprintf(stderr, "drconsole: %s is not a valid runbook (%s)\n", path, countErrors(diags))
+		return loaded{}, false
+	}
+	vars, diags := rb.ResolveVars(runbook.VarInputs{
+		Flags: append(recorded, o.vars...), Files: o.varFiles, Env: os.Environ(),
+	})
+	writeDiags(stderr, rb, diags, color, width)
+	if diags.HasErrors() {
+		fmt.Fprintf(stderr, "drconsole: variables of %s are not valid (%s)\n", path, countErrors(diags))
+		return loaded{}, false
+	}
+	return loaded{rb: rb, vars: vars}, true
+}
+
+// writeDiags prints each diagnostic with a compiler-style
+// "file:line:col: error: summary" line, which editors and CI annotate, then
+// hcl's own rendering with the source line.
+func writeDiags(w io.Writer, rb *runbook.Runbook, diags hcl.Diagnostics, color bool, width uint) {
+	dw := rb.NewDiagnosticWriter(w, color, width)
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		if d.Subject != nil {
+			fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, d.Summary)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
+		}
+		_ = dw.WriteDiagnostic(d)
+	}
+}
+
+func countErrors(diags hcl.Diagnostics) string {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", n)
+}
+
+func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlags("validate", &o, withVars, stderr, "[flags] RUNBOOK")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "drconsole validate: want one runbook file or directory")
+		fs.Usage()
+		return exitUsage
+	}
+	reg, _, _ := registries(&o)
+	l, ok := load(pos[0], reg, &o, nil, stderr)
+	if !ok {
+		return exitUsage
+	}
+	var steps, gates int
+	for _, n := range l.rb.Nodes {
+		if n.Kind == runbook.KindGate {
+			gates++
+		} else {
+			steps++
+		}
+	}
+	fmt.Fprintf(stdout, "%s is valid: %d %s, %d %s.\n", pos[0], steps, plural(steps, "step"), gates, plural(gates, "gate"))
+	return exitOK
+}
+
+func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlags("plan", &o, withVars|withOutput|withTarget, stderr, "[flags] RUNBOOK")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "drconsole plan: want one runbook file or directory")
+		fs.Usage()
+		return exitUsage
+	}
+	live, dry, target := registries(&o)
+	l, ok := load(pos[0], live, &o, nil, stderr)
+	if !ok {
+		return exitUsage
+	}
+	id, err := journal.NewRunID(time.Now(), nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
+		return exitFailed
+	}
+	color := useColor(stdout, o.noColor)
+	var printer runbook.Sink
+	var junit *output.JUnit
+	switch output.Format(o.output) {
+	case output.FormatJSON:
+		printer = output.NewJSON(stdout)
+	case output.FormatJUnit:
+		junit = output.NewJUnit(stdout, l.rb.Path, addresses(l.rb))
+		printer = junit
+	default:
+		printer = output.NewPlan(stdout, planNodes(l.rb), color)
+	}
+	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
+	res := runbook.Execute(ctx, l.rb, runbook.Options{
+		RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: dry,
+		Sink: output.Filter(output.BestEffort(printer), redactor.Event), Target: target,
+		Operator: operator(), Host: hostname(),
+	})
+	if junit != nil {
+		_ = junit.Close()
+	}
+	return finish(res, output.Format(o.output), stderr)
+}
+
+// finish reports how a run ended and returns its exit code.
+func finish(res *runbook.Result, format output.Format, stderr io.Writer) int {
+	if res.Err != nil && format != output.FormatText {
+		// Text output already said it; json and junit keep stdout parseable.
+		fmt.Fprintf(stderr, "drconsole: %v\n", res.Err)
+	}
+	switch res.Status {
+	case runbook.StatusSucceeded:
+		return exitOK
+	case runbook.StatusRefused:
+		return exitRefused
+	case runbook.StatusCancelled:
+		return exitCancelled
+	}
+	return exitFailed
+}
+
+func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlags("run", &o, withVars|withOutput|withState|withRun|withTarget, stderr, "[flags] RUNBOOK | --resume RUN_ID [RUNBOOK]")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) > 1 || (len(pos) == 0 && o.resume == "") {
+		fmt.Fprintln(stderr, "drconsole run: want one runbook file or directory, or --resume RUN_ID")
+		fs.Usage()
+		return exitUsage
+	}
+	stateDir := o.stateDir
+	if stateDir == "" {
+		if stateDir, err = journal.DefaultStateDir(nil); err != nil {
+			fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+			return exitUsage
+		}
+	}
+	store, err := journal.OpenStore(stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+		return exitUsage
+	}
+
+	var (
+		path     string
+		prev     *journal.Run
+		recorded []string
+	)
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	if o.resume != "" {
+		if prev, err = store.Read(o.resume); err != nil {
+			fmt.Fprintf(stderr, "drconsole run: resume: %v\n", err)
+			return exitUsage
+		}
+		switch {
+		case prev.Info.DryRun:
+			fmt.Fprintf(stderr, "drconsole run: resume: run %s was a dry run; there is nothing to resume\n", prev.ID)
+			return exitUsage
+		case prev.Status == runbook.StatusSucceeded:
+			fmt.Fprintf(stderr, "drconsole run: resume: run %s already succeeded; there is nothing to resume\n", prev.ID)
+			return exitUsage
+		case o.dryRun:
+			fmt.Fprintln(stderr, "drconsole run: --resume and --dry-run do not go together: plan the runbook instead")
+			return exitUsage
+		}
+		if path == "" {
+			path = prev.Info.RunbookPath
+		}
+		recorded = recordedVars(prev.Info.Variables)
+	}
+
+	live, dry, target := registries(&o)
+	l, ok := load(path, live, &o, recorded, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if prev != nil && l.rb.Hash != prev.Info.RunbookHash {
+		fmt.Fprintf(stderr, "drconsole run: resume: runbook %s has changed since run %s started (content hash %.12s, recorded %.12s); "+
+			"a resumed run must use the runbook it started with: restore that version, or start a new run\n",
+			path, prev.ID, l.rb.Hash, prev.Info.RunbookHash)
+		return exitUsage
+	}
+
+	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
+	var (
+		id string
+		w  *journal.Writer
+	)
+	if prev != nil {
+		id = prev.ID
+		w, err = store.Append(id, redactor)
+	} else {
+		if id, err = journal.NewRunID(time.Now(), nil); err == nil {
+			w, err = store.Create(id, redactor)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+		return exitUsage
+	}
+	defer w.Close()
+
+	var printer runbook.Sink
+	var junit *output.JUnit
+	switch output.Format(o.output) {
+	case output.FormatJSON:
+		printer = output.NewJSON(stdout)
+	case output.FormatJUnit:
+		junit = output.NewJUnit(stdout, l.rb.Path, addresses(l.rb))
+		printer = junit
+	default:
+		printer = output.NewText(stdout, useColor(stdout, o.noColor))
+	}
+	fmt.Fprintf(stderr, "drconsole: run %s, journal %s\n", id, w.Path())
+
+	opts := runbook.Options{
+		RunID: id, DryRun: o.dryRun, Parallelism: int(o.parallelism), Vars: l.vars,
+		AutoApprove: o.autoApprove, Target: target, Operator: operator(), Host: hostname(),
+		// The journal comes first: if it cannot record, the run stops.
+		Sink: output.Multi(w, output.Filter(output.BestEffort(printer), redactor.Event)),
+	}
+	if o.dryRun {
+		opts.Registry = dry
+	}
+	switch {
+	case o.autoApprove:
+	case isTerminal(stdin):
+		opts.Approver = approve.NewPrompt(stdin, stderr, opts.Operator)
+	default:
+		opts.Approver = approve.NonInteractive{}
+	}
+	if prev != nil {
+		rs := prev.Resume
+		rs.From = prev.ID
+		opts.Resume = &rs
+	}
+	res := runbook.Execute(ctx, l.rb, opts)
+	if junit != nil {
+		_ = junit.Close()
+	}
+	if err := w.Close(); err != nil && res.Status == runbook.StatusSucceeded {
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+		return exitFailed
+	}
+	if res.Status != runbook.StatusSucceeded && !o.dryRun {
+		fmt.Fprintf(stderr, "drconsole: resume with: drconsole run --resume %s\n", id)
+	}
+	return finish(res, output.Format(o.output), stderr)
+}
+
+// recordedVars turns the variables a run recorded into --var values, so a
+// resumed run sees the same inputs. Sensitive values were never recorded and
+// must be given again.
+func recordedVars(vars map[string]string) []string {
+	var out []string
+	for k, v := range vars {
+		if v == "(sensitive)" {
+			continue
+		}
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sensitiveValues are the string forms of sensitive variables, which must
+// never reach the journal or the output.
+func sensitiveValues(l loaded) []string {
+	var out []string
+	for _, v := range l.rb.Variables {
+		if !v.Sensitive {
+			continue
+		}
+		if val, ok := l.vars[v.Name]; ok && val.IsKnown() && !val.IsNull() && val.Type() == cty.String {
+			out = append(out, val.AsString())
+		}
+	}
+	return out
+}
+
+func addresses(rb *runbook.Runbook) []string {
+	var out []string
+	for _, n := range rb.Order() {
+		out = append(out, n.Addr)
+	}
+	return out
+}
+
+func planNodes(rb *runbook.Runbook) []output.PlanNode {
+	var out []output.PlanNode
+	for _, n := range rb.Order() {
+		out = append(out, output.PlanNode{
+			Addr: n.Addr, Deps: n.Deps, Description: n.Description, Confirm: n.Confirm, Gate: n.Kind == runbook.KindGate,
+		})
+	}
+	return out
+}
+
+func operator() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}
+
+func cmdRuns(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlags("runs", &o, withState, stderr, "[flags]")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) != 0 {
+		fmt.Fprintln(stderr, "drconsole runs: takes no arguments")
+		return exitUsage
+	}
+	dir := o.stateDir
+	if dir == "" {
+		if dir, err = journal.DefaultStateDir(nil); err != nil {
+			fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
+			return exitUsage
+		}
+	}
+	runs, err := (&journal.Store{Dir: dir}).List()
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
+		return exitFailed
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(stdout, "No runs in %s.\n", dir)
+		return exitOK
+	}
+	for _, r := range runs {
+		if r.Err != nil {
+			fmt.Fprintf(stdout, "%s  unreadable: %v\n", r.ID, r.Err)
+			continue
+		}
+		status := string(r.Status)
+		if r.DryRun {
+			status += " (dry-run)"
+		}
+		fmt.Fprintf(stdout, "%s  %-24s %s\n", r.ID, status, strings.TrimSpace(r.RunbookPath))
+	}
+	return exitOK
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

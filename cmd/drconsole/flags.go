@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/drconsole/drconsole/internal/output"
+	"golang.org/x/term"
+)
+
+// options are the flags of validate, plan and run; each command registers
+// the ones it takes.
+type options struct {
+	vars        listFlag
+	varFiles    listFlag
+	parallelism parallelismFlag
+	output      formatFlag
+	stateDir    string
+	autoApprove bool
+	dryRun      bool
+	noColor     bool
+	resume      string
+
+	target, profile, region, endpoint string
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type parallelismFlag int
+
+func (p *parallelismFlag) String() string { return strconv.Itoa(int(*p)) }
+func (p *parallelismFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a whole number of steps at least 1, got %q", v)
+	}
+	*p = parallelismFlag(n)
+	return nil
+}
+
+type formatFlag output.Format
+
+func (f *formatFlag) String() string { return string(*f) }
+func (f *formatFlag) Set(v string) error {
+	got, err := output.ParseFormat(v)
+	if err != nil {
+		return err
+	}
+	*f = formatFlag(got)
+	return nil
+}
+
+type flagSet uint
+
+const (
+	withVars flagSet = 1 << iota
+	withRun
+	withOutput
+	withState
+	withTarget
+)
+
+func newFlags(name string, o *options, which flagSet, stderr io.Writer, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("drconsole "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.output = formatFlag(output.FormatText)
+	fs.BoolVar(&o.noColor, "no-color", false, "never colour the output (NO_COLOR in the environment does the same)")
+	if which&withVars != 0 {
+		fs.Var(&o.vars, "var", "set a variable, `NAME=VALUE`; repeatable")
+		fs.Var(&o.varFiles, "var-file", "read variables from an HCL `file` of NAME = VALUE lines; repeatable")
+	}
+	if which&withOutput != 0 {
+		fs.Var(&o.output, "output", "output `format`: text, json (one event per line) or junit")
+		fs.Var(&o.parallelism, "parallelism", "run at most `N` steps at once (default: the runbook's, else 4)")
+	}
+	if which&withState != 0 {
+		fs.StringVar(&o.stateDir, "state-dir", "", "where runs are journalled (default $XDG_STATE_HOME/drconsole or ~/.local/state/drconsole)")
+	}
+	if which&withRun != 0 {
+		fs.BoolVar(&o.autoApprove, "auto-approve", false, "approve every gate without asking (for CI)")
+		fs.BoolVar(&o.dryRun, "dry-run", false, "plan every step and apply none, journalled as a run")
+		fs.StringVar(&o.resume, "resume", "", "continue the run `RUN_ID`, keeping the steps it finished")
+	}
+	if which&withTarget != 0 {
+		fs.StringVar(&o.target, "target", "", "where AWS steps act: sandbox or aws (default: aws when a profile or AWS keys are set, else sandbox)")
+		fs.StringVar(&o.profile, "profile", "", "AWS shared-config `profile`")
+		fs.StringVar(&o.region, "region", "", "default AWS `region`")
+		fs.StringVar(&o.endpoint, "endpoint", "", "send every AWS call to this `URL` (a sandbox, MinIO, ...)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: drconsole %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags wherever they appear among the arguments, so
+// `drconsole run smoke.hcl --auto-approve` works as people type it.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag stops at "--" and drops it: everything after is positional.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseFailed maps a flag parsing error to an exit code: -h is not an error.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// isTerminal reports whether f is an *os.File on a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// useColor reports whether to colour what goes to w.
+func useColor(w io.Writer, noColor bool) bool {
+	return !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+// termWidth is w's width when it is a terminal, else 0 (no wrapping).
+func termWidth(w io.Writer) uint {
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return uint(width)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,220 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// Text prints a run as progress lines for a person: one line per event
+// that matters, each with a glyph and a word (never colour alone), and a
+// summary with the runbook's outputs at the end. It writes plain lines, so
+// it suits terminals and CI logs alike.
+type Text struct {
+	mu    sync.Mutex
+	w     io.Writer
+	color bool
+
+	started  map[string]time.Time
+	decile   map[string]int64
+	finished int
+	skipped  int
+	failed   int
+	refused  int
+}
+
+// NewText returns a text printer. color adds ANSI colours; pass false when
+// w is not a terminal or NO_COLOR is set.
+func NewText(w io.Writer, color bool) *Text {
+	return &Text{w: w, color: color, started: map[string]time.Time{}, decile: map[string]int64{}}
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (t *Text) paint(code, s string) string {
+	if !t.color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// Emit implements runbook.Sink.
+func (t *Text) Emit(e runbook.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	ts := t.paint(ansiDim, e.Time.Local().Format("15:04:05"))
+	line := func(glyph, word, color, rest string) {
+		fmt.Fprintf(&b, "%s %s %-8s %s\n", ts, t.paint(color, glyph), t.paint(color, word), rest)
+	}
+	switch e.Kind {
+	case runbook.RunStarted:
+		rest := "run " + t.paint(ansiBold, e.RunID)
+		if e.Run != nil {
+			rest += " of " + e.Run.RunbookPath
+			var notes []string
+			if e.Run.DryRun {
+				notes = append(notes, "dry-run")
+			}
+			if e.Run.ResumedFrom != "" {
+				notes = append(notes, "resuming "+e.Run.ResumedFrom)
+			}
+			if e.Run.Parallelism > 0 {
+				notes = append(notes, fmt.Sprintf("parallelism %d", e.Run.Parallelism))
+			}
+			if e.Run.Target != "" {
+				notes = append(notes, "target "+e.Run.Target)
+			}
+			if len(notes) > 0 {
+				rest += " (" + strings.Join(notes, ", ") + ")"
+			}
+		}
+		line("▶", "start", ansiCyan, rest)
+	case runbook.StepPlanned:
+		if len(e.Changes) == 0 {
+			line("·", "plan", ansiCyan, e.Node+": no changes")
+		}
+		for _, c := range e.Changes {
+			line("·", "plan", ansiCyan, e.Node+": "+c.String())
+		}
+	case runbook.StepStarted:
+		t.started[e.Node] = e.Time
+		delete(t.decile, e.Node)
+		rest := e.Node
+		if e.Attempt > 1 {
+			rest += fmt.Sprintf(" (attempt %d)", e.Attempt)
+		}
+		line("▶", "run", ansiCyan, rest)
+	case runbook.StepProgress:
+		if p := e.Progress; p != nil {
+			// Plain lines cannot redraw: print at each tenth and at the end.
+			d := int64(-1)
+			if p.Total > 0 {
+				d = p.Done * 10 / p.Total
+			}
+			if last, ok := t.decile[e.Node]; ok && last == d && p.Done != p.Total {
+				return nil
+			}
+			t.decile[e.Node] = d
+			rest := fmt.Sprintf("%s: %d", e.Node, p.Done)
+			if p.Total > 0 {
+				rest += fmt.Sprintf("/%d", p.Total)
+			}
+			if p.Unit != "" {
+				rest += " " + p.Unit
+			}
+			line("…", "progress", ansiDim, rest)
+		}
+	case runbook.StepLog:
+		fmt.Fprintf(&b, "%s   %s %s\n", ts, t.paint(ansiDim, e.Node+" │"), e.Line)
+	case runbook.StepRetried:
+		line("↻", "retry", ansiYellow, fmt.Sprintf("%s: attempt %d failed: %s; next attempt in %s", e.Node, e.Attempt, e.Error, e.Delay.Round(time.Millisecond)))
+	case runbook.StepFinished:
+		t.finished++
+		rest := e.Node
+		switch {
+		case e.Reason != "":
+			rest += " (" + e.Reason + ")"
+		case e.Duration > 0:
+			rest += " in " + roundDuration(e.Duration)
+		}
+		line("✓", "done", ansiGreen, rest)
+	case runbook.StepFailed:
+		t.failed++
+		line("✗", "FAILED", ansiRed, e.Node+": "+e.Error)
+	case runbook.StepSkipped:
+		t.skipped++
+		line("-", "skip", ansiDim, e.Node+": "+e.Reason)
+	case runbook.GateAsked:
+		rest := e.Node
+		if e.Line != "" {
+			rest += ": " + e.Line
+		}
+		if e.Reason != "" {
+			rest += " (" + e.Reason + ")"
+		}
+		line("?", "gate", ansiYellow, rest)
+	case runbook.GateApproved:
+		rest := e.Node + " approved"
+		if e.Actor != "" {
+			rest += " by " + e.Actor
+		}
+		if e.Reason != "" {
+			rest += " (" + e.Reason + ")"
+		}
+		line("✓", "approve", ansiGreen, rest)
+	case runbook.GateRefused:
+		t.refused++
+		line("✗", "REFUSED", ansiRed, e.Node+": "+e.Reason)
+	case runbook.RunFinished:
+		word, color, glyph := strings.ToUpper(string(e.Status)), ansiRed, "✗"
+		if e.Status == runbook.StatusSucceeded {
+			color, glyph = ansiGreen, "✓"
+		}
+		rest := fmt.Sprintf("run %s in %s: %d done, %d skipped, %d failed", e.Status, roundDuration(e.Duration), t.finished, t.skipped, t.failed)
+		if t.refused > 0 {
+			rest += fmt.Sprintf(", %d refused", t.refused)
+		}
+		line(glyph, word, color, rest)
+		if e.Error != "" {
+			fmt.Fprintf(&b, "%s   %s\n", ts, e.Error)
+		}
+		for _, kv := range renderOutputs(e.Outputs) {
+			fmt.Fprintf(&b, "%s   output %s\n", ts, kv)
+		}
+	default:
+		return nil
+	}
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
+		return fmt.Errorf("print %s event: %w", e.Kind, err)
+	}
+	return nil
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// renderOutputs turns run_finished's outputs object into "name = value"
+// lines, sorted by name.
+func renderOutputs(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return []string{string(raw)}
+	}
+	var out []string
+	for k, v := range m {
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) != nil {
+			buf.Reset()
+			buf.Write(v)
+		}
+		out = append(out, k+" = "+buf.String())
+	}
+	slices.Sort(out)
+	return out
+}
