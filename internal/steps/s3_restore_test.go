@@ -169,7 +169,7 @@ func versionCount(t *testing.T, ctx context.Context, c *s3.Client, bucket, key s
 // store: dry-run first (no write, the plan lists exactly the expected
 // changes), then the restore (the prefix equals the state at T byte for
 // byte, one journal line per changed key), then a second run (no write).
-func testPointInTime(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testPointInTime(t *testing.T, newBackend func(testing.TB) *backend) {
 	for _, c := range []struct{ pageSize, keysPerRange int }{{1000, 0}, {2, 0}, {1, 0}, {2, 3}} {
 		pageSize := c.pageSize
 		t.Run(fmt.Sprintf("page_size=%d,keys_per_range=%d", pageSize, c.keysPerRange), func(t *testing.T) {

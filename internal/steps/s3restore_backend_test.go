@@ -16,7 +16,7 @@ import (
 )
 
 // minioBackend starts a MinIO server for one test.
-func minioBackend(t *testing.T) *backend {
+func minioBackend(t testing.TB) *backend {
 	t.Helper()
 	srv := minio.Start(t)
 	cfg := aws.Config{
@@ -31,7 +31,7 @@ func minioBackend(t *testing.T) *backend {
 }
 
 // sandboxBackend starts an empty sandbox whose clock the test sets.
-func sandboxBackend(t *testing.T) *backend {
+func sandboxBackend(t testing.TB) *backend {
 	t.Helper()
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())

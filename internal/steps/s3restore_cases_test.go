@@ -35,7 +35,7 @@ func restoreStep(t *testing.T, ctx context.Context, step *steps.S3Restore, set m
 // and prefix that already holds objects: some already in T's state (left
 // alone), some different (overwritten), some that did not exist at T
 // (deleted), so the target mirrors T.
-func testIntoOtherBucket(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testIntoOtherBucket(t *testing.T, newBackend func(testing.TB) *backend) {
 	ctx := t.Context()
 	be := newBackend(t)
 	const src, dst, dstPrefix = "pitr-src", "pitr-dst", "restored/"
@@ -95,7 +95,7 @@ func testIntoOtherBucket(t *testing.T, newBackend func(t *testing.T) *backend) {
 }
 
 // testEmptyPrefix restores a whole bucket.
-func testEmptyPrefix(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testEmptyPrefix(t *testing.T, newBackend func(testing.TB) *backend) {
 	ctx := t.Context()
 	be := newBackend(t)
 	const b = "pitr-whole"
@@ -117,7 +117,7 @@ func testEmptyPrefix(t *testing.T, newBackend func(t *testing.T) *backend) {
 
 // testPartialFailure makes some copies fail: the step fails, the journal
 // holds what was done, and a second run does only what is left.
-func testPartialFailure(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testPartialFailure(t *testing.T, newBackend func(testing.TB) *backend) {
 	ctx := t.Context()
 	be := newBackend(t)
 	const b = "pitr-partial"
@@ -162,7 +162,7 @@ func testPartialFailure(t *testing.T, newBackend func(t *testing.T) *backend) {
 
 // testMultipart restores an object above the multipart threshold (lowered
 // for the test) and checks content headers, user metadata and tags.
-func testMultipart(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testMultipart(t *testing.T, newBackend func(testing.TB) *backend) {
 	ctx := t.Context()
 	be := newBackend(t)
 	const b, key = "pitr-big", "models/big/model.safetensors"
@@ -240,7 +240,7 @@ func testMultipart(t *testing.T, newBackend func(t *testing.T) *backend) {
 }
 
 // testModelRollback rolls one artifact back by version id and by time.
-func testModelRollback(t *testing.T, newBackend func(t *testing.T) *backend) {
+func testModelRollback(t *testing.T, newBackend func(testing.TB) *backend) {
 	ctx := t.Context()
 	be := newBackend(t)
 	const b, key = "models-rb", "models/llama-ft/model.safetensors"

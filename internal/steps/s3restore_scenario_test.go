@@ -379,7 +379,7 @@ func short(b []byte) string {
 }
 
 // outputsOf reads an s3_restore step's outputs.
-func outputsOf(t *testing.T, v cty.Value) map[string]int64 {
+func outputsOf(t testing.TB, v cty.Value) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	for k, n := range v.AsValueMap() {

@@ -322,7 +322,7 @@ func TestParseRollbackSpec(t *testing.T) {
 	}
 }
 
-func TestValidateConfig(t *testing.T) {
+func TestS3ValidateConfig(t *testing.T) {
 	s := cty.StringVal
 	unknown := cty.UnknownVal(cty.String)
 	cases := []struct {
