@@ -594,3 +594,20 @@ to_time = "yesterday"`, "to_time", "RFC 3339"},
 		t.Errorf("unknown desired reported: %v", errs)
 	}
 }
+
+func BenchmarkPickRecoveryPoint(b *testing.B) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	points := make([]recoveryPoint, 10000)
+	for i := range points {
+		points[i] = recoveryPoint{arn: fmt.Sprintf("rp-%d", i), created: base.Add(time.Duration(i) * time.Hour), status: "COMPLETED"}
+	}
+	at := base.Add(5000*time.Hour + 30*time.Minute)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if p, ok := pickRecoveryPoint(points, at, at); !ok || p.arn != "rp-5000" {
+			b.Fatalf("picked %v", p.arn)
+		}
+	}
+	b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
