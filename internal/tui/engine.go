@@ -1,0 +1,148 @@
+package tui
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// RunService is what the Runbooks and Runs views need from the engine and
+// the journal.
+type RunService interface {
+	// Load decodes a runbook file.
+	Load(path string) (*runbook.Runbook, error)
+	// Start runs rb (a plan when dryRun) with vars as name=value pairs.
+	// It returns the run id at once; the run goes on in the background,
+	// its events go to sink and its gates to ap, and done delivers the
+	// result.
+	Start(ctx context.Context, rb *runbook.Runbook, vars []string, dryRun bool, sink func(runID string) runbook.Sink, ap runbook.Approver) (runID string, done <-chan *runbook.Result, err error)
+	// Resume continues an unfinished run.
+	Resume(ctx context.Context, runID string, sink func(runID string) runbook.Sink, ap runbook.Approver) (rb *runbook.Runbook, done <-chan *runbook.Result, err error)
+	// History lists the journal's runs, newest first.
+	History() ([]journal.Summary, error)
+	// Events reads one run's journal.
+	Events(runID string) ([]runbook.Event, error)
+}
+
+// EngineRuns runs runbooks in-process with the engine and journals them
+// in a state directory.
+type EngineRuns struct {
+	Registry runbook.Registry
+	Store    *journal.Store
+	Target   string
+	Operator string
+	Host     string
+	Now      func() time.Time
+}
+
+// Load decodes a runbook, turning diagnostics into one error.
+func (s *EngineRuns) Load(path string) (*runbook.Runbook, error) {
+	rb, diags := runbook.Load(path, s.Registry)
+	if diags.HasErrors() {
+		var msgs []string
+		for _, d := range diags.Errs() {
+			msgs = append(msgs, d.Error())
+		}
+		return rb, fmt.Errorf("load %s: %s", path, strings.Join(msgs, "; "))
+	}
+	return rb, nil
+}
+
+func (s *EngineRuns) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Start implements RunService.
+func (s *EngineRuns) Start(ctx context.Context, rb *runbook.Runbook, vars []string, dryRun bool, sink func(string) runbook.Sink, ap runbook.Approver) (string, <-chan *runbook.Result, error) {
+	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: vars})
+	if diags.HasErrors() {
+		var msgs []string
+		for _, d := range diags.Errs() {
+			msgs = append(msgs, d.Error())
+		}
+		return "", nil, fmt.Errorf("variables: %s", strings.Join(msgs, "; "))
+	}
+	id, err := journal.NewRunID(s.now(), rand.Reader)
+	if err != nil {
+		return "", nil, fmt.Errorf("start run: %w", err)
+	}
+	w, err := s.Store.Create(id, journal.NewRedactor(os.Environ()))
+	if err != nil {
+		return "", nil, fmt.Errorf("start run: %w", err)
+	}
+	return id, s.execute(ctx, rb, runbook.Options{RunID: id, DryRun: dryRun, Vars: vals}, w, sink(id), ap), nil
+}
+
+// Resume implements RunService.
+func (s *EngineRuns) Resume(ctx context.Context, runID string, sink func(string) runbook.Sink, ap runbook.Approver) (*runbook.Runbook, <-chan *runbook.Result, error) {
+	prev, err := s.Store.Read(runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev.Status == runbook.StatusSucceeded {
+		return nil, nil, fmt.Errorf("resume %s: the run already succeeded", runID)
+	}
+	rb, err := s.Load(prev.Info.RunbookPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume %s: %w", runID, err)
+	}
+	var flags []string
+	for k, v := range prev.Info.Variables {
+		flags = append(flags, k+"="+v)
+	}
+	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: flags})
+	if diags.HasErrors() {
+		return nil, nil, fmt.Errorf("resume %s: variables: %s", runID, diags.Error())
+	}
+	w, err := s.Store.Append(runID, journal.NewRedactor(os.Environ()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume %s: %w", runID, err)
+	}
+	rs := prev.Resume
+	rs.From = runID
+	return rb, s.execute(ctx, rb, runbook.Options{RunID: runID, Vars: vals, Resume: &rs}, w, sink(runID), ap), nil
+}
+
+func (s *EngineRuns) execute(ctx context.Context, rb *runbook.Runbook, o runbook.Options, w *journal.Writer, sink runbook.Sink, ap runbook.Approver) <-chan *runbook.Result {
+	o.Registry, o.Approver, o.Now = s.Registry, ap, s.Now
+	o.Target, o.Operator, o.Host = s.Target, s.Operator, s.Host
+	// The journal comes first: its Emit syncs before the action starts.
+	o.Sink = runbook.SinkFunc(func(e runbook.Event) error {
+		if err := w.Emit(e); err != nil {
+			return err
+		}
+		return sink.Emit(e)
+	})
+	done := make(chan *runbook.Result, 1)
+	go func() {
+		res := runbook.Execute(ctx, rb, o)
+		_ = w.Close()
+		done <- res
+	}()
+	return done
+}
+
+// History implements RunService.
+func (s *EngineRuns) History() ([]journal.Summary, error) { return s.Store.List() }
+
+// Events implements RunService.
+func (s *EngineRuns) Events(runID string) ([]runbook.Event, error) {
+	if !journal.ValidRunID(runID) {
+		return nil, fmt.Errorf("read run: invalid run id %q", runID)
+	}
+	f, err := os.Open(s.Store.Path(runID))
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", runID, err)
+	}
+	defer f.Close()
+	return readEvents(f)
+}

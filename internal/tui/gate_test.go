@@ -1,0 +1,126 @@
+package tui
+
+import (
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// gateScript drives a modal with keys at given offsets from its opening.
+type gateStep struct {
+	at    time.Duration
+	key   string // a key name, or "paste:TEXT", or "repeat:K" (IsRepeat set)
+	after string // expected input after the step ("-" to skip the check)
+}
+
+func runGate(t *testing.T, steps []gateStep) (decided, approved bool) {
+	t.Helper()
+	t0 := fixedNow
+	g := newModal("Gate gate.failover", "Scale the DR fleet?", "ai-inference-dr@us-west-2", []string{"SetDesiredCapacity ai-inference-dr 0 -> 4"},
+		t0, 500*time.Millisecond, func(ok bool) tea.Cmd { decided, approved = true, ok; return nil })
+	for i, s := range steps {
+		now := t0.Add(s.at)
+		switch {
+		case len(s.key) > 6 && s.key[:6] == "paste:":
+			g.paste()
+		case len(s.key) > 7 && s.key[:7] == "repeat:":
+			k := keyMsg(s.key[7:])
+			k.IsRepeat = true
+			g.key(k, now)
+		default:
+			g.key(keyMsg(s.key), now)
+		}
+		if s.after != "-" && g.input != s.after {
+			t.Fatalf("step %d (%q at %s): input %q, want %q (note %q)", i, s.key, s.at, g.input, s.after, g.note)
+		}
+		if g.done {
+			break
+		}
+	}
+	return decided, approved
+}
+
+// typed returns steps typing s one key every 120ms from start.
+func typed(start time.Duration, s string) []gateStep {
+	var out []gateStep
+	for i, r := range s {
+		out = append(out, gateStep{at: start + time.Duration(i)*120*time.Millisecond, key: string(r), after: "-"})
+	}
+	return out
+}
+
+func TestGateApprovesOnlyTypedToken(t *testing.T) {
+	token := "ai-inference-dr@us-west-2"
+	steps := append(typed(time.Second, token), gateStep{at: 10 * time.Second, key: "enter", after: "-"})
+	if decided, ok := runGate(t, steps); !decided || !ok {
+		t.Fatalf("typing the token and enter: decided %v approved %v", decided, ok)
+	}
+}
+
+func TestGateRefusals(t *testing.T) {
+	token := "ai-inference-dr@us-west-2"
+	cases := map[string][]gateStep{
+		// Enter alone takes the default: cancel.
+		"enter alone": {{at: time.Second, key: "enter", after: ""}},
+		// Enter pressed as the gate opens (the operator was confirming
+		// something else) is ignored, and the gate stays open.
+		"early enter": {{at: 100 * time.Millisecond, key: "enter", after: ""}},
+		// A token typed ahead, before the question was on screen, does
+		// not count.
+		"typed too soon": append(typed(0, token[:4]), gateStep{at: 600 * time.Millisecond, key: "enter", after: ""}),
+		// A paste clears what was typed.
+		"paste": append(append(typed(time.Second, token[:10]), gateStep{at: 3 * time.Second, key: "paste:" + token, after: ""}),
+			gateStep{at: 4 * time.Second, key: "enter", after: ""}),
+		// A held key repeats: the repeat clears the input.
+		"repeat flag": append(typed(time.Second, "ai"), gateStep{at: 2 * time.Second, key: "repeat:i", after: ""},
+			gateStep{at: 3 * time.Second, key: "enter", after: ""}),
+		// Two identical keys closer than a person types.
+		"auto-repeat timing": {
+			{at: time.Second, key: "a", after: "a"},
+			{at: time.Second + 10*time.Millisecond, key: "a", after: ""},
+			{at: 2 * time.Second, key: "enter", after: ""},
+		},
+		// A wrong token with enter does nothing; esc cancels.
+		"wrong token": append(typed(time.Second, "ai-inference-dr"), gateStep{at: 5 * time.Second, key: "enter", after: "ai-inference-dr"},
+			gateStep{at: 6 * time.Second, key: "esc", after: "-"}),
+	}
+	for name, steps := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := runGate(t, steps); ok {
+				t.Fatalf("approved")
+			}
+		})
+	}
+	// The early enter leaves the gate open rather than deciding.
+	if decided, _ := runGate(t, cases["early enter"]); decided {
+		t.Errorf("an enter in the first moments decided the gate")
+	}
+}
+
+func FuzzGateNeverApprovesWithoutToken(f *testing.F) {
+	f.Add("ai-inference-dr@us-west-2", uint8(120))
+	f.Add("\r\r\r", uint8(1))
+	f.Fuzz(func(t *testing.T, keys string, gapMS uint8) {
+		token := "ai-inference-dr@us-west-2"
+		approved := false
+		g := newModal("g", "p", token, nil, fixedNow, 500*time.Millisecond, func(ok bool) tea.Cmd { approved = ok; return nil })
+		now := fixedNow
+		typedRight := ""
+		for _, r := range keys {
+			now = now.Add(time.Duration(gapMS) * time.Millisecond)
+			k := keyMsg(string(r))
+			if r == '\r' || r == '\n' {
+				k = keyMsg("enter")
+			}
+			g.key(k, now)
+			if g.done {
+				break
+			}
+			typedRight = g.input
+		}
+		if approved && typedRight != token {
+			t.Fatalf("approved with input %q", typedRight)
+		}
+	})
+}

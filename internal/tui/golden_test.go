@@ -1,0 +1,47 @@
+package tui
+
+import (
+	"fmt"
+	"testing"
+)
+
+var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}
+
+// goldenViews are the screens checked at every size: a name and the keys
+// that lead there from the Overview.
+var goldenViews = []struct {
+	name string
+	keys []string
+}{
+	{"overview", nil},
+	{"help", []string{"?"}},
+	{"models", []string{"2"}},
+	{"models-prefix", []string{"2", "enter", "enter"}},
+	{"models-timeline", []string{"2", "enter", "enter", "enter", "down", "enter"}},
+	{"models-compare", []string{"2", "enter", "enter", "enter", "down", "enter", "c", "j", "j", "c"}},
+	{"models-prefix-timeline", []string{"2", "enter", "t"}},
+	{"points", []string{"3"}},
+	{"points-resource", []string{"3", "enter"}},
+	{"points-vaults", []string{"3", "v"}},
+	{"replication", []string{"4"}},
+	{"fleet", []string{"5"}},
+	{"runbooks", []string{"6"}},
+	{"runs", []string{"7"}},
+	{"apilog", []string{"8", "/", "s", "t", "s", "enter"}},
+	{"command", []string{":", "r", "e", "p"}},
+	{"filter", []string{"3", "/", "E", "F", "S"}},
+}
+
+func TestGoldenViews(t *testing.T) {
+	fx := newFixture(t)
+	for _, sz := range sizes {
+		for _, gv := range goldenViews {
+			name := fmt.Sprintf("%s-%dx%d", gv.name, sz.w, sz.h)
+			t.Run(name, func(t *testing.T) {
+				h := newHarnessOn(t, fx, sz.w, sz.h, nil)
+				h.keys(gv.keys...)
+				h.golden(name)
+			})
+		}
+	}
+}

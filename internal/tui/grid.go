@@ -1,0 +1,221 @@
+package tui
+
+import (
+	"sort"
+	"strings"
+)
+
+// column is one column of a grid. Width 0 takes what the fixed columns
+// leave (at least min).
+type column struct {
+	title string
+	width int
+	min   int
+	right bool
+}
+
+// grid is a scrolling table over a source of rows it does not own: it
+// asks for the cells of a row only when that row is drawn or filtered,
+// so a source of 100,000 rows costs one screenful per frame.
+type grid struct {
+	cols  []column
+	total int
+	cells func(i int) []string
+	// less orders two source rows by a column; nil compares cell text.
+	less func(col, a, b int) bool
+
+	filter   string
+	sortCol  int // -1: source order
+	sortDesc bool
+	idx      []int // visible rows as source indices; nil: all in source order
+	cursor   int   // position in the visible rows
+	offset   int   // first visible row drawn
+}
+
+func newGrid(cols ...column) *grid { return &grid{cols: cols, sortCol: -1} }
+
+// setSource replaces the rows, keeping filter and sort.
+func (g *grid) setSource(total int, cells func(i int) []string) {
+	g.total, g.cells = total, cells
+	g.apply()
+}
+
+// grow tells the grid more rows were appended to its source (streaming):
+// without a filter or sort it only extends, so nothing is recomputed.
+func (g *grid) grow(total int) {
+	if g.filter == "" && g.sortCol < 0 {
+		g.total = total
+		return
+	}
+	g.total = total
+	g.apply()
+}
+
+// apply recomputes the visible rows from filter and sort.
+func (g *grid) apply() {
+	if g.filter == "" && g.sortCol < 0 {
+		g.idx = nil
+	} else {
+		g.idx = g.idx[:0]
+		f := strings.ToLower(g.filter)
+		for i := 0; i < g.total; i++ {
+			if f == "" || strings.Contains(strings.ToLower(strings.Join(g.cells(i), " ")), f) {
+				g.idx = append(g.idx, i)
+			}
+		}
+		if g.sortCol >= 0 {
+			col := g.sortCol
+			less := g.less
+			if less == nil {
+				less = func(col, a, b int) bool { return g.cells(a)[col] < g.cells(b)[col] }
+			}
+			sort.SliceStable(g.idx, func(a, b int) bool {
+				if g.sortDesc {
+					return less(col, g.idx[b], g.idx[a])
+				}
+				return less(col, g.idx[a], g.idx[b])
+			})
+		}
+	}
+	g.cursor = min(g.cursor, max(g.len()-1, 0))
+}
+
+func (g *grid) len() int {
+	if g.idx == nil {
+		return g.total
+	}
+	return len(g.idx)
+}
+
+// at maps a visible position to its source row.
+func (g *grid) at(pos int) int {
+	if g.idx == nil {
+		return pos
+	}
+	return g.idx[pos]
+}
+
+// selected is the source row under the cursor, -1 when empty.
+func (g *grid) selected() int {
+	if g.len() == 0 {
+		return -1
+	}
+	return g.at(g.cursor)
+}
+
+func (g *grid) setFilter(f string) {
+	g.filter = f
+	g.apply()
+}
+
+// cycleSort moves sorting to the next column (then back to source order).
+func (g *grid) cycleSort() {
+	g.sortCol++
+	if g.sortCol >= len(g.cols) {
+		g.sortCol = -1
+	}
+	g.apply()
+}
+
+func (g *grid) reverse() {
+	if g.sortCol < 0 {
+		g.sortCol = 0
+	}
+	g.sortDesc = !g.sortDesc
+	g.apply()
+}
+
+func (g *grid) move(delta int) {
+	g.cursor = max(min(g.cursor+delta, g.len()-1), 0)
+}
+
+func (g *grid) top()    { g.cursor = 0 }
+func (g *grid) bottom() { g.cursor = max(g.len()-1, 0) }
+
+// widths gives each column its width within w, flexible columns sharing
+// what is left.
+func (g *grid) widths(w int) []int {
+	ws := make([]int, len(g.cols))
+	fixed, flex := 0, 0
+	for i, c := range g.cols {
+		if c.width > 0 {
+			ws[i] = c.width
+			fixed += c.width
+		} else {
+			flex++
+		}
+	}
+	fixed += len(g.cols) - 1 // one space between columns
+	if flex > 0 {
+		share := max((w-fixed)/flex, 0)
+		for i, c := range g.cols {
+			if c.width == 0 {
+				ws[i] = max(share, c.min)
+			}
+		}
+	}
+	return ws
+}
+
+// view draws the header and as many rows as fit in h lines, scrolling so
+// the cursor stays visible. The cursor row carries a ▶ marker as well as
+// the highlight.
+func (g *grid) view(st *styles, w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	ws := g.widths(w - 2)
+	var b strings.Builder
+	hdr := make([]string, len(g.cols))
+	for i, c := range g.cols {
+		t := c.title
+		if i == g.sortCol {
+			if g.sortDesc {
+				t += "↓"
+			} else {
+				t += "↑"
+			}
+		}
+		hdr[i] = cell(t, ws[i], c.right)
+	}
+	b.WriteString(st.colHeader.Render("  " + strings.Join(hdr, " ")))
+	rows := h - 1
+	n := g.len()
+	if n == 0 {
+		b.WriteString("\n" + st.dim.Render("  (nothing to show)"))
+		return b.String()
+	}
+	if g.cursor < g.offset {
+		g.offset = g.cursor
+	}
+	if g.cursor >= g.offset+rows {
+		g.offset = g.cursor - rows + 1
+	}
+	g.offset = max(min(g.offset, n-rows), 0)
+	line := make([]string, len(g.cols))
+	for pos := g.offset; pos < min(g.offset+rows, n); pos++ {
+		cs := g.cells(g.at(pos))
+		for i, c := range g.cols {
+			v := ""
+			if i < len(cs) {
+				v = cs[i]
+			}
+			line[i] = cell(v, ws[i], c.right)
+		}
+		b.WriteByte('\n')
+		if pos == g.cursor {
+			b.WriteString(st.selected.Render("▶ " + strings.Join(line, " ")))
+		} else {
+			b.WriteString("  " + strings.Join(line, " "))
+		}
+	}
+	return b.String()
+}
+
+// position renders "row/total" for a title line.
+func (g *grid) position() string {
+	if g.len() == 0 {
+		return "0/0"
+	}
+	return count(g.cursor+1) + "/" + count(g.len())
+}

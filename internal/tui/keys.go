@@ -1,0 +1,54 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap is the console's key bindings: global ones first, then the
+// actions views add. k9s and lazygit conventions: vim keys and arrows,
+// g/G, page up/down, `:` commands, `/` filter, `?` help.
+type keyMap struct {
+	Up, Down, Top, Bottom, PageUp, PageDown  key.Binding
+	Enter, Back, Filter, Command, Help, Quit key.Binding
+	NextTab, PrevTab, Refresh, Sort, Reverse key.Binding
+
+	// View actions.
+	Timeline, Compare, Rollback key.Binding // Models
+	Group, Restore              key.Binding // Recovery points
+	Plan, Run, Cancel           key.Binding // Runbooks
+	Resume                      key.Binding // Runs
+	Export                      key.Binding // API log
+}
+
+func newKeyMap() keyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return keyMap{
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		Top:      b("g", "top", "g", "home"),
+		Bottom:   b("G", "bottom", "G", "end"),
+		PageUp:   b("pgup", "page up", "pgup", "ctrl+b", "ctrl+u"),
+		PageDown: b("pgdn", "page down", "pgdown", "ctrl+f", "ctrl+d"),
+		Enter:    b("enter", "open", "enter"),
+		Back:     b("esc", "back", "esc"),
+		Filter:   b("/", "filter", "/"),
+		Command:  b(":", "command", ":"),
+		Help:     b("?", "help", "?"),
+		Quit:     b("q", "quit", "q", "ctrl+c"),
+		NextTab:  b("tab", "next view", "tab"),
+		PrevTab:  b("shift+tab", "previous view", "shift+tab"),
+		Refresh:  b("r", "refresh", "r"),
+		Sort:     b("s", "sort column", "s"),
+		Reverse:  b("S", "reverse sort", "S"),
+		Timeline: b("t", "timeline", "t"),
+		Compare:  b("c", "mark/compare", "c"),
+		Rollback: b("R", "roll back", "R"),
+		Group:    b("v", "by vault/resource", "v"),
+		Restore:  b("R", "nearest before time", "R"),
+		Plan:     b("p", "plan", "p"),
+		Run:      b("x", "run", "x"),
+		Cancel:   b("ctrl+x", "cancel run", "ctrl+x"),
+		Resume:   b("R", "resume", "R"),
+		Export:   b("e", "export JSON", "e"),
+	}
+}

@@ -1,0 +1,665 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/drconsole/drconsole/internal/inventory"
+)
+
+// modelsView browses model buckets and prefixes and shows a key's (or a
+// prefix's) version timeline: the time axis, the current version, delete
+// markers, sizes and user metadata; it compares two versions and rolls
+// back to one.
+type modelsView struct {
+	level   int // 0 buckets, 1 a prefix listing, 2 a timeline
+	buckets *grid
+	bucket  string
+
+	prefix  string
+	entries []inventory.Entry
+	list    *grid
+	listGen int
+	listing bool
+
+	tl *timeline
+}
+
+// timeline is a streamed version history.
+type timeline struct {
+	bucket, prefix string
+	exact          bool // prefix is one key: drop longer keys that share it
+	versions       []inventory.Version
+	g              *grid
+	gen            int
+	streaming      bool
+	pages          int
+	details        map[string]inventory.VersionDetail // by version id
+	pending        map[string]bool
+	mark           string // version id marked for compare
+	compare        bool
+	settle         int // cursor moves, to fetch details once the cursor rests
+}
+
+// pageSize is how many entries each ListObjectVersions page asks for.
+const pageSize = 1000
+
+func newModels(_ *Model) *modelsView {
+	return &modelsView{
+		buckets: newGrid(
+			column{title: "BUCKET", min: 20},
+			column{title: "REGION", width: 10},
+			column{title: "VERSIONING", width: 12},
+			column{title: "CREATED", width: 16},
+		),
+		list: newGrid(
+			column{title: "NAME", min: 20},
+			column{title: "SIZE", width: 10, right: true},
+			column{title: "MODIFIED", width: 16},
+		),
+	}
+}
+
+func (v *modelsView) title() string   { return "Models" }
+func (v *modelsView) command() string { return "models" }
+func (v *modelsView) keys(e *env) []key.Binding {
+	switch v.level {
+	case 2:
+		return []key.Binding{e.keys.Compare, e.keys.Rollback, e.keys.Back, e.keys.Top, e.keys.Bottom}
+	case 1:
+		return []key.Binding{e.keys.Enter, e.keys.Timeline, e.keys.Back, e.keys.Sort}
+	}
+	return []key.Binding{e.keys.Enter, e.keys.Timeline, e.keys.Sort, e.keys.Refresh}
+}
+
+func (v *modelsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partBuckets) }
+func (v *modelsView) capturing() bool         { return false }
+func (v *modelsView) busy() bool              { return v.listing || (v.tl != nil && v.tl.streaming && v.level == 2) }
+
+func (v *modelsView) refresh(e *env) tea.Cmd {
+	switch v.level {
+	case 1:
+		return v.openPrefix(e, v.prefix)
+	case 2:
+		return v.openTimeline(e, v.tl.prefix, v.tl.exact)
+	}
+	return e.reload(partBuckets)
+}
+
+func (v *modelsView) setFilter(f string) {
+	switch v.level {
+	case 0:
+		v.buckets.setFilter(f)
+	case 1:
+		v.list.setFilter(f)
+	case 2:
+		v.tl.g.setFilter(f)
+	}
+}
+
+func (v *modelsView) back(e *env) (tea.Cmd, bool) {
+	switch v.level {
+	case 2:
+		v.tl.gen++ // answers still in flight are dropped
+		v.tl.streaming = false
+		if v.entries == nil {
+			v.level = 0 // the timeline was opened from the bucket list
+			return nil, true
+		}
+		v.level = 1
+		return nil, true
+	case 1:
+		if v.prefix == "" {
+			v.level = 0
+			return nil, true
+		}
+		parent := strings.TrimSuffix(v.prefix, "/")
+		if i := strings.LastIndex(parent, "/"); i >= 0 {
+			parent = parent[:i+1]
+		} else {
+			parent = ""
+		}
+		return v.openPrefix(e, parent), true
+	}
+	return nil, false
+}
+
+func (v *modelsView) build(e *env) {
+	bs := e.est.buckets
+	v.buckets.setSource(len(bs), func(i int) []string {
+		b := bs[i]
+		ver := "○ off"
+		if b.Versioned {
+			ver = "✔ enabled"
+		}
+		return []string{b.Name, b.Region, ver, stamp(b.Created)}
+	})
+}
+
+type listMsg struct {
+	gen     int
+	entries []inventory.Entry
+	err     error
+}
+
+type versionsMsg struct {
+	gen  int
+	page inventory.VersionPage
+	err  error
+}
+
+type detailMsg struct {
+	gen    int
+	detail inventory.VersionDetail
+	id     string
+	err    error
+}
+
+type settleMsg struct{ gen, settle int }
+
+func (v *modelsView) openPrefix(e *env, prefix string) tea.Cmd {
+	v.level, v.prefix = 1, prefix
+	v.listGen++
+	v.listing = true
+	gen, bucket, o := v.listGen, v.bucket, e.opts
+	ctx := e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
+		defer cancel()
+		es, err := inventory.Prefixes(ctx, o.Clients, o.PrimaryRegion, bucket, prefix)
+		return listMsg{gen: gen, entries: es, err: err}
+	}
+}
+
+func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
+	gen := 1
+	if v.tl != nil {
+		gen = v.tl.gen + 1
+	}
+	tl := &timeline{bucket: v.bucket, prefix: prefix, exact: exact, gen: gen, streaming: true,
+		details: map[string]inventory.VersionDetail{}, pending: map[string]bool{}}
+	cols := []column{
+		{title: "", width: 11},
+		{title: "WRITTEN", width: 16},
+		{title: "AGE", width: 7, right: true},
+		{title: "SIZE", width: 9, right: true},
+	}
+	if !exact {
+		cols = append(cols, column{title: "KEY", min: 16})
+	}
+	cols = append(cols, column{title: "VERSION", min: 12})
+	tl.g = newGrid(cols...)
+	now := e.now()
+	tl.g.setSource(0, func(i int) []string {
+		x := tl.versions[i]
+		mark := "○ version"
+		switch {
+		case x.DeleteMarker && x.IsLatest:
+			mark = "✖ deleted*"
+		case x.DeleteMarker:
+			mark = "✖ deleted"
+		case x.IsLatest:
+			mark = "● current"
+		}
+		size := bytes(x.Size)
+		if x.DeleteMarker {
+			size = "-"
+		}
+		row := []string{mark, stamp(x.LastModified), age(now.Sub(x.LastModified)), size}
+		if !exact {
+			row = append(row, x.Key)
+		}
+		return append(row, x.VersionID)
+	})
+	v.tl, v.level = tl, 2
+	return v.nextPage(e, nil)
+}
+
+// nextPage reads one page; the next is requested when it arrives, so the
+// timeline shows from the first page on and input is never blocked.
+func (v *modelsView) nextPage(e *env, from *inventory.VersionMarker) tea.Cmd {
+	tl := v.tl
+	gen, o, ctx := tl.gen, e.opts, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
+		defer cancel()
+		p, err := inventory.Versions(ctx, o.Clients, o.PrimaryRegion, tl.bucket, tl.prefix, from, pageSize)
+		return versionsMsg{gen: gen, page: p, err: err}
+	}
+}
+
+func (v *modelsView) detail(e *env) tea.Cmd {
+	tl := v.tl
+	i := tl.g.selected()
+	if i < 0 {
+		return nil
+	}
+	x := tl.versions[i]
+	if _, ok := tl.details[x.VersionID]; ok || tl.pending[x.VersionID] || x.DeleteMarker {
+		return nil
+	}
+	tl.pending[x.VersionID] = true
+	gen, o, ctx := tl.gen, e.opts, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
+		defer cancel()
+		d, err := inventory.Detail(ctx, o.Clients, o.PrimaryRegion, tl.bucket, x.Key, x.VersionID)
+		return detailMsg{gen: gen, detail: d, id: x.VersionID, err: err}
+	}
+}
+
+// settled fetches the selected version's metadata once the cursor rests,
+// so holding j over thousands of rows does not fire a request per row.
+func (v *modelsView) settled(e *env) tea.Cmd {
+	tl := v.tl
+	tl.settle++
+	if !e.live {
+		return v.detail(e)
+	}
+	gen, n := tl.gen, tl.settle
+	return tea.Tick(150*time.Millisecond, func(time.Time) tea.Msg { return settleMsg{gen: gen, settle: n} })
+}
+
+func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case estateMsg:
+		if msg.part == partBuckets {
+			v.build(e)
+		}
+		return nil
+	case listMsg:
+		if msg.gen != v.listGen {
+			return nil
+		}
+		v.listing = false
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		v.entries = msg.entries
+		v.list.cursor = 0
+		v.list.setSource(len(v.entries), func(i int) []string {
+			x := v.entries[i]
+			name := strings.TrimPrefix(x.Key, v.prefix)
+			if x.IsPrefix {
+				return []string{"▸ " + name, "", ""}
+			}
+			return []string{"  " + name, bytes(x.Size), stamp(x.LastModified)}
+		})
+		return nil
+	case versionsMsg:
+		tl := v.tl
+		if tl == nil || msg.gen != tl.gen {
+			return nil
+		}
+		if msg.err != nil {
+			tl.streaming = false
+			return status(msg.err.Error(), true)
+		}
+		tl.pages++
+		first := len(tl.versions) == 0
+		for _, x := range msg.page.Versions {
+			if tl.exact && x.Key != tl.prefix {
+				continue
+			}
+			tl.versions = append(tl.versions, x)
+		}
+		tl.g.grow(len(tl.versions))
+		var cmd tea.Cmd
+		if first && len(tl.versions) > 0 {
+			cmd = v.settled(e)
+		}
+		if msg.page.Next != nil && !(tl.exact && len(msg.page.Versions) > 0 && msg.page.Versions[len(msg.page.Versions)-1].Key > tl.prefix) {
+			return tea.Batch(cmd, v.nextPage(e, msg.page.Next))
+		}
+		tl.streaming = false
+		return cmd
+	case detailMsg:
+		tl := v.tl
+		if tl == nil || msg.gen != tl.gen {
+			return nil
+		}
+		delete(tl.pending, msg.id)
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		tl.details[msg.id] = msg.detail
+		return nil
+	case settleMsg:
+		if v.tl != nil && msg.gen == v.tl.gen && msg.settle == v.tl.settle {
+			return v.detail(e)
+		}
+		return nil
+	case rollbackDoneMsg:
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		return tea.Batch(status(msg.text, false), v.openTimeline(e, v.tl.prefix, v.tl.exact))
+	}
+	k, isKey := msg.(tea.KeyPressMsg)
+	switch v.level {
+	case 0:
+		if listKeys(e, v.buckets, msg) || !isKey {
+			return nil
+		}
+		if key.Matches(k, e.keys.Enter, e.keys.Timeline) {
+			i := v.buckets.selected()
+			if i < 0 {
+				return nil
+			}
+			v.bucket = e.est.buckets[i].Name
+			if key.Matches(k, e.keys.Timeline) {
+				v.entries = nil
+				return v.openTimeline(e, "", false)
+			}
+			return v.openPrefix(e, "")
+		}
+	case 1:
+		if listKeys(e, v.list, msg) || !isKey {
+			return nil
+		}
+		i := v.list.selected()
+		if i < 0 {
+			return nil
+		}
+		x := v.entries[i]
+		switch {
+		case key.Matches(k, e.keys.Enter) && x.IsPrefix:
+			return v.openPrefix(e, x.Key)
+		case key.Matches(k, e.keys.Enter), key.Matches(k, e.keys.Timeline):
+			return v.openTimeline(e, x.Key, !x.IsPrefix)
+		}
+	case 2:
+		tl := v.tl
+		if listKeys(e, tl.g, msg) {
+			tl.compare = false
+			return v.settled(e)
+		}
+		if !isKey {
+			return nil
+		}
+		i := tl.g.selected()
+		if i < 0 {
+			return nil
+		}
+		x := tl.versions[i]
+		switch {
+		case key.Matches(k, e.keys.Compare):
+			if tl.mark == "" || tl.mark == x.VersionID {
+				tl.mark, tl.compare = x.VersionID, false
+				return status("marked "+x.VersionID+": move to another version and press c to compare", false)
+			}
+			tl.compare = true
+			return v.fetch(e, tl.mark)
+		case key.Matches(k, e.keys.Rollback):
+			return v.askRollback(e, x)
+		}
+	}
+	return nil
+}
+
+// fetch reads the details of a version that is not under the cursor.
+func (v *modelsView) fetch(e *env, id string) tea.Cmd {
+	tl := v.tl
+	if _, ok := tl.details[id]; ok || tl.pending[id] {
+		return nil
+	}
+	for _, x := range tl.versions {
+		if x.VersionID == id && !x.DeleteMarker {
+			tl.pending[id] = true
+			gen, o, ctx := tl.gen, e.opts, e.ctx
+			return func() tea.Msg {
+				ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
+				defer cancel()
+				d, err := inventory.Detail(ctx, o.Clients, o.PrimaryRegion, tl.bucket, x.Key, x.VersionID)
+				return detailMsg{gen: gen, detail: d, id: id, err: err}
+			}
+		}
+	}
+	return nil
+}
+
+type rollbackDoneMsg struct {
+	text string
+	err  error
+}
+
+// askRollback opens the confirmation that shows what becomes current.
+func (v *modelsView) askRollback(e *env, x inventory.Version) tea.Cmd {
+	if e.opts.ReadOnly {
+		return status("read-only console: roll back is disabled", true)
+	}
+	switch {
+	case x.DeleteMarker:
+		return status("a delete marker cannot become current: choose a version", true)
+	case x.IsLatest:
+		return status("this version is already current", true)
+	}
+	tl := v.tl
+	token := tl.bucket + "/" + x.Key
+	changes := []string{fmt.Sprintf("CopyObject %s <- version %s (%s, written %s)", token, x.VersionID, bytes(x.Size), stamp(x.LastModified))}
+	if d, ok := tl.details[x.VersionID]; ok {
+		for _, k := range sortedKeys(d.Metadata) {
+			changes = append(changes, fmt.Sprintf("metadata %s = %s", k, d.Metadata[k]))
+		}
+	}
+	o, ctx := e.opts, e.ctx
+	m := newModal("Roll back "+x.Key, fmt.Sprintf("Make version %s of %s current? Serving picks up the current version.", x.VersionID, x.Key),
+		token, changes, e.now(), o.GateDelay, func(ok bool) tea.Cmd {
+			if !ok {
+				return status("roll back cancelled", false)
+			}
+			return func() tea.Msg {
+				ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
+				defer cancel()
+				err := rollback(ctx, o, tl.bucket, x.Key, x.VersionID)
+				if err != nil {
+					return rollbackDoneMsg{err: err}
+				}
+				return rollbackDoneMsg{text: fmt.Sprintf("✔ %s is now version %s's content", x.Key, x.VersionID)}
+			}
+		})
+	return func() tea.Msg { return openModalMsg{m} }
+}
+
+// openModalMsg asks the root to show a modal.
+type openModalMsg struct{ m *modal }
+
+// rollback copies a version over the key, making its content current.
+func rollback(ctx context.Context, o *Options, bucket, key, versionID string) error {
+	c, err := o.Clients.S3(ctx, o.PrimaryRegion)
+	if err != nil {
+		return fmt.Errorf("roll back s3://%s/%s: %w", bucket, key, err)
+	}
+	src := bucket + "/" + url.PathEscape(key) + "?versionId=" + url.QueryEscape(versionID)
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), CopySource: aws.String(src)})
+	if err != nil {
+		return fmt.Errorf("roll back s3://%s/%s to %s: %w", bucket, key, versionID, err)
+	}
+	return nil
+}
+
+func (v *modelsView) render(e *env, w, h int) string {
+	st := &e.st
+	switch v.level {
+	case 0:
+		head := st.title.Render("Model buckets") + " in " + e.opts.PrimaryRegion + "  " + v.buckets.position() + "  " + filterNote(v.buckets)
+		if n := partNote(e, partBuckets); n != "" {
+			return head + "\n" + n
+		}
+		return head + "\n" + v.buckets.view(st, w, h-1)
+	case 1:
+		head := st.title.Render("s3://"+v.bucket+"/"+v.prefix) + "  " + v.list.position() + "  " + filterNote(v.list)
+		if v.listing {
+			return head + "\n" + st.dim.Render("  listing…")
+		}
+		return head + "\n" + v.list.view(st, w, h-1)
+	}
+	return v.renderTimeline(e, w, h)
+}
+
+func (v *modelsView) renderTimeline(e *env, w, h int) string {
+	st := &e.st
+	tl := v.tl
+	var b strings.Builder
+	state := fmt.Sprintf("%s versions", count(len(tl.versions)))
+	if tl.streaming {
+		state += fmt.Sprintf(" (streaming, page %d)", tl.pages+1)
+	}
+	fmt.Fprintf(&b, "%s  %s  %s  %s\n", st.title.Render("s3://"+tl.bucket+"/"+tl.prefix), state, tl.g.position(), filterNote(tl.g))
+	axis, labels := v.axis(e, w)
+	b.WriteString(axis + "\n" + labels + "\n")
+	// The detail pane goes to the right when there is room, else below.
+	side := w >= 110
+	detailLines := v.detailLines(e, map[bool]int{true: 44, false: w}[side])
+	if side {
+		lw := w - 46
+		left := strings.Split(tl.g.view(st, lw, h-3), "\n")
+		for i := 0; i < h-3; i++ {
+			l, r := "", ""
+			if i < len(left) {
+				l = left[i]
+			}
+			if i < len(detailLines) {
+				r = detailLines[i]
+			}
+			b.WriteString(cell(l, lw, false) + " │ " + r + "\n")
+		}
+		return b.String()
+	}
+	dh := min(len(detailLines), 5)
+	b.WriteString(tl.g.view(st, w, h-3-dh) + "\n")
+	for _, l := range detailLines[:dh] {
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// axis draws the loaded history on one line, oldest left, now right:
+// │ a version, ✖ a delete marker, ● the current version, ▲ the cursor.
+func (v *modelsView) axis(e *env, w int) (string, string) {
+	tl := v.tl
+	if len(tl.versions) == 0 {
+		return e.st.dim.Render("  (no versions yet)"), ""
+	}
+	width := max(w-4, 10)
+	oldest, newest := tl.versions[0].LastModified, e.now()
+	for _, x := range tl.versions {
+		if x.LastModified.Before(oldest) {
+			oldest = x.LastModified
+		}
+	}
+	span := newest.Sub(oldest)
+	if span <= 0 {
+		span = time.Second
+	}
+	col := func(t time.Time) int {
+		return min(max(int(float64(t.Sub(oldest))/float64(span)*float64(width-1)), 0), width-1)
+	}
+	line := []rune(strings.Repeat("─", width))
+	rank := map[rune]int{'─': 0, '│': 1, '✖': 2, '●': 3}
+	for _, x := range tl.versions {
+		r := '│'
+		switch {
+		case x.IsLatest && !x.DeleteMarker:
+			r = '●'
+		case x.DeleteMarker:
+			r = '✖'
+		}
+		c := col(x.LastModified)
+		if rank[r] > rank[line[c]] {
+			line[c] = r
+		}
+	}
+	cursor := []rune(strings.Repeat(" ", width))
+	if i := tl.g.selected(); i >= 0 {
+		cursor[col(tl.versions[i].LastModified)] = '▲'
+	}
+	left := oldest.UTC().Format("2006-01-02")
+	right := "now " + newest.UTC().Format("2006-01-02")
+	labels := "  " + left + strings.Repeat(" ", max(width-len(left)-len(right), 1)) + right
+	return "  " + string(line) + "\n  " + string(cursor), labels
+}
+
+// detailLines is the selected version's metadata, or the comparison of
+// the marked version with the selected one.
+func (v *modelsView) detailLines(e *env, w int) []string {
+	st := &e.st
+	tl := v.tl
+	i := tl.g.selected()
+	if i < 0 {
+		return nil
+	}
+	x := tl.versions[i]
+	if tl.compare && tl.mark != "" && tl.mark != x.VersionID {
+		a, okA := tl.details[tl.mark]
+		bd, okB := tl.details[x.VersionID]
+		if !okA || !okB {
+			return []string{st.dim.Render("comparing… (reading metadata)")}
+		}
+		out := []string{st.title.Render("Compare") + " A=" + short(tl.mark) + " B=" + short(x.VersionID)}
+		keys := map[string]bool{}
+		for k := range a.Metadata {
+			keys[k] = true
+		}
+		for k := range bd.Metadata {
+			keys[k] = true
+		}
+		ks := make([]string, 0, len(keys))
+		for k := range keys {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		rows := append([][3]string{{"size", bytes(a.Size), bytes(bd.Size)}, {"written", stamp(a.LastModified), stamp(bd.LastModified)}},
+			[][3]string{}...)
+		for _, k := range ks {
+			rows = append(rows, [3]string{k, a.Metadata[k], bd.Metadata[k]})
+		}
+		for _, r := range rows {
+			eq := "="
+			if r[1] != r[2] {
+				eq = "≠"
+			}
+			out = append(out, cell(fmt.Sprintf("%s %s: %s | %s", eq, r[0], r[1], r[2]), w, false))
+		}
+		return out
+	}
+	if x.DeleteMarker {
+		return []string{st.title.Render("Delete marker") + " " + short(x.VersionID), "written " + stamp(x.LastModified),
+			"the key did not exist from then until the next version"}
+	}
+	d, ok := tl.details[x.VersionID]
+	if !ok {
+		return []string{st.dim.Render("reading metadata of " + short(x.VersionID) + "…")}
+	}
+	mark := "○ earlier version"
+	if x.IsLatest {
+		mark = "● current version"
+	}
+	if x.VersionID == tl.mark {
+		mark += " (marked)"
+	}
+	out := []string{st.title.Render(mark), cell(fmt.Sprintf("%s  %s  %s", short(x.VersionID), bytes(d.Size), d.ContentType), w, false)}
+	if d.ReplicationStatus != "" {
+		out = append(out, "replication "+d.ReplicationStatus)
+	}
+	for _, k := range sortedKeys(d.Metadata) {
+		out = append(out, cell(k+": "+d.Metadata[k], w, false))
+	}
+	return out
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

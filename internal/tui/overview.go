@@ -1,0 +1,188 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/inventory"
+)
+
+// overview shows the numbers an on-call needs first: RPO now per
+// protected resource, replication lag and backlog, DR fleet capacity and
+// the alarms in ALARM.
+type overview struct{}
+
+func newOverview() *overview { return &overview{} }
+
+var overviewParts = []part{partPoints, partReplication, partFleet, partAlarms}
+
+func (v *overview) title() string                    { return "Overview" }
+func (v *overview) command() string                  { return "overview" }
+func (v *overview) keys(e *env) []key.Binding        { return []key.Binding{e.keys.NextTab, e.keys.Refresh} }
+func (v *overview) activate(e *env) tea.Cmd          { return e.need(overviewParts...) }
+func (v *overview) update(e *env, m tea.Msg) tea.Cmd { return nil }
+func (v *overview) setFilter(string)                 {}
+func (v *overview) back(*env) (tea.Cmd, bool)        { return nil, false }
+func (v *overview) capturing() bool                  { return false }
+
+func (v *overview) refresh(e *env) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, p := range overviewParts {
+		cmds = append(cmds, e.reload(p))
+	}
+	return tea.Batch(cmds...)
+}
+
+// partNote says why a part has nothing to show yet.
+func partNote(e *env, p part) string {
+	switch {
+	case e.est.state[p] != loaded:
+		return e.st.dim.Render("  loading…")
+	case e.est.err[p] != nil:
+		return e.st.statusErr.Render("  ✖ could not read: " + e.est.err[p].Error())
+	}
+	return ""
+}
+
+func (v *overview) render(e *env, w, h int) string {
+	st := &e.st
+	var b strings.Builder
+	now := e.now()
+	obj := e.opts.RPOObjective
+	// Budget lines so all four sections fit in h: the other sections take
+	// at most three lines each, recovery points get the rest.
+	per := 3
+	perPoints := max(h-4-3*per-1, 2)
+
+	fmt.Fprintf(&b, "%s  objective %s\n", st.title.Render("Recovery points: RPO now"), age(obj))
+	if n := partNote(e, partPoints); n != "" {
+		b.WriteString(n + "\n")
+	} else {
+		res := inventory.ByResource(e.est.points, now)
+		if len(res) == 0 {
+			b.WriteString(st.dim.Render("  no protected resources") + "\n")
+		}
+		over := 0
+		for _, r := range res {
+			if r.Newest.Created.IsZero() || r.Age > obj {
+				over++
+			}
+		}
+		for i, r := range res {
+			if i == perPoints-1 && len(res) > perPoints {
+				fmt.Fprintf(&b, "  … %d more (:points)\n", len(res)-i)
+				break
+			}
+			state := st.ok.Render("✔ within")
+			ageS := age(r.Age)
+			if r.Newest.Created.IsZero() {
+				state, ageS = st.bad.Render("✖ NONE  "), "never"
+			} else if r.Age > obj {
+				state = st.bad.Render("✖ OVER  ")
+			}
+			fmt.Fprintf(&b, "  %s %s %s %s\n", state, cell(resourceLabel(r.ResourceName, r.ResourceARN), max(w-44, 16), false),
+				cell(shortType(r.ResourceType), 8, false), cell("newest "+ageS+" ago", 20, true))
+		}
+		if over > 0 {
+			fmt.Fprintf(&b, "  %s\n", st.bad.Render(fmt.Sprintf("✖ %d of %d resources over the objective", over, len(res))))
+		}
+	}
+
+	b.WriteString(st.title.Render("Replication") + "\n")
+	if n := partNote(e, partReplication); n != "" {
+		b.WriteString(n + "\n")
+	} else if len(e.est.replication) == 0 {
+		b.WriteString(st.dim.Render("  no replication rules") + "\n")
+	} else {
+		for i, r := range e.est.replication {
+			if i >= per {
+				break
+			}
+			fmt.Fprintf(&b, "  %s → %s  lag %s  pending %s ops, %s\n",
+				r.Rule.Bucket, r.Rule.DestinationBucket, age(secs(r.Latency.Last())),
+				count(int(r.OpsPending.Last())), bytes(int64(r.BytesPending.Last())))
+		}
+		if n := len(e.est.stuck); n > 0 {
+			fmt.Fprintf(&b, "  %s\n", st.warn.Render(fmt.Sprintf("! %d objects FAILED or long PENDING (:replication)", n)))
+		}
+	}
+
+	b.WriteString(st.title.Render("DR fleet") + "\n")
+	if n := partNote(e, partFleet); n != "" {
+		b.WriteString(n + "\n")
+	} else if len(e.est.groups) == 0 {
+		b.WriteString(st.dim.Render("  no auto-scaling groups in "+e.opts.DRRegion) + "\n")
+	} else {
+		for i, g := range e.est.groups {
+			if i >= per {
+				break
+			}
+			fmt.Fprintf(&b, "  %s %s  %s  desired %d  InService %d  Pending %d\n", fleetState(st, g), g.Name, g.Region, g.Desired, g.InService, g.Pending)
+		}
+	}
+
+	b.WriteString(st.title.Render("Alarms") + "\n")
+	if n := partNote(e, partAlarms); n != "" {
+		b.WriteString(n + "\n")
+	} else {
+		var firing []inventory.Alarm
+		for _, a := range e.est.alarms {
+			if a.State == "ALARM" {
+				firing = append(firing, a)
+			}
+		}
+		if len(firing) == 0 {
+			fmt.Fprintf(&b, "  %s\n", st.ok.Render(fmt.Sprintf("✔ none in ALARM (%d alarms)", len(e.est.alarms))))
+		}
+		for i, a := range firing {
+			if i >= per {
+				fmt.Fprintf(&b, "  … %d more (:fleet)\n", len(firing)-i)
+				break
+			}
+			fmt.Fprintf(&b, "  %s %s  %s\n", st.bad.Render("✖ ALARM"), a.Name, a.Region)
+		}
+	}
+	return b.String()
+}
+
+// fleetState marks a group whose InService count is below desired.
+func fleetState(st *styles, g inventory.Group) string {
+	switch {
+	case g.Desired == 0:
+		return st.dim.Render("○ idle ")
+	case int32(g.InService) >= g.Desired:
+		return st.ok.Render("✔ ready")
+	default:
+		return st.warn.Render("◌ short")
+	}
+}
+
+// resourceLabel names a resource by its name and the last part of its
+// ARN, since several resources may share a name (three dataset volumes).
+func resourceLabel(name, arn string) string {
+	id := arn
+	if i := strings.LastIndexAny(arn, ":/"); i >= 0 {
+		id = arn[i+1:]
+	}
+	switch {
+	case name == "":
+		return id
+	case id == name || id == "":
+		return name
+	}
+	return name + " (" + id + ")"
+}
+
+// shortType shortens a Backup resource type for narrow columns.
+func shortType(t string) string {
+	switch t {
+	case "EBS", "EFS", "S3", "RDS":
+		return t
+	case "ElasticFileSystem":
+		return "EFS"
+	}
+	return t
+}

@@ -1,0 +1,259 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/inventory"
+)
+
+// pointsView shows recovery points by resource (RPO per resource) or by
+// vault, and the points of one resource or vault.
+type pointsView struct {
+	byVault   bool
+	top       *grid // resources
+	vaultGrid *grid
+	res       []inventory.ResourceRPO
+	vaults    []inventory.Vault
+
+	open   string // the resource ARN or vault name opened; "" at the top
+	pts    *grid
+	shown  []inventory.RecoveryPoint
+	asking bool   // typing the time for "nearest before"
+	when   string // what is typed
+}
+
+func newPoints() *pointsView {
+	v := &pointsView{}
+	v.top = newGrid(
+		column{title: "RPO", width: 10},
+		column{title: "RESOURCE", min: 12},
+		column{title: "TYPE", width: 6},
+		column{title: "NEWEST", width: 16},
+		column{title: "AGE", width: 7, right: true},
+		column{title: "POINTS", width: 6, right: true},
+	)
+	v.pts = newGrid(
+		column{title: "CREATED", width: 16},
+		column{title: "AGE", width: 7, right: true},
+		column{title: "STATUS", width: 11},
+		column{title: "SIZE", width: 10, right: true},
+		column{title: "COLD", width: 10},
+		column{title: "EXPIRES", width: 10},
+		column{title: "RESOURCE", min: 8},
+	)
+	v.vaultGrid = newGrid(
+		column{title: "VAULT", width: 20},
+		column{title: "POINTS", width: 6, right: true},
+		column{title: "ARN", min: 20},
+	)
+	return v
+}
+
+// list is the top-level grid shown: resources or vaults.
+func (v *pointsView) list() *grid {
+	if v.byVault {
+		return v.vaultGrid
+	}
+	return v.top
+}
+
+func (v *pointsView) title() string   { return "Points" }
+func (v *pointsView) command() string { return "points" }
+func (v *pointsView) keys(e *env) []key.Binding {
+	return []key.Binding{e.keys.Enter, e.keys.Back, e.keys.Group, e.keys.Restore, e.keys.Sort}
+}
+func (v *pointsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partPoints) }
+func (v *pointsView) refresh(e *env) tea.Cmd  { return e.reload(partPoints) }
+func (v *pointsView) capturing() bool         { return v.asking }
+
+func (v *pointsView) setFilter(f string) {
+	if v.open != "" {
+		v.pts.setFilter(f)
+	} else {
+		v.list().setFilter(f)
+	}
+}
+
+func (v *pointsView) back(e *env) (tea.Cmd, bool) {
+	if v.open == "" {
+		return nil, false
+	}
+	v.open, v.asking = "", false
+	return nil, true
+}
+
+// build recomputes the rows from the estate.
+func (v *pointsView) build(e *env) {
+	now := e.now()
+	obj := e.opts.RPOObjective
+	v.res = inventory.ByResource(e.est.points, now)
+	v.vaults = e.est.vaults
+	v.vaultGrid.setSource(len(v.vaults), func(i int) []string {
+		x := v.vaults[i]
+		return []string{x.Name, fmt.Sprint(x.Points), x.ARN}
+	})
+	{
+		v.top.setSource(len(v.res), func(i int) []string {
+			r := v.res[i]
+			state := "✔ within"
+			switch {
+			case r.Newest.Created.IsZero():
+				state = "✖ NONE"
+			case r.Age > obj:
+				state = "✖ OVER"
+			}
+			newest, ageS := "-", "-"
+			if !r.Newest.Created.IsZero() {
+				newest, ageS = stamp(r.Newest.Created), age(r.Age)
+			}
+			return []string{state, resourceLabel(r.ResourceName, r.ResourceARN), shortType(r.ResourceType), newest, ageS, fmt.Sprint(r.Points)}
+		})
+	}
+	if v.open != "" {
+		v.openRows(e)
+	}
+}
+
+func (v *pointsView) openRows(e *env) {
+	v.shown = v.shown[:0]
+	for _, p := range e.est.points {
+		if (v.byVault && p.Vault == v.open) || (!v.byVault && p.ResourceARN == v.open) {
+			v.shown = append(v.shown, p)
+		}
+	}
+	now := e.now()
+	v.pts.setSource(len(v.shown), func(i int) []string {
+		p := v.shown[i]
+		cold, del := "-", "-"
+		if !p.ColdAt.IsZero() {
+			cold = p.ColdAt.UTC().Format("2006-01-02")
+		}
+		if !p.DeleteAt.IsZero() {
+			del = p.DeleteAt.UTC().Format("2006-01-02")
+		}
+		return []string{stamp(p.Created), age(now.Sub(p.Created)), pointStatus(p.Status), bytes(p.Size),
+			cold, del, resourceLabel(p.ResourceName, p.ResourceARN)}
+	})
+}
+
+func pointStatus(s string) string {
+	switch s {
+	case "COMPLETED":
+		return "✔ " + s
+	case "PARTIAL", "EXPIRED", "DELETING":
+		return "! " + s
+	}
+	return "· " + s
+}
+
+func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
+	if m, ok := msg.(estateMsg); ok && m.part == partPoints {
+		v.build(e)
+		return nil
+	}
+	k, isKey := msg.(tea.KeyPressMsg)
+	if v.asking && isKey {
+		return v.askKey(e, k)
+	}
+	g := v.list()
+	if v.open != "" {
+		g = v.pts
+	}
+	if listKeys(e, g, msg) || !isKey {
+		return nil
+	}
+	switch {
+	case key.Matches(k, e.keys.Enter) && v.open == "":
+		i := v.list().selected()
+		if i < 0 {
+			return nil
+		}
+		if v.byVault {
+			v.open = v.vaults[i].Name
+		} else {
+			v.open = v.res[i].ResourceARN
+		}
+		v.pts.top()
+		v.openRows(e)
+	case key.Matches(k, e.keys.Group):
+		v.byVault, v.open = !v.byVault, ""
+		v.list().top()
+		v.build(e)
+	case key.Matches(k, e.keys.Restore):
+		if v.open == "" || v.byVault {
+			i := v.list().selected()
+			if i < 0 || v.byVault {
+				return status("open a resource first (enter), then R finds its point nearest before a time", true)
+			}
+			v.open = v.res[i].ResourceARN
+			v.openRows(e)
+		}
+		v.asking, v.when = true, e.now().UTC().Format(time.RFC3339)
+	}
+	return nil
+}
+
+// askKey edits the "nearest before" time and, on enter, moves to the
+// point a restore to that time would use.
+func (v *pointsView) askKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "esc":
+		v.asking = false
+	case "backspace", "ctrl+h":
+		if r := []rune(v.when); len(r) > 0 {
+			v.when = string(r[:len(r)-1])
+		}
+	case "ctrl+u":
+		v.when = ""
+	case "enter":
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(v.when))
+		if err != nil {
+			return status(fmt.Sprintf("%q is not an RFC 3339 time with a zone (e.g. 2026-11-20T08:00:00Z)", v.when), true)
+		}
+		v.asking = false
+		p, ok := inventory.NearestBefore(v.shown, v.open, t)
+		if !ok {
+			return status("no COMPLETED point at or before "+t.UTC().Format(time.RFC3339), true)
+		}
+		for pos := 0; pos < v.pts.len(); pos++ {
+			if v.shown[v.pts.at(pos)].ARN == p.ARN {
+				v.pts.cursor = pos
+			}
+		}
+		return status(fmt.Sprintf("nearest before %s: %s (%s, %s earlier); run a backup_restore runbook to restore it",
+			t.UTC().Format(time.RFC3339), stamp(p.Created), p.Status, age(t.Sub(p.Created))), false)
+	default:
+		v.when += k.Text
+	}
+	return nil
+}
+
+func status(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return statusMsg{text: text, err: isErr} }
+}
+
+func (v *pointsView) render(e *env, w, h int) string {
+	st := &e.st
+	if v.open == "" {
+		what := "by resource (newest COMPLETED point, oldest first)"
+		if v.byVault {
+			what = "by vault"
+		}
+		head := st.title.Render("Recovery points") + " " + what + "  " + v.list().position() + "  " + filterNote(v.list())
+		if n := partNote(e, partPoints); n != "" {
+			return head + "\n" + n
+		}
+		return head + "\n" + v.list().view(st, w, h-1)
+	}
+	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + filterNote(v.pts)
+	if v.asking {
+		head += "\nnearest COMPLETED point at or before (RFC 3339): " + v.when + "█"
+		return head + "\n" + v.pts.view(st, w, h-2)
+	}
+	return head + "\n" + v.pts.view(st, w, h-1)
+}

@@ -1,0 +1,350 @@
+package tui
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// nodeState is what the console knows about one step or gate of a run.
+type nodeState struct {
+	addr     string
+	state    string // pending, running, waiting, done, failed, skipped, approved, refused, retrying
+	started  time.Time
+	finished time.Time
+	attempt  int
+	progress *runbook.Progress
+	changes  []runbook.Change
+	logs     []string
+	err      string
+	outputs  string
+	actor    string
+}
+
+// maxNodeLogs bounds the lines kept per node on screen.
+const maxNodeLogs = 500
+
+// runState is a run the console started or resumed, or one it reads
+// from the journal.
+type runState struct {
+	id      string
+	path    string
+	dry     bool
+	nodes   []*nodeState
+	byAddr  map[string]*nodeState
+	status  runbook.RunStatus // "" while active
+	err     string
+	started time.Time
+	ended   time.Time
+	outputs string
+	dropped int
+	cancel  context.CancelFunc
+	fanin   *Fanin
+	live    bool
+}
+
+func newRunState(rb *runbook.Runbook, dry bool) *runState {
+	r := &runState{byAddr: map[string]*nodeState{}, dry: dry}
+	if rb != nil {
+		r.path = rb.Path
+		for _, n := range rb.Order() {
+			r.node(n.Addr)
+		}
+	}
+	return r
+}
+
+func (r *runState) node(addr string) *nodeState {
+	if n, ok := r.byAddr[addr]; ok {
+		return n
+	}
+	n := &nodeState{addr: addr, state: "pending"}
+	r.byAddr[addr] = n
+	r.nodes = append(r.nodes, n)
+	return n
+}
+
+func (r *runState) active() bool { return r.live && r.status == "" }
+
+func (r *runState) stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// apply folds one event into the state.
+func (r *runState) apply(e runbook.Event) {
+	var n *nodeState
+	if e.Node != "" {
+		n = r.node(e.Node)
+	}
+	switch e.Kind {
+	case runbook.RunStarted:
+		if r.started.IsZero() {
+			r.started = e.Time
+		}
+		if e.Run != nil {
+			r.path, r.dry = e.Run.RunbookPath, e.Run.DryRun
+		}
+		r.status, r.err = "", ""
+	case runbook.StepPlanned:
+		n.changes = e.Changes
+		if n.state == "pending" {
+			n.state = "planned"
+		}
+	case runbook.StepStarted:
+		n.state, n.started, n.attempt, n.err = "running", e.Time, e.Attempt, ""
+	case runbook.StepProgress:
+		n.progress = e.Progress
+	case runbook.StepLog:
+		n.logs = append(n.logs, e.Time.UTC().Format("15:04:05")+" "+e.Line)
+		if len(n.logs) > maxNodeLogs {
+			n.logs = n.logs[len(n.logs)-maxNodeLogs:]
+		}
+	case runbook.StepRetried:
+		n.state, n.err = "retrying", e.Error
+	case runbook.StepFinished:
+		n.state, n.finished, n.outputs = "done", e.Time, string(e.Outputs)
+		if n.started.IsZero() {
+			n.started = e.Time.Add(-e.Duration)
+		}
+	case runbook.StepFailed:
+		n.state, n.finished, n.err = "failed", e.Time, e.Error
+	case runbook.StepSkipped:
+		n.state, n.err = "skipped", e.Reason
+	case runbook.GateAsked:
+		n.state, n.started, n.changes = "waiting", e.Time, e.Changes
+	case runbook.GateApproved:
+		n.state, n.finished, n.actor = "approved", e.Time, e.Actor
+	case runbook.GateRefused:
+		n.state, n.finished, n.actor, n.err = "refused", e.Time, e.Actor, e.Reason
+	case runbook.RunFinished:
+		r.status, r.ended, r.err, r.outputs = e.Status, e.Time, e.Error, string(e.Outputs)
+	}
+}
+
+// glyph renders a node state with a glyph and the word.
+func nodeGlyph(st *styles, s string) string {
+	switch s {
+	case "done":
+		return st.ok.Render("✔ done    ")
+	case "approved":
+		return st.ok.Render("✔ approved")
+	case "running":
+		return st.warn.Render("▶ running ")
+	case "retrying":
+		return st.warn.Render("↻ retrying")
+	case "waiting":
+		return st.bad.Render("⚠ WAITING ")
+	case "failed":
+		return st.bad.Render("✖ FAILED  ")
+	case "refused":
+		return st.bad.Render("✖ refused ")
+	case "skipped":
+		return st.dim.Render("⤼ skipped ")
+	case "planned":
+		return "≡ planned "
+	}
+	return st.dim.Render("· pending ")
+}
+
+func runStatusText(st *styles, r *runState) string {
+	what := "run"
+	if r.dry {
+		what = "plan"
+	}
+	switch r.status {
+	case "":
+		if r.live {
+			return st.warn.Render("▶ " + what + " in progress")
+		}
+		return st.bad.Render("✖ interrupted (resume with R in Runs)")
+	case runbook.StatusSucceeded:
+		return st.ok.Render("✔ " + what + " SUCCEEDED")
+	case runbook.StatusFailed:
+		return st.bad.Render("✖ " + what + " FAILED")
+	case runbook.StatusRefused:
+		return st.bad.Render("✖ " + what + " REFUSED at a gate")
+	case runbook.StatusCancelled:
+		return st.bad.Render("✖ " + what + " CANCELLED")
+	}
+	return string(r.status)
+}
+
+// progressBar draws done/total in width columns with the figures.
+func progressBar(p *runbook.Progress, width int) string {
+	if p == nil || p.Total <= 0 {
+		return ""
+	}
+	frac := min(max(float64(p.Done)/float64(p.Total), 0), 1)
+	full := int(frac * float64(width))
+	return "[" + strings.Repeat("█", full) + strings.Repeat("░", width-full) + fmt.Sprintf("] %d/%d %s", p.Done, p.Total, p.Unit)
+}
+
+// runMsg is everything about a run the root handles.
+type runMsg struct {
+	started *runState // a run began
+	events  *runEventsMsg
+	done    *runDone
+	err     error
+}
+
+type runDone struct {
+	id  string
+	res *runbook.Result
+}
+
+// handleRun folds run messages into the active run.
+func (m *Model) handleRun(msg runMsg) tea.Cmd {
+	switch {
+	case msg.err != nil:
+		m.setStatus(msg.err.Error(), true)
+	case msg.started != nil:
+		m.run = msg.started
+	case msg.events != nil && m.run != nil && msg.events.runID == m.run.id:
+		for _, e := range msg.events.events {
+			m.run.apply(e)
+		}
+		m.run.dropped += msg.events.dropped
+	case msg.done != nil && m.run != nil && msg.done.id == m.run.id:
+		r := m.run
+		if r.fanin != nil {
+			for _, e := range r.fanin.Drain().events {
+				r.apply(e)
+			}
+		}
+		r.live = false
+		if r.cancel != nil {
+			r.cancel()
+		}
+		if res := msg.done.res; res != nil {
+			if r.status == "" {
+				r.status = res.Status
+			}
+			if res.Err != nil && res.Status != runbook.StatusSucceeded {
+				m.setStatus(res.Err.Error(), true)
+			}
+		}
+		for _, v := range m.views {
+			if rv, ok := v.(*runsView); ok {
+				return rv.refresh(m.env)
+			}
+		}
+	}
+	return nil
+}
+
+// startRun starts rb and returns the commands that follow it.
+func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID string) tea.Cmd {
+	e := m.env
+	svc := e.opts.Runs
+	if svc == nil {
+		return status("runbooks cannot run here: no engine configured", true)
+	}
+	if m.run != nil && m.run.active() {
+		return status("a run is already in progress: wait for it or cancel it (ctrl+x)", true)
+	}
+	if !dry && e.opts.ReadOnly {
+		return status("read-only console: runs are disabled (plans still work)", true)
+	}
+	if m.send == nil {
+		return status("the console is not attached to a terminal program", true)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := newRunState(rb, dry)
+	r.live, r.cancel = true, cancel
+	send := m.send
+	var fanin *Fanin
+	sink := func(id string) runbook.Sink {
+		fanin = NewFanin(id, func(msg tea.Msg) {
+			if ev, ok := msg.(runEventsMsg); ok {
+				send(runMsg{events: &ev})
+			}
+		}, 100*time.Millisecond)
+		go fanin.Run(ctx)
+		return fanin
+	}
+	ap := NewApprover(send, e.opts.Operator)
+	ap.flush = func() {
+		if fanin == nil {
+			return
+		}
+		if ev := fanin.Drain(); len(ev.events) > 0 || ev.dropped > 0 {
+			send(runMsg{events: &ev})
+		}
+	}
+	var id string
+	var done <-chan *runbook.Result
+	var err error
+	if resumeID != "" {
+		rb, done, err = svc.Resume(ctx, resumeID, sink, ap)
+		id = resumeID
+		if err == nil {
+			r = newRunState(rb, false)
+			r.live, r.cancel = true, cancel
+		}
+	} else {
+		id, done, err = svc.Start(ctx, rb, vars, dry, sink, ap)
+	}
+	if err != nil {
+		cancel()
+		return status(err.Error(), true)
+	}
+	r.id, r.fanin = id, fanin
+	m.run = r
+	m.setStatus("", false)
+	// The result comes back through send, like the run's events, so no
+	// command stays pending for the length of the run.
+	go func() {
+		res := <-done
+		send(runMsg{done: &runDone{id: id, res: res}})
+	}()
+	return nil
+}
+
+// readEvents decodes a journal, ignoring a torn last line.
+func readEvents(r io.Reader) ([]runbook.Event, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	var out []runbook.Event
+	var bad error
+	for sc.Scan() {
+		if bad != nil {
+			return nil, bad
+		}
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var e runbook.Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			bad = fmt.Errorf("journal line %d: %w", len(out)+1, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	return out, nil
+}
+
+// showRun switches to the Runbooks view's live run.
+func (m *Model) showRun() tea.Cmd {
+	for i, v := range m.views {
+		if rv, ok := v.(*runbooksView); ok {
+			rv.level = 2
+			rv.bindNodes()
+			return m.switchTo(i)
+		}
+	}
+	return nil
+}

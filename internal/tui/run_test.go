@@ -1,0 +1,171 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+)
+
+// desired reads the DR group's desired capacity from the sandbox.
+func desired(t *testing.T, h *harness) int32 {
+	t.Helper()
+	c, err := h.m.env.opts.Clients.AutoScaling(context.Background(), "us-west-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"ai-inference-dr"}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("describe group: %v", err)
+	}
+	return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity)
+}
+
+// openScaleRunbook goes to Runbooks, opens scale-dr, fills the form and
+// waits for the plan.
+func openScaleRunbook(h *harness) {
+	h.keys(":", "r", "b", "enter")
+	h.waitScreen("scale-dr")
+	h.keys("enter")
+	h.waitScreen("Variables")
+	h.keys("down") // desired keeps its default; reason is required
+	h.typeText("drill")
+	h.keys("enter")
+	h.waitScreen("plan SUCCEEDED")
+}
+
+func TestRunThroughGate(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	openScaleRunbook(h)
+	if !strings.Contains(h.screen(), "SetDesiredCapacity") && !strings.Contains(h.screen(), "step.asg_scale.serving") {
+		t.Fatalf("plan does not show the scaling step:\n%s", h.screen())
+	}
+	// First run: enter alone at the gate refuses it.
+	h.keys("x")
+	h.waitScreen("Gate gate.scale")
+	h.waitScreen("⚠ WAITING")
+	h.golden("gate-120x40")
+	h.clock.Advance(time.Second)
+	h.keys("enter")
+	h.waitScreen("REFUSED")
+	if d := desired(t, h); d != 0 {
+		t.Fatalf("a refused gate scaled the group to %d", d)
+	}
+
+	// Second run: keys in the first moments, a paste and a wrong token do
+	// nothing; the typed token approves.
+	h.keys("x")
+	h.waitScreen("Gate gate.scale")
+	h.typeText("scale") // too soon: ignored
+	if h.m.modal == nil || h.m.modal.input != "" {
+		t.Fatalf("keys typed as the gate opened were taken")
+	}
+	h.clock.Advance(time.Second)
+	h.send(pasteMsg("scale"))
+	if h.m.modal.input != "" {
+		t.Fatalf("a paste was taken")
+	}
+	approve(h, "scale")
+	// The destructive step asks for its blast radius, showing its change.
+	h.waitScreen("Gate step.asg_scale.serving")
+	if !strings.Contains(h.screen(), "SetDesiredCapacity ai-inference-dr 0 -> 2") {
+		t.Fatalf("the gate does not show the planned change:\n%s", h.screen())
+	}
+	h.clock.Advance(time.Second)
+	approve(h, "ai-inference-dr@us-west-2")
+	// The group's instances warm up on the sandbox clock.
+	h.waitFor("the run to succeed", func() bool {
+		h.clock.Advance(time.Second)
+		return strings.Contains(h.screen(), "run SUCCEEDED")
+	})
+	if d := desired(t, h); d != 2 {
+		t.Fatalf("desired capacity %d after the run, want 2", d)
+	}
+
+	// The run is in the journal, with who approved the gate.
+	h.keys("7")
+	h.waitScreen("succeeded")
+	h.keys("enter")
+	h.waitScreen("by tester")
+}
+
+func TestQuitAsksWhileRunActive(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	openScaleRunbook(h)
+	h.keys("x")
+	h.waitScreen("Gate gate.scale")
+	h.keys("esc") // refuse; the run ends
+	h.waitScreen("REFUSED")
+	// With no run active, q quits at once.
+	_, cmd := h.m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q did not quit")
+	}
+}
+
+func TestReadOnlyRefusesEveryAction(t *testing.T) {
+	h := newHarness(t, 120, 40, func(o *Options) { o.ReadOnly = true })
+	if !strings.Contains(h.screen(), "READ-ONLY") {
+		t.Fatalf("header does not say READ-ONLY:\n%s", h.screen())
+	}
+	// Roll back a model version.
+	h.keys("2", "enter", "enter", "enter", "down", "enter", "j", "R")
+	h.waitScreen("read-only console: roll back is disabled")
+	if h.m.modal != nil {
+		t.Fatal("a roll back confirmation opened in read-only mode")
+	}
+	// Plans still work (reads only); runs are refused.
+	openScaleRunbook(h)
+	h.keys("x")
+	h.waitScreen("read-only console: runs are disabled")
+	// Export writes a local file, not AWS state: it stays allowed.
+	h.keys("8", "e")
+	h.waitScreen("exported")
+	for _, r := range h.srv.Requests() {
+		if r.Mutating {
+			t.Errorf("mutating call in read-only mode: %s %s", r.Service, r.Operation)
+		}
+	}
+	if d := desired(t, h); d != 0 {
+		t.Fatalf("desired capacity changed to %d", d)
+	}
+}
+
+func TestRollbackMakesVersionCurrent(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("2", "enter", "enter", "enter", "down", "enter", "j")
+	h.waitScreen("○ earlier version")
+	sel := h.m.views[1].(*modelsView).tl
+	want := sel.versions[sel.g.selected()]
+	h.keys("R")
+	h.waitScreen("Roll back")
+	h.clock.Advance(time.Second)
+	h.typeText("enter") // an early enter-like word is just text
+	h.m.modal.input = ""
+	token := sel.bucket + "/" + want.Key
+	for _, r := range token {
+		h.clock.Advance(100 * time.Millisecond)
+		h.keys(string(r))
+	}
+	h.keys("enter")
+	h.waitScreen("is now version")
+	tl := h.m.views[1].(*modelsView).tl
+	h.waitFor("the timeline to reload", func() bool { return !tl.streaming && len(tl.versions) > 0 })
+	cur := tl.versions[0]
+	if !cur.IsLatest || cur.Size != want.Size {
+		t.Fatalf("current version %+v, want the content of %+v", cur, want)
+	}
+}
+
+// approve types token one key at a time, as a person does, and enter.
+func approve(h *harness, token string) {
+	h.t.Helper()
+	for _, r := range token {
+		h.clock.Advance(150 * time.Millisecond)
+		h.keys(string(r))
+	}
+	h.keys("enter")
+}

@@ -1,0 +1,440 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// runbooksView lists the runbooks, fills a runbook's variables in a form,
+// shows its plan (a dry-run), and follows a run live: a graph of steps
+// with state, elapsed time and progress bars, and each step's log.
+type runbooksView struct {
+	m     *Model
+	level int // 0 list, 1 form, 2 plan / run
+	list  *grid
+	files []rbFile
+	gen   int
+	busy_ bool
+
+	rb     *runbook.Runbook
+	fields []field
+	focus  int
+
+	nodes  *grid
+	cancel bool // asking to cancel the run
+}
+
+type rbFile struct {
+	path string
+	rb   *runbook.Runbook
+	err  error
+}
+
+type field struct {
+	name, desc, typ, value string
+	required               bool
+}
+
+func newRunbooks(m *Model) *runbooksView {
+	v := &runbooksView{m: m}
+	v.list = newGrid(
+		column{title: "RUNBOOK", width: 26},
+		column{title: "STEPS", width: 5, right: true},
+		column{title: "DESCRIPTION", min: 20},
+	)
+	v.nodes = newGrid(
+		column{title: "STATE", width: 10},
+		column{title: "NODE", min: 22},
+		column{title: "ELAPSED", width: 7, right: true},
+		column{title: "PROGRESS", width: 30},
+	)
+	return v
+}
+
+func (v *runbooksView) title() string   { return "Runbooks" }
+func (v *runbooksView) command() string { return "runbooks" }
+func (v *runbooksView) busy() bool      { return v.busy_ }
+func (v *runbooksView) keys(e *env) []key.Binding {
+	switch v.level {
+	case 1:
+		return []key.Binding{key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↓", "next field")),
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plan")), e.keys.Back}
+	case 2:
+		if r := v.m.run; r != nil && r.active() {
+			return []key.Binding{e.keys.Cancel, e.keys.Up, e.keys.Down}
+		}
+		return []key.Binding{e.keys.Run, e.keys.Back, e.keys.Up, e.keys.Down}
+	}
+	return []key.Binding{e.keys.Enter, e.keys.Refresh}
+}
+
+func (v *runbooksView) capturing() bool { return v.level == 1 || v.cancel }
+
+func (v *runbooksView) activate(e *env) tea.Cmd {
+	if v.files == nil && !v.busy_ {
+		return v.refresh(e)
+	}
+	return nil
+}
+
+type runbookListMsg struct {
+	gen   int
+	files []rbFile
+	err   error
+}
+
+// refresh reads and decodes every runbook in the directory off the loop.
+func (v *runbooksView) refresh(e *env) tea.Cmd {
+	if v.level != 0 {
+		return nil
+	}
+	v.gen++
+	v.busy_ = true
+	gen, dir, svc := v.gen, e.opts.RunbooksDir, e.opts.Runs
+	return func() tea.Msg {
+		paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+		if err == nil && len(paths) == 0 {
+			if _, serr := os.Stat(dir); serr != nil {
+				err = fmt.Errorf("runbooks directory %s: %w", dir, serr)
+			}
+		}
+		sort.Strings(paths)
+		var files []rbFile
+		for _, p := range paths {
+			f := rbFile{path: p}
+			if svc != nil {
+				f.rb, f.err = svc.Load(p)
+			}
+			files = append(files, f)
+		}
+		return runbookListMsg{gen: gen, files: files, err: err}
+	}
+}
+
+func (v *runbooksView) setFilter(f string) {
+	if v.level == 0 {
+		v.list.setFilter(f)
+	} else if v.level == 2 {
+		v.nodes.setFilter(f)
+	}
+}
+
+func (v *runbooksView) back(e *env) (tea.Cmd, bool) {
+	if v.level == 0 {
+		return nil, false
+	}
+	if v.level == 2 && v.m.run != nil && v.m.run.active() {
+		return status("the run is in progress: ctrl+x cancels it", false), true
+	}
+	v.level--
+	if v.level == 1 && len(v.fields) == 0 {
+		v.level = 0
+	}
+	return nil, true
+}
+
+func (v *runbooksView) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case runbookListMsg:
+		if msg.gen != v.gen {
+			return nil
+		}
+		v.busy_ = false
+		v.files = msg.files
+		if v.files == nil {
+			v.files = []rbFile{}
+		}
+		v.list.setSource(len(v.files), func(i int) []string {
+			f := v.files[i]
+			name := strings.TrimSuffix(filepath.Base(f.path), ".hcl")
+			switch {
+			case f.err != nil:
+				return []string{name, "", "✖ invalid: " + f.err.Error()}
+			case f.rb == nil:
+				return []string{name, "", ""}
+			}
+			return []string{name, fmt.Sprint(len(f.rb.Nodes)), f.rb.Description}
+		})
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		return nil
+	case tea.KeyPressMsg:
+		switch v.level {
+		case 0:
+			return v.listKey(e, msg)
+		case 1:
+			return v.formKey(e, msg)
+		case 2:
+			return v.runKey(e, msg)
+		}
+	case scrollMsg:
+		if v.level == 0 {
+			listKeys(e, v.list, msg)
+		} else {
+			listKeys(e, v.nodes, msg)
+		}
+	}
+	return nil
+}
+
+func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	if listKeys(e, v.list, k) {
+		return nil
+	}
+	if !key.Matches(k, e.keys.Enter) {
+		return nil
+	}
+	i := v.list.selected()
+	if i < 0 {
+		return nil
+	}
+	f := v.files[i]
+	if f.err != nil {
+		return status(f.err.Error(), true)
+	}
+	if f.rb == nil {
+		return status("runbooks cannot be opened here: no engine configured", true)
+	}
+	v.rb, v.fields, v.focus = f.rb, nil, 0
+	for _, x := range f.rb.Variables {
+		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault}
+		if x.HasDefault && x.Default.Type().Equals(cty.String) && !x.Default.IsNull() {
+			fl.value = x.Default.AsString()
+		}
+		v.fields = append(v.fields, fl)
+	}
+	v.level = 1
+	if len(v.fields) == 0 {
+		return v.plan(e)
+	}
+	return nil
+}
+
+func (v *runbooksView) formKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "esc":
+		v.level = 0
+	case "tab", "down":
+		v.focus = (v.focus + 1) % max(len(v.fields), 1)
+	case "shift+tab", "up":
+		v.focus = (v.focus + len(v.fields) - 1) % max(len(v.fields), 1)
+	case "enter":
+		if v.focus < len(v.fields)-1 {
+			v.focus++
+			return nil
+		}
+		return v.plan(e)
+	case "backspace", "ctrl+h":
+		if len(v.fields) > 0 {
+			f := &v.fields[v.focus]
+			if r := []rune(f.value); len(r) > 0 {
+				f.value = string(r[:len(r)-1])
+			}
+		}
+	case "ctrl+u":
+		if len(v.fields) > 0 {
+			v.fields[v.focus].value = ""
+		}
+	default:
+		if len(v.fields) > 0 && k.Text != "" {
+			v.fields[v.focus].value += k.Text
+		}
+	}
+	return nil
+}
+
+func (v *runbooksView) vars() []string {
+	var out []string
+	for _, f := range v.fields {
+		if f.value != "" || f.required {
+			out = append(out, f.name+"="+f.value)
+		}
+	}
+	return out
+}
+
+// plan dry-runs the runbook: every step's Plan, no gate, no write.
+func (v *runbooksView) plan(e *env) tea.Cmd {
+	for _, f := range v.fields {
+		if f.required && strings.TrimSpace(f.value) == "" {
+			return status("variable "+f.name+" is required", true)
+		}
+	}
+	cmd := v.m.startRun(v.rb, v.vars(), true, "")
+	v.level = 2
+	v.bindNodes()
+	return cmd
+}
+
+func (v *runbooksView) bindNodes() {
+	r := v.m.run
+	if r == nil {
+		v.nodes.setSource(0, nil)
+		return
+	}
+	now := v.m.env.now
+	v.nodes.setSource(len(r.nodes), func(i int) []string {
+		if i >= len(r.nodes) {
+			return nil
+		}
+		n := r.nodes[i]
+		el := ""
+		switch {
+		case !n.started.IsZero() && !n.finished.IsZero():
+			el = age(n.finished.Sub(n.started))
+		case !n.started.IsZero():
+			el = age(now().Sub(n.started))
+		}
+		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.state)), n.addr, el, progressBar(n.progress, 12)}
+	})
+}
+
+func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	r := v.m.run
+	if v.cancel {
+		v.cancel = false
+		if k.String() == "y" || k.String() == "Y" {
+			if r != nil {
+				r.stop()
+			}
+			return status("cancelling the run…", false)
+		}
+		return status("the run goes on", false)
+	}
+	if listKeys(e, v.nodes, k) {
+		return nil
+	}
+	switch {
+	case key.Matches(k, e.keys.Cancel):
+		if r != nil && r.active() {
+			v.cancel = true
+		}
+	case key.Matches(k, e.keys.Run):
+		if r != nil && r.active() {
+			return status("a run is already in progress", true)
+		}
+		if v.rb == nil {
+			return status("open a runbook first", true)
+		}
+		cmd := v.m.startRun(v.rb, v.vars(), false, "")
+		v.bindNodes()
+		return cmd
+	}
+	return nil
+}
+
+func (v *runbooksView) render(e *env, w, h int) string {
+	st := &e.st
+	switch v.level {
+	case 0:
+		head := st.title.Render("Runbooks") + " in " + e.opts.RunbooksDir + "  " + v.list.position() + "  " + filterNote(v.list)
+		if v.files == nil {
+			return head + "\n" + st.dim.Render("  reading runbooks…")
+		}
+		return head + "\n" + v.list.view(st, w, h-1)
+	case 1:
+		return v.renderForm(e, w, h)
+	}
+	return v.renderRun(e, w, h)
+}
+
+func (v *runbooksView) renderForm(e *env, w, h int) string {
+	st := &e.st
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %s\n", st.title.Render(filepath.Base(v.rb.Path)), v.rb.Description)
+	if o := v.rb.Objectives; o != nil {
+		fmt.Fprintf(&b, "objectives: RTO %s, RPO %s\n", age(o.RTO), age(o.RPO))
+	}
+	b.WriteString("Variables (enter on the last one plans the run):\n")
+	for i, f := range v.fields {
+		mark := "  "
+		if i == v.focus {
+			mark = "▶ "
+		}
+		req := ""
+		if f.required {
+			req = " (required)"
+		}
+		fmt.Fprintf(&b, "%s%s %s%s\n", mark, st.key.Render(f.name), st.dim.Render(f.typ), req)
+		if f.desc != "" {
+			fmt.Fprintf(&b, "    %s\n", st.dim.Render(f.desc))
+		}
+		cursor := ""
+		if i == v.focus {
+			cursor = "█"
+		}
+		fmt.Fprintf(&b, "    > %s%s\n", f.value, cursor)
+	}
+	return b.String()
+}
+
+func (v *runbooksView) renderRun(e *env, w, h int) string {
+	st := &e.st
+	r := v.m.run
+	if r == nil {
+		return st.dim.Render("no run")
+	}
+	v.nodes.grow(len(r.nodes))
+	var b strings.Builder
+	name := strings.TrimSuffix(filepath.Base(r.path), ".hcl")
+	el := ""
+	if !r.started.IsZero() {
+		end := r.ended
+		if end.IsZero() {
+			end = e.now()
+		}
+		el = " in " + age(end.Sub(r.started))
+	}
+	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(name), r.id, runStatusText(st, r), el)
+	if v.cancel {
+		b.WriteString(st.bad.Render("Cancel the run? y = cancel it, any other key = let it go on") + "\n")
+	} else if r.err != "" {
+		b.WriteString(st.statusErr.Render(cell("✖ "+r.err, w, false)) + "\n")
+	} else if !r.active() && r.dry && r.status == runbook.StatusSucceeded {
+		b.WriteString("plan ready: x runs it for real (gates will ask), esc goes back\n")
+	} else {
+		b.WriteString("\n")
+	}
+	gh := max(min(len(r.nodes)+1, (h-2)/2), 3)
+	b.WriteString(v.nodes.view(st, w, gh) + "\n")
+	// The selected node's plan and log fill the rest.
+	rest := h - 2 - gh
+	i := v.nodes.selected()
+	if i < 0 || i >= len(r.nodes) {
+		return b.String()
+	}
+	n := r.nodes[i]
+	var lines []string
+	if n.err != "" {
+		lines = append(lines, st.statusErr.Render("✖ "+n.err))
+	}
+	if n.actor != "" {
+		lines = append(lines, "decided by "+n.actor)
+	}
+	for _, c := range n.changes {
+		lines = append(lines, "  • "+c.String())
+	}
+	if n.outputs != "" && n.outputs != "null" {
+		lines = append(lines, "outputs "+n.outputs)
+	}
+	lines = append(lines, n.logs...)
+	if len(lines) > rest-1 {
+		lines = lines[len(lines)-(rest-1):]
+	}
+	b.WriteString(st.title.Render(n.addr) + "\n")
+	for _, l := range lines {
+		b.WriteString(cell(l, w, false) + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,249 @@
+package tui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// runsView is the journal's history: open a run to see its steps,
+// durations, outputs and approvals; resume an unfinished one.
+type runsView struct {
+	m      *Model
+	list   *grid
+	runs   []journal.Summary
+	gen    int
+	busy_  bool
+	open   *runState
+	nodes  *grid
+	loaded bool
+}
+
+func newRuns(m *Model) *runsView {
+	return &runsView{
+		m: m,
+		list: newGrid(
+			column{title: "STATUS", width: 13},
+			column{title: "RUN", width: 23},
+			column{title: "RUNBOOK", min: 16},
+			column{title: "STARTED", width: 16},
+			column{title: "KIND", width: 4},
+		),
+		nodes: newGrid(
+			column{title: "STATE", width: 10},
+			column{title: "NODE", min: 22},
+			column{title: "TOOK", width: 7, right: true},
+			column{title: "BY / OUTPUTS", min: 10},
+		),
+	}
+}
+
+func (v *runsView) title() string   { return "Runs" }
+func (v *runsView) command() string { return "runs" }
+func (v *runsView) busy() bool      { return v.busy_ }
+func (v *runsView) keys(e *env) []key.Binding {
+	if v.open != nil {
+		return []key.Binding{e.keys.Resume, e.keys.Back}
+	}
+	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Refresh, e.keys.Sort}
+}
+func (v *runsView) capturing() bool { return false }
+
+func (v *runsView) activate(e *env) tea.Cmd {
+	if !v.loaded && !v.busy_ {
+		return v.refresh(e)
+	}
+	return nil
+}
+
+type historyMsg struct {
+	gen  int
+	runs []journal.Summary
+	err  error
+}
+
+type openRunMsg struct {
+	id     string
+	events []runbook.Event
+	err    error
+}
+
+func (v *runsView) refresh(e *env) tea.Cmd {
+	svc := e.opts.Runs
+	if svc == nil {
+		v.loaded = true
+		return nil
+	}
+	v.gen++
+	v.busy_ = true
+	gen := v.gen
+	return func() tea.Msg {
+		runs, err := svc.History()
+		return historyMsg{gen: gen, runs: runs, err: err}
+	}
+}
+
+// setHistory replaces the listed runs.
+func (v *runsView) setHistory(runs []journal.Summary) {
+	v.runs, v.loaded = runs, true
+	v.list.setSource(len(runs), func(i int) []string {
+		s := v.runs[i]
+		kind := "run"
+		if s.DryRun {
+			kind = "plan"
+		}
+		st := runSummaryState(s)
+		return []string{st, s.ID, strings.TrimSuffix(filepath.Base(s.RunbookPath), ".hcl"), stamp(s.Started), kind}
+	})
+}
+
+func runSummaryState(s journal.Summary) string {
+	if s.Err != nil {
+		return "? unreadable"
+	}
+	switch s.Status {
+	case runbook.StatusSucceeded:
+		return "✔ succeeded"
+	case runbook.StatusFailed:
+		return "✖ failed"
+	case runbook.StatusRefused:
+		return "✖ refused"
+	case runbook.StatusCancelled:
+		return "✖ cancelled"
+	case journal.StatusInterrupted:
+		return "! interrupted"
+	}
+	return "· " + string(s.Status)
+}
+
+func (v *runsView) setFilter(f string) {
+	if v.open != nil {
+		v.nodes.setFilter(f)
+	} else {
+		v.list.setFilter(f)
+	}
+}
+
+func (v *runsView) back(e *env) (tea.Cmd, bool) {
+	if v.open == nil {
+		return nil, false
+	}
+	v.open = nil
+	return nil, true
+}
+
+func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case historyMsg:
+		if msg.gen != v.gen {
+			return nil
+		}
+		v.busy_ = false
+		if msg.err != nil {
+			v.loaded = true
+			return status(msg.err.Error(), true)
+		}
+		v.setHistory(msg.runs)
+		return nil
+	case openRunMsg:
+		v.busy_ = false
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		r := newRunState(nil, false)
+		r.id = msg.id
+		for _, ev := range msg.events {
+			r.apply(ev)
+		}
+		v.open = r
+		v.nodes.top()
+		v.nodes.setSource(len(r.nodes), func(i int) []string {
+			n := r.nodes[i]
+			took := ""
+			if !n.started.IsZero() && !n.finished.IsZero() {
+				took = age(n.finished.Sub(n.started))
+			}
+			extra := n.outputs
+			if n.actor != "" {
+				extra = "by " + n.actor
+			}
+			if n.err != "" {
+				extra = n.err
+			}
+			return []string{ansiStrip(nodeGlyph(&e.st, n.state)), n.addr, took, extra}
+		})
+		return nil
+	}
+	k, isKey := msg.(tea.KeyPressMsg)
+	g := v.list
+	if v.open != nil {
+		g = v.nodes
+	}
+	if listKeys(e, g, msg) || !isKey {
+		return nil
+	}
+	switch {
+	case key.Matches(k, e.keys.Enter) && v.open == nil:
+		i := v.list.selected()
+		if i < 0 || e.opts.Runs == nil {
+			return nil
+		}
+		id, svc := v.runs[i].ID, e.opts.Runs
+		v.busy_ = true
+		return func() tea.Msg {
+			evs, err := svc.Events(id)
+			return openRunMsg{id: id, events: evs, err: err}
+		}
+	case key.Matches(k, e.keys.Resume):
+		id := ""
+		if v.open != nil {
+			id = v.open.id
+		} else if i := v.list.selected(); i >= 0 {
+			id = v.runs[i].ID
+		}
+		if id == "" {
+			return nil
+		}
+		cmd := v.m.startRun(nil, nil, false, id)
+		if v.m.run != nil && v.m.run.id == id {
+			return tea.Batch(cmd, v.m.showRun())
+		}
+		return cmd
+	}
+	return nil
+}
+
+func (v *runsView) render(e *env, w, h int) string {
+	st := &e.st
+	if e.opts.Runs == nil {
+		return st.title.Render("Runs") + "\n" + st.dim.Render("  no journal configured")
+	}
+	if v.open == nil {
+		head := st.title.Render("Runs") + " (journal)  " + v.list.position() + "  " + filterNote(v.list)
+		if !v.loaded {
+			return head + "\n" + st.dim.Render("  reading the journal…")
+		}
+		return head + "\n" + v.list.view(st, w, h-1)
+	}
+	r := v.open
+	var b strings.Builder
+	el := ""
+	if !r.started.IsZero() && !r.ended.IsZero() {
+		el = " in " + age(r.ended.Sub(r.started))
+	}
+	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(strings.TrimSuffix(filepath.Base(r.path), ".hcl")), r.id, runStatusText(st, r), el)
+	if r.err != "" {
+		b.WriteString(st.statusErr.Render(cell("✖ "+r.err, w, false)) + "\n")
+	}
+	if r.outputs != "" && r.outputs != "null" {
+		b.WriteString(cell("outputs "+r.outputs, w, false) + "\n")
+	}
+	used := strings.Count(b.String(), "\n")
+	return b.String() + v.nodes.view(st, w, h-used)
+}

@@ -1,0 +1,658 @@
+// Package tui is the drconsole console: a bubbletea program with one root
+// model, a shared environment (size, styles, keymap, clock), and one model
+// per view. All AWS reads run in tea.Cmds and come back as messages;
+// engine events arrive through one coalescing fan-in.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/inventory"
+)
+
+// Options configure the console.
+type Options struct {
+	// Target is "sandbox" or "aws"; the header badges it.
+	Target  string
+	Profile string
+	// PrimaryRegion holds the production estate, DRRegion the recovery one.
+	PrimaryRegion, DRRegion string
+	// ReadOnly disables every action; the clients are guarded as well.
+	ReadOnly    bool
+	RunbooksDir string
+	StateDir    string
+	Clients     inventory.Clients
+	// Now is the clock (nil: time.Now); tests fix it.
+	Now func() time.Time
+	// RPOObjective colours recovery points older than it (default 24h).
+	RPOObjective time.Duration
+	// LoadTimeout bounds each read (default 30s).
+	LoadTimeout time.Duration
+	// RefreshEvery reloads the estate on an interval (default 30s).
+	RefreshEvery time.Duration
+	// Calls is the API log the console shows; nil hides nothing, it is
+	// just empty.
+	Calls *CallLog
+	// Runs executes and lists runbooks; nil disables the Runbooks and Runs
+	// actions with a message.
+	Runs RunService
+	// Operator is recorded as who approved gates (default $USER).
+	Operator string
+	// GateDelay is how long after a gate opens keys are ignored
+	// (default 500ms).
+	GateDelay time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Target == "" {
+		o.Target = "sandbox"
+	}
+	if o.PrimaryRegion == "" {
+		o.PrimaryRegion = "us-east-1"
+	}
+	if o.DRRegion == "" {
+		o.DRRegion = "us-west-2"
+	}
+	if o.RPOObjective == 0 {
+		o.RPOObjective = 24 * time.Hour
+	}
+	if o.LoadTimeout == 0 {
+		o.LoadTimeout = 30 * time.Second
+	}
+	if o.RefreshEvery == 0 {
+		o.RefreshEvery = 30 * time.Second
+	}
+	if o.RunbooksDir == "" {
+		o.RunbooksDir = "runbooks"
+	}
+	if o.GateDelay == 0 {
+		o.GateDelay = 500 * time.Millisecond
+	}
+	if o.Operator == "" {
+		o.Operator = "console"
+	}
+	if o.Calls == nil {
+		o.Calls = NewCallLog(0)
+	}
+}
+
+// env is what every view shares: options, size, styles, keys, clock and
+// the estate cache.
+type env struct {
+	ctx  context.Context
+	opts *Options
+	st   styles
+	keys keyMap
+	w, h int
+	live bool // timers run (false when tests drive Update)
+	est  estate
+	gen  [numParts]int
+}
+
+func (e *env) now() time.Time { return e.opts.Now() }
+
+// need returns the loads of the parts not yet loaded or loading.
+func (e *env) need(parts ...part) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, p := range parts {
+		if e.est.state[p] == notLoaded {
+			cmds = append(cmds, e.reload(p))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// reload starts reading p again; an older answer still in flight is
+// dropped when it arrives.
+func (e *env) reload(p part) tea.Cmd {
+	if e.opts.Clients == nil {
+		return nil
+	}
+	e.gen[p]++
+	e.est.state[p] = loading
+	return loadPart(e.ctx, e.opts, p, e.now(), e.gen[p])
+}
+
+// loadingAny reports whether a read is in flight.
+func (e *env) loadingAny() bool {
+	for _, s := range e.est.state {
+		if s == loading {
+			return true
+		}
+	}
+	return false
+}
+
+// view is one screen of the console.
+type view interface {
+	// title is the tab label; command the `:` name.
+	title() string
+	command() string
+	// keys lists the view's own keys for the footer and help.
+	keys(e *env) []key.Binding
+	// activate runs when the view is shown; it returns the loads it needs.
+	activate(e *env) tea.Cmd
+	// refresh reloads what the view shows.
+	refresh(e *env) tea.Cmd
+	// update handles a key the root did not take, or a message.
+	update(e *env, msg tea.Msg) tea.Cmd
+	// render draws the view in w x h.
+	render(e *env, w, h int) string
+	setFilter(f string)
+	// back goes up one level; false when already at the top.
+	back(e *env) (tea.Cmd, bool)
+	// capturing reports that the view takes raw text (a form field).
+	capturing() bool
+}
+
+type mode int
+
+const (
+	modeNormal mode = iota
+	modeCommand
+	modeFilter
+	modeHelp
+	modeQuit
+)
+
+// Model is the console's root model.
+type Model struct {
+	env    *env
+	cancel context.CancelFunc
+	views  []view
+	active int
+	mode   mode
+	input  string // the `:` or `/` line being typed
+	status string
+	isErr  bool
+	frame  int  // spinner frame
+	live   bool // ticks are running (false in tests driving Update)
+	modal  *modal
+	run    *runState
+	// send delivers messages from other goroutines (tea.Program.Send):
+	// run snapshots and gate requests.
+	send func(tea.Msg)
+}
+
+// SetSend connects the console to its program, so runs can report to it.
+func (m *Model) SetSend(send func(tea.Msg)) { m.send = send }
+
+// New builds the console. ctx bounds every read it starts.
+func New(ctx context.Context, opts Options) *Model {
+	opts.defaults()
+	ctx, cancel := context.WithCancel(ctx)
+	e := &env{ctx: ctx, opts: &opts, st: newStyles(), keys: newKeyMap(), w: 80, h: 24}
+	m := &Model{env: e, cancel: cancel}
+	m.views = []view{
+		newOverview(), newModels(m), newPoints(), newReplication(), newFleet(),
+		newRunbooks(m), newRuns(m), newAPILog(),
+	}
+	return m
+}
+
+// Close stops the console's reads.
+func (m *Model) Close() { m.cancel() }
+
+type tickMsg struct{}
+type refreshMsg struct{}
+
+const spinnerEvery = 120 * time.Millisecond
+
+// Init starts the clock, the spinner and the periodic refresh.
+func (m *Model) Init() tea.Cmd {
+	m.live = true
+	m.env.live = true
+	return tea.Batch(m.start(), tea.Tick(spinnerEvery, func(time.Time) tea.Msg { return tickMsg{} }),
+		tea.Tick(m.env.opts.RefreshEvery, func(time.Time) tea.Msg { return refreshMsg{} }))
+}
+
+// start loads what the first view and the header need. Tests call it
+// instead of Init so no timers run.
+func (m *Model) start() tea.Cmd {
+	return tea.Batch(m.env.need(partIdentity), m.views[m.active].activate(m.env))
+}
+
+// Start is the first command for a console driven without Init.
+func (m *Model) Start() tea.Cmd { return m.start() }
+
+func (m *Model) setStatus(s string, isErr bool) { m.status, m.isErr = s, isErr }
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	return m, m.update(msg)
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	e := m.env
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		e.w, e.h = msg.Width, msg.Height
+		return nil
+	case tickMsg:
+		m.frame++
+		if m.live {
+			return tea.Tick(spinnerEvery, func(time.Time) tea.Msg { return tickMsg{} })
+		}
+		return nil
+	case refreshMsg:
+		var cmd tea.Cmd
+		if !e.loadingAny() {
+			cmd = m.views[m.active].refresh(e)
+		}
+		if m.live {
+			cmd = tea.Batch(cmd, tea.Tick(e.opts.RefreshEvery, func(time.Time) tea.Msg { return refreshMsg{} }))
+		}
+		return cmd
+	case estateMsg:
+		if msg.gen != e.gen[msg.part] {
+			return nil
+		}
+		e.est.state[msg.part] = loaded
+		e.est.err[msg.part] = msg.err
+		e.est.at[msg.part] = e.now()
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+		} else {
+			msg.fill(&e.est)
+		}
+		return m.views[m.active].update(e, msg)
+	case statusMsg:
+		m.setStatus(msg.text, msg.err)
+		return nil
+	case runMsg:
+		return m.handleRun(msg)
+	case gateMsg:
+		m.openGate(msg)
+		return nil
+	case modalDoneMsg:
+		return msg.then
+	case openModalMsg:
+		m.modal = msg.m
+		return nil
+	case tea.PasteMsg:
+		if m.modal != nil {
+			m.modal.paste()
+			return nil
+		}
+		if m.mode == modeCommand || m.mode == modeFilter {
+			m.input += strings.ReplaceAll(msg.Content, "\n", "")
+			return m.inputChanged()
+		}
+		return m.views[m.active].update(e, msg)
+	case tea.MouseWheelMsg:
+		d := 1
+		if msg.Button == tea.MouseWheelUp {
+			d = -1
+		}
+		return m.views[m.active].update(e, scrollMsg{delta: d * 3})
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	// Messages addressed to a view (loads it started) go to every view:
+	// each ignores what is not its own.
+	var cmds []tea.Cmd
+	for _, v := range m.views {
+		cmds = append(cmds, v.update(e, msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+// scrollMsg moves the active list by delta rows (mouse wheel).
+type scrollMsg struct{ delta int }
+
+// statusMsg sets the status line.
+type statusMsg struct {
+	text string
+	err  bool
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	e := m.env
+	k := e.keys
+	if g := m.modal; g != nil {
+		cmd := g.key(msg, e.now())
+		if g.done {
+			m.modal = nil
+		}
+		return cmd
+	}
+	switch m.mode {
+	case modeQuit:
+		switch msg.String() {
+		case "y", "Y":
+			return m.quit()
+		default:
+			m.mode = modeNormal
+			m.setStatus("quit cancelled: the run goes on", false)
+		}
+		return nil
+	case modeHelp:
+		if key.Matches(msg, k.Help, k.Back, k.Quit) {
+			m.mode = modeNormal
+		}
+		return nil
+	case modeCommand, modeFilter:
+		return m.editLine(msg)
+	}
+	if msg.String() == "ctrl+c" {
+		return m.askQuit()
+	}
+	cur := m.views[m.active]
+	if cur.capturing() {
+		return cur.update(e, msg)
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.askQuit()
+	case key.Matches(msg, k.Help):
+		m.mode = modeHelp
+	case key.Matches(msg, k.Command):
+		m.mode, m.input = modeCommand, ""
+	case key.Matches(msg, k.Filter):
+		m.mode, m.input = modeFilter, ""
+		cur.setFilter("")
+	case key.Matches(msg, k.NextTab):
+		return m.switchTo((m.active + 1) % len(m.views))
+	case key.Matches(msg, k.PrevTab):
+		return m.switchTo((m.active + len(m.views) - 1) % len(m.views))
+	case key.Matches(msg, k.Refresh):
+		m.setStatus("", false)
+		return cur.refresh(e)
+	case key.Matches(msg, k.Back):
+		cmd, ok := cur.back(e)
+		if !ok {
+			m.setStatus("", false)
+		}
+		return cmd
+	case len(msg.String()) == 1 && msg.String() >= "1" && msg.String() <= "8":
+		return m.switchTo(int(msg.String()[0] - '1'))
+	default:
+		return cur.update(e, msg)
+	}
+	return nil
+}
+
+func (m *Model) askQuit() tea.Cmd {
+	if m.run != nil && m.run.active() {
+		m.mode = modeQuit
+		return nil
+	}
+	return m.quit()
+}
+
+func (m *Model) quit() tea.Cmd {
+	if m.run != nil {
+		m.run.stop()
+	}
+	m.cancel()
+	return tea.Quit
+}
+
+// editLine edits the `:` or `/` line.
+func (m *Model) editLine(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		if m.mode == modeFilter {
+			m.views[m.active].setFilter("")
+		}
+		m.mode, m.input = modeNormal, ""
+		return nil
+	case "enter":
+		line := m.input
+		md := m.mode
+		m.mode, m.input = modeNormal, ""
+		if md == modeCommand {
+			return m.command(line)
+		}
+		m.views[m.active].setFilter(line)
+		return nil
+	case "backspace", "ctrl+h":
+		if r := []rune(m.input); len(r) > 0 {
+			m.input = string(r[:len(r)-1])
+		}
+		return m.inputChanged()
+	}
+	if msg.Text != "" {
+		m.input += msg.Text
+		return m.inputChanged()
+	}
+	return nil
+}
+
+// inputChanged filters as the operator types.
+func (m *Model) inputChanged() tea.Cmd {
+	if m.mode == modeFilter {
+		m.views[m.active].setFilter(m.input)
+	}
+	return nil
+}
+
+// command runs a `:` command.
+func (m *Model) command(line string) tea.Cmd {
+	c := strings.TrimSpace(line)
+	aliases := map[string]string{
+		"o": "overview", "m": "models", "pts": "points", "rp": "points", "repl": "replication",
+		"alarms": "fleet", "asg": "fleet", "rb": "runbooks", "log": "api", "apilog": "api",
+	}
+	if a, ok := aliases[c]; ok {
+		c = a
+	}
+	switch c {
+	case "":
+		return nil
+	case "q", "quit":
+		return m.askQuit()
+	case "help":
+		m.mode = modeHelp
+		return nil
+	}
+	for i, v := range m.views {
+		if v.command() == c {
+			return m.switchTo(i)
+		}
+	}
+	m.setStatus(fmt.Sprintf("unknown command :%s (try :models, :points, :replication, :fleet, :runbooks, :runs, :api)", c), true)
+	return nil
+}
+
+func (m *Model) switchTo(i int) tea.Cmd {
+	if i < 0 || i >= len(m.views) {
+		return nil
+	}
+	m.active = i
+	m.setStatus("", false)
+	return m.views[i].activate(m.env)
+}
+
+// View draws the frame: header, tabs, the active view, status and keys.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = "drconsole"
+	return v
+}
+
+// Render draws the frame as text (View wraps it).
+func (m *Model) Render() string {
+	e := m.env
+	w, h := max(e.w, 20), max(e.h, 6)
+	var b strings.Builder
+	b.WriteString(m.header(w))
+	b.WriteByte('\n')
+	b.WriteString(m.tabs(w))
+	b.WriteByte('\n')
+	bodyH := h - 4
+	var body string
+	switch {
+	case m.mode == modeHelp:
+		body = m.help(w)
+	default:
+		body = m.views[m.active].render(e, w, bodyH)
+	}
+	body = fit(body, w, bodyH)
+	if m.modal != nil {
+		body = m.modal.overlay(&e.st, body, w, bodyH, e.now())
+	}
+	b.WriteString(body)
+	b.WriteByte('\n')
+	b.WriteString(fit(m.statusLine(w), w, 1))
+	b.WriteByte('\n')
+	b.WriteString(fit(m.footer(w), w, 1))
+	return b.String()
+}
+
+var spinnerFrames = [...]string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+func (m *Model) header(w int) string {
+	e := m.env
+	st := &e.st
+	parts := []string{st.brand.Render("drconsole")}
+	if e.opts.Target == "aws" {
+		acct := e.est.identity.Account
+		if acct == "" {
+			acct = "account ?"
+		}
+		badge := " AWS " + acct + " "
+		if e.opts.Profile != "" {
+			badge += "(" + e.opts.Profile + ") "
+		}
+		parts = append(parts, st.aws.Render(badge))
+	} else {
+		parts = append(parts, st.sandbox.Render(" SANDBOX "))
+	}
+	if e.opts.ReadOnly {
+		parts = append(parts, st.readOnly.Render("READ-ONLY"))
+	} else {
+		parts = append(parts, st.readWrite.Render("READ-WRITE"))
+	}
+	parts = append(parts, e.opts.PrimaryRegion+" → "+e.opts.DRRegion)
+	left := strings.Join(parts, "  ")
+	clock := st.clock.Render(e.now().UTC().Format("15:04:05 UTC"))
+	gap := w - widthOf(left) - widthOf(clock)
+	if gap < 1 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + clock
+}
+
+func (m *Model) tabs(w int) string {
+	st := &m.env.st
+	var parts []string
+	for i, v := range m.views {
+		t := v.title()
+		if i == m.active {
+			parts = append(parts, st.tabActive.Render("["+t+"]"))
+		} else {
+			parts = append(parts, st.tab.Render(" "+t+" "))
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+func (m *Model) statusLine(w int) string {
+	st := &m.env.st
+	var s string
+	if m.env.loadingAny() || m.viewLoading() {
+		s = spinnerFrames[m.frame%len(spinnerFrames)] + " loading… "
+	}
+	switch {
+	case m.status != "" && m.isErr:
+		s += st.statusErr.Render("✖ error: " + m.status)
+	case m.status != "":
+		s += m.status
+	}
+	return s
+}
+
+// viewLoading reports a view's own streaming load (a timeline).
+func (m *Model) viewLoading() bool {
+	if l, ok := m.views[m.active].(interface{ busy() bool }); ok {
+		return l.busy()
+	}
+	return false
+}
+
+func (m *Model) footer(w int) string {
+	st := &m.env.st
+	switch m.mode {
+	case modeCommand:
+		return ":" + m.input + "█"
+	case modeFilter:
+		return "/" + m.input + "█"
+	case modeQuit:
+		return st.bad.Render("A run is in progress. Quit and cancel it? y = quit, any other key = stay")
+	case modeHelp:
+		return keyHint(st, "?/esc", "close help")
+	}
+	if m.modal != nil {
+		return keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+	}
+	k := m.env.keys
+	var hints []string
+	for _, b := range m.views[m.active].keys(m.env) {
+		hints = append(hints, keyHint(st, b.Help().Key, b.Help().Desc))
+	}
+	for _, b := range []key.Binding{k.Filter, k.Command, k.Help, k.Quit} {
+		hints = append(hints, keyHint(st, b.Help().Key, b.Help().Desc))
+	}
+	out := ""
+	for _, h := range hints {
+		if widthOf(out)+widthOf(h)+2 > w {
+			break
+		}
+		if out != "" {
+			out += "  "
+		}
+		out += h
+	}
+	return out
+}
+
+func keyHint(st *styles, k, desc string) string {
+	return st.key.Render(k) + " " + st.keyDesc.Render(desc)
+}
+
+// help lists every key: global ones, then the active view's.
+func (m *Model) help(w int) string {
+	e := m.env
+	k := e.keys
+	st := &e.st
+	var b strings.Builder
+	b.WriteString(st.title.Render("Keys") + "\n")
+	line := func(bs ...key.Binding) {
+		for _, x := range bs {
+			fmt.Fprintf(&b, "  %-12s %s\n", x.Help().Key, x.Help().Desc)
+		}
+	}
+	line(k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Enter, k.Back, k.Filter, k.Sort, k.Reverse,
+		k.Command, k.NextTab, k.Refresh, k.Help, k.Quit)
+	fmt.Fprintf(&b, "  %-12s %s\n", "1-8", "switch view")
+	b.WriteString(st.title.Render(m.views[m.active].title()) + "\n")
+	line(m.views[m.active].keys(e)...)
+	b.WriteString("Commands: :overview :models :points :replication :fleet :runbooks :runs :api :quit\n")
+	text := b.String()
+	// Two columns when the terminal is too short for one.
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if bodyH := e.h - 4; len(lines) > bodyH && w >= 70 {
+		half := (len(lines) + 1) / 2
+		var out []string
+		for i := 0; i < half; i++ {
+			r := ""
+			if i+half < len(lines) {
+				r = lines[i+half]
+			}
+			out = append(out, cell(lines[i], w/2, false)+r)
+		}
+		return strings.Join(out, "\n")
+	}
+	return text
+}
