@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/approve"
+	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"
