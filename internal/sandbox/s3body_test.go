@@ -219,6 +219,7 @@ func TestParseRangeTable(t *testing.T) {
 		{"bytes=1-2,4-5", 10, 0, 10, false, false},
 		{"items=1-2", 10, 0, 10, false, false},
 		{"bytes=0-", 0, 0, 0, false, true},
+		{"bytes=--1", 85, 0, 85, false, false},
 	} {
 		s, e, p, err := parseRange(tc.spec, tc.size)
 		if (err != nil) != tc.invalid || (!tc.invalid && (s != tc.start || e != tc.end || p != tc.partial)) {

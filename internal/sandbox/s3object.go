@@ -346,7 +346,7 @@ func parseRange(spec string, size int64) (int64, int64, bool, *apiError) {
 		Message: "The requested range is not satisfiable"}
 	if a == "" {
 		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil {
+		if err != nil || n < 0 {
 			return 0, size, false, nil
 		}
 		if n == 0 {
