@@ -51,7 +51,6 @@ func TestUsageAndVersion(t *testing.T) {
 	}{
 		{[]string{"version"}, exitOK, "drconsole dev"},
 		{[]string{"help"}, exitOK, "run --resume RUN_ID"},
-		{nil, exitUsage, "usage: drconsole"},
 		{[]string{"launch"}, exitUsage, `unknown command "launch"`},
 		{[]string{"run", smoke, "--output", "yaml"}, exitUsage, `invalid output format "yaml": use one of text, json, junit`},
 		{[]string{"plan", smoke, "--parallelism", "0"}, exitUsage, "want a whole number of steps at least 1"},
