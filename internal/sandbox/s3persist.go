@@ -9,12 +9,12 @@ import (
 
 // s3Snapshot is the saved form of the S3 state.
 type s3Snapshot struct {
-	Seq         uint64
-	Buckets     []bucketSnapshot
-	Uploads     []uploadSnapshot
-	Pending     []replicationOpSnapshot
-	Failed      map[string]int64
-	LastLatency map[string]time.Duration
+	Seq     uint64
+	Buckets []bucketSnapshot
+	Uploads []uploadSnapshot
+	Pending []replicationOpSnapshot
+	Done    map[string][]replicationRecord
+	MaxLag  time.Duration
 }
 
 type bucketSnapshot struct {
@@ -66,7 +66,7 @@ func headersSnapshot(h *contentHeaders) *capturedHeaders {
 
 func (s *s3Service) saveState(w io.Writer) error {
 	s.mu.Lock()
-	snap := s3Snapshot{Seq: s.ids.seq, Failed: s.repl.failed, LastLatency: s.repl.lastLatency}
+	snap := s3Snapshot{Seq: s.ids.seq, Done: s.repl.done, MaxLag: s.repl.maxLag}
 	for _, b := range s.buckets {
 		bs := bucketSnapshot{Name: b.name, Region: b.region, Created: b.created, Versioning: b.versioning, Replication: b.replication}
 		for _, k := range b.keys() {
@@ -114,12 +114,10 @@ func (s *s3Service) loadState(r io.Reader) error {
 	s.buckets = map[string]*s3Bucket{}
 	s.uploads = map[string]*multipartUpload{}
 	s.repl = newReplicationQueue()
-	if snap.Failed != nil {
-		s.repl.failed = snap.Failed
+	if snap.Done != nil {
+		s.repl.done = snap.Done
 	}
-	if snap.LastLatency != nil {
-		s.repl.lastLatency = snap.LastLatency
-	}
+	s.repl.maxLag = snap.MaxLag
 	for _, bs := range snap.Buckets {
 		b := &s3Bucket{name: bs.Name, region: bs.Region, created: bs.Created, versioning: bs.Versioning,
 			replication: bs.Replication, objects: make(map[string]*s3Key, len(bs.Keys))}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -122,15 +123,26 @@ type replicationOp struct {
 
 // replicationQueue holds pending replication in due order. Replication is
 // applied lazily: whenever S3 state is read, every operation due by the
-// clock is completed first, as of its due time.
+// clock is completed first, as of its due time. Completed operations are
+// kept per rule, in due order, so replication metrics can be computed for
+// any time, not only now.
 type replicationQueue struct {
-	pending     []*replicationOp
-	failed      map[string]int64
-	lastLatency map[string]time.Duration
+	pending []*replicationOp
+	done    map[string][]replicationRecord
+	maxLag  time.Duration
+}
+
+// replicationRecord is a completed (or failed) replication.
+type replicationRecord struct {
+	Created, Due time.Time
+	Bytes        int64
+	Failed       bool
+	// FailedSoFar counts failures up to and including this record.
+	FailedSoFar int64
 }
 
 func newReplicationQueue() replicationQueue {
-	return replicationQueue{failed: map[string]int64{}, lastLatency: map[string]time.Duration{}}
+	return replicationQueue{done: map[string][]replicationRecord{}}
 }
 
 func ruleKey(bucket, rule string) string { return bucket + "\x00" + rule }
@@ -154,6 +166,7 @@ func (q *replicationQueue) enqueue(s *s3Service, b *s3Bucket, key string, v *s3V
 			i--
 		}
 		q.pending = slices.Insert(q.pending, i, op)
+		q.maxLag = max(q.maxLag, op.due.Sub(op.created))
 		return
 	}
 }
@@ -176,16 +189,16 @@ func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 		// The version was destroyed before it replicated.
 		return
 	}
-	dest := s.buckets[op.dest]
-	if dest == nil || dest.versioning != "Enabled" {
+	failed := q.wouldFail(s, op)
+	q.record(op, failed)
+	if failed {
 		if !op.version.deleteMarker {
 			op.version.replication = "FAILED"
 		}
-		q.failed[ruleKey(op.src, op.rule)]++
 		return
 	}
 	// Replicas arrive in order, so an entry already applied would be on top.
-	if o := dest.entry(op.key); len(o.versions) == 0 || o.versions[0].id != op.version.id {
+	if o := s.buckets[op.dest].entry(op.key); len(o.versions) == 0 || o.versions[0].id != op.version.id {
 		replica := *op.version
 		if !replica.deleteMarker {
 			replica.replication = "REPLICA"
@@ -195,11 +208,30 @@ func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 	if !op.version.deleteMarker {
 		op.version.replication = "COMPLETED"
 	}
-	q.lastLatency[ruleKey(op.src, op.rule)] = op.due.Sub(op.created)
 }
 
-// replicationStats reports each rule of bucket's replication as CloudWatch's
-// AWS/S3 replication metrics see it.
+// wouldFail reports whether op cannot land: its destination is gone or no
+// longer versioned.
+func (q *replicationQueue) wouldFail(s *s3Service, op *replicationOp) bool {
+	dest := s.buckets[op.dest]
+	return dest == nil || dest.versioning != "Enabled"
+}
+
+func (q *replicationQueue) record(op *replicationOp, failed bool) {
+	k := ruleKey(op.src, op.rule)
+	recs := q.done[k]
+	r := replicationRecord{Created: op.created, Due: op.due, Bytes: op.version.size, Failed: failed}
+	if n := len(recs); n > 0 {
+		r.FailedSoFar = recs[n-1].FailedSoFar
+	}
+	if failed {
+		r.FailedSoFar++
+	}
+	q.done[k] = append(recs, r)
+}
+
+// replicationStats is one rule's replication as CloudWatch's AWS/S3
+// replication metrics see it.
 type replicationStats struct {
 	RuleID, DestinationBucket string
 	PendingOps, PendingBytes  int64
@@ -207,33 +239,58 @@ type replicationStats struct {
 	Latency                   time.Duration // max age of pending, or the last completed's lag
 }
 
-func (s *s3Service) replicationStats(bucket string, now time.Time) []replicationStats {
+func (s *s3Service) replicationStats(bucket string, at time.Time) []replicationStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.repl.materialize(s, now)
 	b := s.buckets[bucket]
 	if b == nil || b.replication == nil {
 		return nil
 	}
+	q := &s.repl
 	var out []replicationStats
 	for _, r := range b.replication.rules() {
-		st := replicationStats{RuleID: r.id, DestinationBucket: r.dest,
-			FailedOps: s.repl.failed[ruleKey(bucket, r.id)]}
+		st := replicationStats{RuleID: r.id, DestinationBucket: r.dest}
 		var oldest time.Time
-		for _, op := range s.repl.pending {
-			if op.src != bucket || op.rule != r.id {
-				continue
-			}
+		var lastLag time.Duration
+		pendingAt := func(created time.Time, bytes int64) {
 			st.PendingOps++
-			st.PendingBytes += op.version.size
-			if oldest.IsZero() || op.created.Before(oldest) {
-				oldest = op.created
+			st.PendingBytes += bytes
+			if oldest.IsZero() || created.Before(oldest) {
+				oldest = created
 			}
 		}
+		// Completed operations: those done by `at`, and those that were
+		// still on their way at `at` (created before, due after).
+		recs := q.done[ruleKey(bucket, r.id)]
+		i := sort.Search(len(recs), func(i int) bool { return recs[i].Due.After(at) })
+		if i > 0 {
+			st.FailedOps = recs[i-1].FailedSoFar
+			lastLag = recs[i-1].Due.Sub(recs[i-1].Created)
+		}
+		horizon := at.Add(q.maxLag)
+		for j := i; j < len(recs) && !recs[j].Due.After(horizon); j++ {
+			if !recs[j].Created.After(at) {
+				pendingAt(recs[j].Created, recs[j].Bytes)
+			}
+		}
+		// Operations not applied yet (no S3 read since they fell due).
+		for _, op := range q.pending {
+			if op.src != bucket || op.rule != r.id || op.created.After(at) || op.version.destroyed {
+				continue
+			}
+			if op.due.After(at) {
+				pendingAt(op.created, op.version.size)
+				continue
+			}
+			if q.wouldFail(s, op) {
+				st.FailedOps++
+			}
+			lastLag = op.due.Sub(op.created)
+		}
 		if !oldest.IsZero() {
-			st.Latency = now.Sub(oldest)
+			st.Latency = at.Sub(oldest)
 		} else {
-			st.Latency = s.repl.lastLatency[ruleKey(bucket, r.id)]
+			st.Latency = lastLag
 		}
 		out = append(out, st)
 	}

@@ -51,7 +51,8 @@ func TestS3Replication(t *testing.T) {
 		t.Fatalf("replica appeared before the lag: %d versions", len(dr.Versions))
 	}
 	h.clock.Advance(29 * time.Second)
-	if st := h.svc.replicationStats("src-bucket", h.clock.Now()); st[0].PendingOps != 1 || st[0].Latency != 29*time.Second {
+	at29 := h.clock.Now()
+	if st := h.svc.replicationStats("src-bucket", at29); st[0].PendingOps != 1 || st[0].Latency != 29*time.Second {
 		t.Fatalf("stats at 29s = %+v", st)
 	}
 	h.clock.Advance(time.Second)
@@ -66,6 +67,13 @@ func TestS3Replication(t *testing.T) {
 	}
 	if st := h.svc.replicationStats("src-bucket", h.clock.Now()); st[0].PendingOps != 0 || st[0].Latency != 30*time.Second {
 		t.Fatalf("stats after completion = %+v", st)
+	}
+	// A past time reads as it was then, so metric series are consistent.
+	if st := h.svc.replicationStats("src-bucket", at29); st[0].PendingOps != 1 || st[0].PendingBytes != 9 || st[0].Latency != 29*time.Second {
+		t.Fatalf("stats at 29s, read later = %+v", st)
+	}
+	if st := h.svc.replicationStats("src-bucket", at29.Add(-time.Hour)); st[0].PendingOps != 0 || st[0].Latency != 0 {
+		t.Fatalf("stats before any write = %+v", st)
 	}
 	_, err = west.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst-bucket"), Key: aws.String("scratch/x")})
 	wantErr(t, err, "NotFound", 404)

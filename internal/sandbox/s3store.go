@@ -22,7 +22,6 @@ type s3Bucket struct {
 	sorted      []string
 	unsorted    []string
 	replication *replicationConfig
-	tags        map[string]string
 }
 
 // s3Key holds one key's versions and delete markers, newest first.
