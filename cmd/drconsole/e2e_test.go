@@ -84,6 +84,64 @@ func awaitMatch(t *testing.T, events <-chan runbook.Event, kind runbook.EventKin
 	}
 }
 
+// startRunStderr is startRun with a channel of the lines the process
+// writes to stderr.
+func startRunStderr(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbook.Event, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"run", "--output", "json"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	events := make(chan runbook.Event, 64)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var e runbook.Event
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				events <- e
+			}
+		}
+	}()
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, events, lines
+}
+
+func awaitLine(t *testing.T, lines <-chan string, sub string) {
+	t.Helper()
+	deadline := time.NewTimer(60 * time.Second)
+	defer deadline.Stop()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stderr ended before %q", sub)
+			}
+			if strings.Contains(l, sub) {
+				return
+			}
+		case <-deadline.C:
+			t.Fatalf("no %q on stderr within the deadline", sub)
+		}
+	}
+}
+
 func exitCode(t *testing.T, err error) int {
 	t.Helper()
 	var ee *exec.ExitError
@@ -242,6 +300,31 @@ func TestKillAndResume(t *testing.T) {
 		run, err := (&journal.Store{Dir: state}).Read(id)
 		if err != nil || run.Status != runbook.StatusCancelled {
 			t.Errorf("journal: %+v, %v", run, err)
+		}
+	})
+
+	t.Run("second sigint exits at once", func(t *testing.T) {
+		work, state := t.TempDir(), t.TempDir()
+		// Let the orphaned command finish once the test is done.
+		t.Cleanup(func() { _ = os.WriteFile(filepath.Join(work, "go"), nil, 0o600) })
+		rbPath, _ := filepath.Abs("testdata/stubborn.hcl")
+		cmd, events, stderr := startRunStderr(t, bin, rbPath, "--state-dir", state, "--var", "dir="+work)
+		id := awaitEvent(t, events, runbook.RunStarted, "").RunID
+		awaitMatch(t, events, runbook.StepLog, "step.exec.stubborn", func(e runbook.Event) bool { return e.Line == "stdout: waiting" })
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		// The command ignores SIGTERM: the run waits for it to stop.
+		awaitLine(t, stderr, "stopping cleanly")
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCode(t, cmd.Wait()); code != exitCancelled {
+			t.Errorf("exit %d, want %d", code, exitCancelled)
+		}
+		run, err := (&journal.Store{Dir: state}).Read(id)
+		if err != nil || run.Status != journal.StatusInterrupted {
+			t.Errorf("journal after a hard exit: %+v, %v", run, err)
 		}
 	})
 }
