@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -83,10 +84,8 @@ Exit codes: 0 success, 1 a step failed, 2 invalid runbook or usage,
 
 // run dispatches a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "drconsole: the console is not built yet; try: drconsole run runbooks/smoke.hcl")
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && !isHelpFlag(args[0]) && args[0] != "--version") {
+		return runConsole(ctx, args, stdin, stdout, stderr)
 	}
 	switch args[0] {
 	case "version", "--version":
@@ -110,3 +109,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 }
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }

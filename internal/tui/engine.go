@@ -34,11 +34,14 @@ type RunService interface {
 // in a state directory.
 type EngineRuns struct {
 	Registry runbook.Registry
-	Store    *journal.Store
-	Target   string
-	Operator string
-	Host     string
-	Now      func() time.Time
+	// DryRegistry serves plans; its AWS clients refuse every write. Nil:
+	// Registry.
+	DryRegistry runbook.Registry
+	Store       *journal.Store
+	Target      string
+	Operator    string
+	Host        string
+	Now         func() time.Time
 }
 
 // Load decodes a runbook, turning diagnostics into one error.
@@ -114,6 +117,9 @@ func (s *EngineRuns) Resume(ctx context.Context, runID string, sink func(string)
 
 func (s *EngineRuns) execute(ctx context.Context, rb *runbook.Runbook, o runbook.Options, w *journal.Writer, sink runbook.Sink, ap runbook.Approver) <-chan *runbook.Result {
 	o.Registry, o.Approver, o.Now = s.Registry, ap, s.Now
+	if o.DryRun && s.DryRegistry != nil {
+		o.Registry = s.DryRegistry
+	}
 	o.Target, o.Operator, o.Host = s.Target, s.Operator, s.Host
 	// The journal comes first: its Emit syncs before the action starts.
 	o.Sink = runbook.SinkFunc(func(e runbook.Event) error {

@@ -121,6 +121,11 @@ func (r *runState) apply(e runbook.Event) {
 	case runbook.StepSkipped:
 		n.state, n.err = "skipped", e.Reason
 	case runbook.GateAsked:
+		if r.dry {
+			// A plan passes gates without asking: show what they guard.
+			n.state, n.changes = "planned", e.Changes
+			break
+		}
 		n.state, n.started, n.changes = "waiting", e.Time, e.Changes
 	case runbook.GateApproved:
 		n.state, n.finished, n.actor = "approved", e.Time, e.Actor

@@ -209,8 +209,8 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	v.rb, v.fields, v.focus = f.rb, nil, 0
 	for _, x := range f.rb.Variables {
 		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault}
-		if x.HasDefault && x.Default.Type().Equals(cty.String) && !x.Default.IsNull() {
-			fl.value = x.Default.AsString()
+		if x.HasDefault {
+			fl.value = defaultText(x.Default)
 		}
 		v.fields = append(v.fields, fl)
 	}
@@ -293,6 +293,8 @@ func (v *runbooksView) bindNodes() {
 		switch {
 		case !n.started.IsZero() && !n.finished.IsZero():
 			el = age(n.finished.Sub(n.started))
+		case !n.started.IsZero() && !r.ended.IsZero():
+			el = age(r.ended.Sub(n.started))
 		case !n.started.IsZero():
 			el = age(now().Sub(n.started))
 		}
@@ -437,4 +439,23 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 		b.WriteString(cell(l, w, false) + "\n")
 	}
 	return b.String()
+}
+
+// defaultText shows a variable's default in the form, in the syntax the
+// form accepts back (strings bare, numbers and bools as written).
+func defaultText(v cty.Value) string {
+	switch {
+	case v.IsNull() || !v.IsKnown():
+		return ""
+	case v.Type() == cty.String:
+		return v.AsString()
+	case v.Type() == cty.Number:
+		return v.AsBigFloat().Text('f', -1)
+	case v.Type() == cty.Bool:
+		if v.True() {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
 }
