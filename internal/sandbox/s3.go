@@ -327,6 +327,12 @@ func (s *s3Service) writeError(w http.ResponseWriter, r *http.Request, c *call, 
 	b.WriteString("</Code><Message>")
 	xmlText(&b, e.Message)
 	b.WriteString("</Message>")
+	if region := w.Header().Get("x-amz-bucket-region"); region != "" && e.Code == "AuthorizationHeaderMalformed" {
+		// Clients that follow region redirects read the bucket's region here.
+		b.WriteString("<Region>")
+		xmlText(&b, region)
+		b.WriteString("</Region>")
+	}
 	if c != nil {
 		b.WriteString("<RequestId>")
 		xmlText(&b, c.RequestID)

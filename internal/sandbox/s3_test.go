@@ -529,6 +529,12 @@ func TestS3MultipartAndPartCopy(t *testing.T) {
 	if body != string(big)+"tail" || g.Metadata["m"] != "1" {
 		t.Fatalf("multipart body %d bytes, meta %v", len(body), g.Metadata)
 	}
+	body, g = getBody(t, c, &s3.GetObjectInput{Bucket: aws.String("mp-b"), Key: aws.String("big"), PartNumber: aws.Int32(2)})
+	if body != "tail" || aws.ToInt32(g.PartsCount) != 2 {
+		t.Fatalf("part 2 = %q of %d parts", body, aws.ToInt32(g.PartsCount))
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mp-b"), Key: aws.String("big"), PartNumber: aws.Int32(3)})
+	wantErr(t, err, "InvalidPartNumber", 416)
 
 	// UploadPartCopy from a version, in ranges, reassembles it.
 	up2 := must(c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mp-b"), Key: aws.String("copy")}))(t)
@@ -722,5 +728,42 @@ func TestS3VirtualHostedStyle(t *testing.T) {
 		if string(b) != "v" {
 			t.Fatalf("Host %s: %d %q", host, resp.StatusCode, b)
 		}
+	}
+}
+
+func TestS3PresignedURLs(t *testing.T) {
+	h := startS3Harness(t, s3Config{}, false)
+	c := h.client(t, "us-west-2")
+	ctx := context.Background()
+	must(c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("presign-b"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintUsWest2}}))(t)
+	pc := s3.NewPresignClient(c)
+	pput := must(pc.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("presign-b"), Key: aws.String("shared/model.bin")}))(t)
+	req := must(http.NewRequest(pput.Method, pput.URL, strings.NewReader("presigned body")))(t)
+	for k, vs := range pput.SignedHeader {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp := must(http.DefaultClient.Do(req))(t)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("presigned PUT: %d", resp.StatusCode)
+	}
+	pget := must(pc.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("presign-b"), Key: aws.String("shared/model.bin")}))(t)
+	resp = must(http.Get(pget.URL))(t)
+	b := must(io.ReadAll(resp.Body))(t)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "presigned body" {
+		t.Fatalf("presigned GET: %d %q", resp.StatusCode, b)
+	}
+	// A URL presigned for another region is refused, naming the bucket's.
+	east := s3.NewPresignClient(h.client(t, "us-east-1"))
+	wrong := must(east.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("presign-b"), Key: aws.String("shared/model.bin")}))(t)
+	resp = must(http.Get(wrong.URL))(t)
+	b = must(io.ReadAll(resp.Body))(t)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "<Region>us-west-2</Region>") {
+		t.Fatalf("wrong-region presigned GET: %d %s", resp.StatusCode, b)
 	}
 }

@@ -80,17 +80,17 @@ type bucketCapture struct {
 
 // capturedObject is one object of a capture.
 type capturedObject struct {
-	Key        string
-	VersionID  string
-	ETag       string
-	Size       int64
-	Modified   time.Time
-	Data       []byte
-	Synth      uint64 // nonzero: content generated from this seed (Data nil)
-	Meta       map[string]string
-	Tags       map[string]string
-	Headers    *capturedHeaders
-	Multiparts int
+	Key       string
+	VersionID string
+	ETag      string
+	Size      int64
+	Modified  time.Time
+	Data      []byte
+	Synth     uint64 // nonzero: content generated from this seed (Data nil)
+	Meta      map[string]string
+	Tags      map[string]string
+	Headers   *capturedHeaders
+	PartSizes []int64
 }
 
 type capturedHeaders struct {
@@ -132,7 +132,7 @@ func (s *s3Service) captureBucket(bucket string, at time.Time) (*bucketCapture, 
 
 func captureVersion(key string, v *s3Version) capturedObject {
 	o := capturedObject{Key: key, VersionID: v.id, ETag: v.etag, Size: v.size, Modified: v.modified,
-		Meta: v.meta, Tags: v.tags, Multiparts: v.parts}
+		Meta: v.meta, Tags: v.tags, PartSizes: v.partSizes}
 	if v.body != nil {
 		o.Data, o.Synth = v.body.data, v.body.synth
 	}
@@ -144,7 +144,7 @@ func captureVersion(key string, v *s3Version) capturedObject {
 
 func (o *capturedObject) version() *s3Version {
 	v := &s3Version{id: o.VersionID, size: o.Size, etag: o.ETag, modified: o.Modified,
-		body: &s3Body{data: o.Data, synth: o.Synth, size: o.Size}, meta: o.Meta, tags: o.Tags, parts: o.Multiparts}
+		body: &s3Body{data: o.Data, synth: o.Synth, size: o.Size}, meta: o.Meta, tags: o.Tags, partSizes: o.PartSizes}
 	if h := o.Headers; h != nil {
 		v.headers = &contentHeaders{h.ContentType, h.CacheControl, h.ContentDisposition, h.ContentEncoding, h.ContentLanguage}
 	}

@@ -183,8 +183,9 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 		return e
 	}
 	var (
-		data []byte
-		sums []byte
+		data  []byte
+		sums  []byte
+		sizes []int64
 	)
 	for i, rp := range req.Parts {
 		if i > 0 && rp.PartNumber <= req.Parts[i-1].PartNumber {
@@ -200,6 +201,7 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 			return &apiError{Status: 400, Code: "EntityTooSmall", Message: "Your proposed upload is smaller than the minimum allowed object size."}
 		}
 		data = append(data, p.data...)
+		sizes = append(sizes, int64(len(p.data)))
 		raw, _ := hex.DecodeString(normETag(p.etag))
 		sums = append(sums, raw...)
 	}
@@ -209,7 +211,7 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 	sum := md5.Sum(sums)
 	v := &s3Version{modified: c.Now, size: int64(len(data)), body: &s3Body{data: data},
 		etag:    `"` + hex.EncodeToString(sum[:]) + "-" + strconv.Itoa(len(req.Parts)) + `"`,
-		headers: u.headers, meta: u.meta, tags: u.tags, parts: len(req.Parts)}
+		headers: u.headers, meta: u.meta, tags: u.tags, partSizes: sizes}
 	delete(s.uploads, u.id)
 	s.putLocked(b, t.key, v, c.Now)
 	if b.versioning != "" {

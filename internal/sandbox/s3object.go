@@ -269,11 +269,20 @@ func writeObject(w http.ResponseWriter, r *http.Request, rd *objectRead, head bo
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(v.tags)))
 	}
 	setIf(h, "x-amz-replication-status", v.replication)
-	if v.parts > 0 && q.Get("partNumber") != "" {
-		h.Set("x-amz-mp-parts-count", strconv.Itoa(v.parts))
-	}
-	start, end, partial, e := parseRange(r.Header.Get("Range"), v.size)
-	if e != nil {
+	var (
+		start, end int64
+		partial    bool
+		e          *apiError
+	)
+	if pn := q.Get("partNumber"); pn != "" {
+		start, end, partial, e = partRange(pn, r.Header.Get("Range"), v)
+		if e != nil {
+			return e
+		}
+		if len(v.partSizes) > 0 {
+			h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.partSizes)))
+		}
+	} else if start, end, partial, e = parseRange(r.Header.Get("Range"), v.size); e != nil {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(v.size, 10))
 		return e
 	}
@@ -326,6 +335,34 @@ func checkReadPreconditions(h http.Header, v *s3Version) *apiError {
 		}
 	}
 	return nil
+}
+
+// partRange is the byte range a GET with partNumber reads: one part of a
+// multipart object, or the whole of any other object as its only part.
+func partRange(pn, rangeHeader string, v *s3Version) (int64, int64, bool, *apiError) {
+	n, err := strconv.Atoi(pn)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, 0, false, errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+	}
+	if rangeHeader != "" {
+		return 0, 0, false, errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+	}
+	unsatisfiable := &apiError{Status: http.StatusRequestedRangeNotSatisfiable, Code: "InvalidPartNumber",
+		Message: "The requested partnumber is not satisfiable"}
+	if len(v.partSizes) == 0 {
+		if n != 1 {
+			return 0, 0, false, unsatisfiable
+		}
+		return 0, v.size, false, nil
+	}
+	if n > len(v.partSizes) {
+		return 0, 0, false, unsatisfiable
+	}
+	var start int64
+	for _, sz := range v.partSizes[:n-1] {
+		start += sz
+	}
+	return start, start + v.partSizes[n-1], true, nil
 }
 
 // parseRange reads a single byte range; the half-open [start,end) it names
@@ -590,7 +627,7 @@ func (s *s3Service) handleCopyObject(w http.ResponseWriter, r *http.Request, c *
 	}
 	v := &s3Version{modified: c.Now, size: src.size, etag: src.etag, body: src.body,
 		headers: src.headers, meta: src.meta, tags: src.tags, checksum: src.checksum}
-	if src.parts > 0 {
+	if len(src.partSizes) > 0 {
 		// A copy is stored whole, so its ETag is the content's MD5.
 		v.etag = md5ETag(src.body.bytes())
 		v.checksum = nil

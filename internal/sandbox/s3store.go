@@ -41,9 +41,9 @@ type s3Version struct {
 	meta         map[string]string
 	tags         map[string]string
 	checksum     *objectChecksum
-	parts        int    // > 0 for objects completed from a multipart upload
-	replication  string // "", PENDING, COMPLETED, FAILED or REPLICA
-	destroyed    bool   // removed from its key's history
+	partSizes    []int64 // sizes of the parts of an object completed from a multipart upload
+	replication  string  // "", PENDING, COMPLETED, FAILED or REPLICA
+	destroyed    bool    // removed from its key's history
 }
 
 // s3Body is an object's content: bytes, or a deterministic stream generated
