@@ -193,3 +193,10 @@ func (m *observe) HandleInitialize(ctx context.Context, in middleware.Initialize
 func sortedParamKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }
+
+// ObserveAPIOption reports the calls of a client built outside Clients to
+// obs, as made in region: append it to the client's APIOptions.
+func ObserveAPIOption(obs Observer, region string) func(*middleware.Stack) error {
+	m := &observe{obs: obs, region: region, now: time.Now}
+	return func(st *middleware.Stack) error { return st.Initialize.Add(m, middleware.Before) }
+}

@@ -161,12 +161,12 @@ func TestRangePlanStopsOnError(t *testing.T) {
 }
 
 // BenchmarkRangePlan lists and plans 2,000 keys of 5 writes each on the
-// sandbox with 100 ms added to every listing request (a distant store's
+// sandbox with 50 ms added to every listing request (a distant store's
 // round trip), with one planner and with key ranges listed four at a time.
 func BenchmarkRangePlan(b *testing.B) {
 	lat := []sandbox.Fault{
-		{Service: "s3", Operation: "ListObjectVersions", Kind: sandbox.FaultLatency, Latency: 100 * time.Millisecond},
-		{Service: "s3", Operation: "ListObjectsV2", Kind: sandbox.FaultLatency, Latency: 100 * time.Millisecond},
+		{Service: "s3", Operation: "ListObjectVersions", Kind: sandbox.FaultLatency, Latency: 50 * time.Millisecond},
+		{Service: "s3", Operation: "ListObjectsV2", Kind: sandbox.FaultLatency, Latency: 50 * time.Millisecond},
 	}
 	s3c, _, T := history(b, 2000, 5, lat...)
 	o := pitr.Options{At: T, SourcePrefix: "src/"}

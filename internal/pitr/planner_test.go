@@ -348,3 +348,24 @@ func TestCheckTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestPlannerKeyWithManyVersions(t *testing.T) {
+	// 2,500 versions of one key, one a minute, newest first, listed in
+	// pages of 1,000 as S3 does; then a second key.
+	var listing []Entry
+	for i := 2500; i >= 1; i-- {
+		e := ver("big", fmt.Sprintf("v%04d", i), 0)
+		e.LastModified = t0.Add(time.Duration(i) * time.Minute)
+		listing = append(listing, e)
+	}
+	listing = append(listing, ver("small", "s1", 0))
+	T := t0.Add(800*time.Minute + 30*time.Second)
+	ds, st, err := run(Options{At: T}, pages(listing, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []want{{"big", Copy, "v0800"}, {"small", Keep, "s1"}}
+	if fmt.Sprint(got(ds)) != fmt.Sprint(want) || st.Entries != 2501 {
+		t.Fatalf("got %v (%+v), want %v", got(ds), st, want)
+	}
+}
