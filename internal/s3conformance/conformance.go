@@ -46,6 +46,9 @@ func Run(t *testing.T, newClient NewClient) {
 		{"CopyFromVersion", testCopyFromVersion},
 		{"ConditionalWrites", testConditionalWrites},
 		{"MultipartCopy", testMultipartCopy},
+		{"TagsMetadataAndRanges", testTagsMetadataAndRanges},
+		{"ListObjectsV2", testListObjectsV2},
+		{"DeleteObjectsBatch", testDeleteObjectsBatch},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -518,5 +521,127 @@ func testMultipartCopy(t *testing.T, s *suite) {
 	}
 	if seq := s.sequence("big.bin"); len(seq) != 3 {
 		s.fatalf("history after multipart copy has %d entries, want 3", len(seq))
+	}
+}
+
+func testTagsMetadataAndRanges(t *testing.T, s *suite) {
+	key := "models/bert/config.json"
+	v1, err := s.c.PutObject(s.ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: strings.NewReader("0123456789"),
+		ContentType: aws.String("application/json"), CacheControl: aws.String("no-cache"),
+		Metadata: map[string]string{"metrics": `{"accuracy":0.91}`}, Tagging: aws.String("stage=prod&team=ml")})
+	s.check(err, "put with tags and metadata")
+	h, err := s.c.HeadObject(s.ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	s.check(err, "head")
+	if aws.ToString(h.ContentType) != "application/json" || aws.ToString(h.CacheControl) != "no-cache" ||
+		h.Metadata["metrics"] != `{"accuracy":0.91}` || aws.ToInt64(h.ContentLength) != 10 {
+		s.fatalf("head: type %q cache %q meta %v length %d", aws.ToString(h.ContentType), aws.ToString(h.CacheControl), h.Metadata, aws.ToInt64(h.ContentLength))
+	}
+	tags, err := s.c.GetObjectTagging(s.ctx, &s3.GetObjectTaggingInput{Bucket: &s.bucket, Key: &key})
+	s.check(err, "get tags")
+	got := map[string]string{}
+	for _, tg := range tags.TagSet {
+		got[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if len(got) != 2 || got["stage"] != "prod" || got["team"] != "ml" {
+		s.fatalf("tags = %v", got)
+	}
+	// Tags belong to a version: a new version starts without them.
+	s.put(key, "new", nil)
+	tags, err = s.c.GetObjectTagging(s.ctx, &s3.GetObjectTaggingInput{Bucket: &s.bucket, Key: &key})
+	s.check(err, "get tags of the new version")
+	if len(tags.TagSet) != 0 {
+		s.fatalf("new version has tags %v", tags.TagSet)
+	}
+	_, err = s.c.PutObjectTagging(s.ctx, &s3.PutObjectTaggingInput{Bucket: &s.bucket, Key: &key, VersionId: v1.VersionId,
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("restore-point"), Value: aws.String("yes")}}}})
+	s.check(err, "tag an old version")
+	tags, err = s.c.GetObjectTagging(s.ctx, &s3.GetObjectTaggingInput{Bucket: &s.bucket, Key: &key, VersionId: v1.VersionId})
+	s.check(err, "get tags of an old version")
+	if len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Key) != "restore-point" {
+		s.fatalf("old version tags = %v", tags.TagSet)
+	}
+	for _, c := range []struct{ rng, want string }{{"bytes=2-4", "234"}, {"bytes=7-", "789"}, {"bytes=-2", "89"}} {
+		body, _, err := s.get2(key, func(in *s3.GetObjectInput) { in.VersionId = v1.VersionId; in.Range = aws.String(c.rng) })
+		s.check(err, "range "+c.rng)
+		if body != c.want {
+			s.fatalf("range %s = %q, want %q", c.rng, body, c.want)
+		}
+	}
+	_, _, err = s.get2(key, func(in *s3.GetObjectInput) { in.VersionId = v1.VersionId; in.Range = aws.String("bytes=50-") })
+	s.wantErr(err, 416, "InvalidRange", "range past the end")
+}
+
+func testListObjectsV2(t *testing.T, s *suite) {
+	for _, k := range []string{"a/1", "a/2", "b", "c/1", "d", "e"} {
+		s.put(k, k, nil)
+	}
+	s.del("d")
+	var flat []string
+	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, MaxKeys: aws.Int32(2)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(s.ctx)
+		s.check(err, "list objects v2")
+		for _, o := range out.Contents {
+			flat = append(flat, aws.ToString(o.Key))
+		}
+	}
+	if want := []string{"a/1", "a/2", "b", "c/1", "e"}; !slices.Equal(flat, want) {
+		s.fatalf("keys = %v, want %v", flat, want)
+	}
+	var rolled []string
+	p = s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(s.ctx)
+		s.check(err, "list objects v2 with delimiter")
+		for _, o := range out.Contents {
+			rolled = append(rolled, aws.ToString(o.Key))
+		}
+		for _, cp := range out.CommonPrefixes {
+			rolled = append(rolled, aws.ToString(cp.Prefix))
+		}
+	}
+	slices.Sort(rolled)
+	if want := []string{"a/", "b", "c/", "e"}; !slices.Equal(rolled, want) {
+		s.fatalf("delimited = %v, want %v", rolled, want)
+	}
+	out, err := s.c.ListObjectsV2(s.ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, StartAfter: aws.String("b")})
+	s.check(err, "list after b")
+	if len(out.Contents) != 2 || aws.ToString(out.Contents[0].Key) != "c/1" {
+		s.fatalf("start-after b: %d keys", len(out.Contents))
+	}
+}
+
+func testDeleteObjectsBatch(t *testing.T, s *suite) {
+	v := s.put("x", "1", nil)
+	s.put("y", "1", nil)
+	out, err := s.c.DeleteObjects(s.ctx, &s3.DeleteObjectsInput{Bucket: &s.bucket, Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("x"), VersionId: v.VersionId}, {Key: aws.String("y")}}}})
+	s.check(err, "delete objects")
+	if len(out.Deleted) != 2 || len(out.Errors) != 0 {
+		s.fatalf("deleted %d, errors %d", len(out.Deleted), len(out.Errors))
+	}
+	for _, d := range out.Deleted {
+		switch aws.ToString(d.Key) {
+		case "x":
+			if aws.ToString(d.VersionId) != *v.VersionId || aws.ToBool(d.DeleteMarker) {
+				s.fatalf("x: %+v", d)
+			}
+		case "y":
+			if !aws.ToBool(d.DeleteMarker) || aws.ToString(d.DeleteMarkerVersionId) == "" {
+				s.fatalf("y: marker %v id %q", aws.ToBool(d.DeleteMarker), aws.ToString(d.DeleteMarkerVersionId))
+			}
+		}
+	}
+	if seq := s.sequence("x"); len(seq) != 0 {
+		s.fatalf("x still listed: %v", seq)
+	}
+	if seq := s.sequence("y"); len(seq) != 2 || !seq[0].marker {
+		s.fatalf("y history: %v", seq)
+	}
+	q, err := s.c.DeleteObjects(s.ctx, &s3.DeleteObjectsInput{Bucket: &s.bucket, Delete: &types.Delete{Quiet: aws.Bool(true),
+		Objects: []types.ObjectIdentifier{{Key: aws.String("y")}}}})
+	s.check(err, "quiet delete")
+	if len(q.Deleted) != 0 {
+		s.fatalf("quiet mode reported %d deletions", len(q.Deleted))
 	}
 }
