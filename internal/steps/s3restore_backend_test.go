@@ -27,7 +27,7 @@ func minioBackend(t testing.TB) *backend {
 	}
 	cc := newCountingClients(cfg)
 	own := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	return &backend{name: "minio", client: own, clients: cc, writes: cc.mutating.Load}
+	return &backend{name: "minio", client: own, clients: cc, writes: cc.mutating.Load, cfg: cfg}
 }
 
 // sandboxBackend starts an empty sandbox whose clock the test sets.
@@ -53,5 +53,6 @@ func sandboxBackend(t testing.TB) *backend {
 			return n
 		},
 		srv: srv,
+		cfg: cfg,
 	}
 }

@@ -41,6 +41,8 @@ type backend struct {
 	writes func() int64
 	// srv is the sandbox, when the store is one.
 	srv *sandbox.Server
+	// cfg reaches the store.
+	cfg aws.Config
 }
 
 // countingClients hands out S3 clients for one endpoint and counts the
