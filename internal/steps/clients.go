@@ -57,15 +57,18 @@ const (
 // errWaitBound is returned by pollUntil when the bound passes first.
 var errWaitBound = errors.New("wait bound reached")
 
-// pollUntil calls check, then again every interval, until check reports
-// done or fails, ctx ends, or bound has passed since the first call
-// (errWaitBound). Time is read from now and waited on with timers, so the
-// loop runs on a fake clock under testing/synctest.
+// pollUntil calls check until it reports done or fails, ctx ends, or bound
+// has passed since the first call (errWaitBound). The first checks come
+// quickly (after 1s, 2s, 4s, ...) and the gaps grow to interval, so a quick
+// operation is not held up by a long interval. Time is read from now and
+// waited on with timers, so the loop runs on a fake clock under
+// testing/synctest.
 func pollUntil(ctx context.Context, now func() time.Time, interval, bound time.Duration, check func(context.Context) (bool, error)) error {
 	if interval <= 0 {
 		return fmt.Errorf("poll interval must be positive, got %s", interval)
 	}
 	deadline := now().Add(bound)
+	wait := min(interval, pollFirstWait)
 	transients := 0
 	for {
 		done, err := check(ctx)
@@ -85,15 +88,19 @@ func pollUntil(ctx context.Context, now func() time.Time, interval, bound time.D
 		if left <= 0 {
 			return fmt.Errorf("%w after %s", errWaitBound, bound)
 		}
-		t := time.NewTimer(min(interval, left))
+		t := time.NewTimer(min(wait, left))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
+		wait = min(wait*2, interval)
 	}
 }
+
+// pollFirstWait is the gap before the second check of a wait.
+const pollFirstWait = time.Second
 
 // maxTransient is how many polls in a row may fail with an error the SDK
 // counts as transient before the wait gives up.
