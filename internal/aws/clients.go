@@ -3,6 +3,8 @@ package awsx
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,7 +60,7 @@ func (c *Clients) AsReadOnly() *Clients {
 func (c *Clients) String() string {
 	s := c.o.Target.String()
 	if ep := c.o.endpoint(); ep != "" {
-		s += " " + ep
+		s += " " + redactURL(ep)
 	}
 	if c.o.Profile != "" {
 		s += fmt.Sprintf(", profile %s", c.o.Profile)
@@ -187,4 +189,21 @@ func (c *Clients) STS(ctx context.Context, region string) (*sts.Client, error) {
 			}
 		})
 	})
+}
+
+// redactURL drops any user information from an endpoint URL, so that a
+// password written into --endpoint never reaches a report.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		if i := strings.LastIndexByte(s, '@'); i >= 0 {
+			return "…" + s[i:]
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }

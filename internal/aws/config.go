@@ -127,7 +127,7 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		u, err := url.Parse(ep.v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return o, fmt.Errorf("%s %q: want a URL such as http://127.0.0.1:4566", ep.name, ep.v)
+			return o, fmt.Errorf("%s %q: want a URL such as http://127.0.0.1:4566", ep.name, redactURL(ep.v))
 		}
 	}
 	if o.Target == TargetSandbox {

@@ -68,6 +68,7 @@ func TestOptionsErrors(t *testing.T) {
 		{Options{SandboxEndpoint: "http://127.0.0.1:1", Profile: "prod"}, "target is the sandbox"},
 		{Options{SandboxEndpoint: "http://127.0.0.1:1", MaxAttempts: -1}, "max attempts"},
 		{Options{Target: 7}, "unknown target"},
+		{Options{Target: TargetAWS, Endpoint: "minio:9000 ops:hunter2@x"}, "…@x"},
 	} {
 		if _, err := New(tt.o); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("New(%+v) = %v, want %q", tt.o, err, tt.err)
@@ -345,6 +346,13 @@ func TestClientsCache(t *testing.T) {
 		t.Fatalf("String() = %q", s)
 	}
 	if s := c.AsReadOnly().String(); !strings.HasSuffix(s, ", read-only") {
+		t.Fatalf("read-only String() = %q", s)
+	}
+	pw, err := New(Options{Target: TargetAWS, Endpoint: "https://ops:hunter2@minio.internal:9000", Profile: "dr", Region: "us-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := pw.String(); s != "aws https://minio.internal:9000, profile dr, region us-west-2" {
 		t.Fatalf("read-only String() = %q", s)
 	}
 }
