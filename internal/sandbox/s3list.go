@@ -83,7 +83,7 @@ func (s *s3Service) handleListObjectVersions(w http.ResponseWriter, r *http.Requ
 		return errInvalidArgument("Invalid version id specified")
 	}
 	var out bytes.Buffer
-	out.Grow(64 << 10)
+	out.Grow(min(p.maxKeys, 1000)*400 + 1024)
 	out.WriteString(`<ListVersionsResult xmlns="` + s3XMLNS + `"><Name>`)
 	xmlText(&out, t.bucket)
 	out.WriteString("</Name>")
@@ -133,7 +133,8 @@ func (s *s3Service) handleListObjectVersions(w http.ResponseWriter, r *http.Requ
 		prefixes         []string
 	)
 	var entries bytes.Buffer
-	entries.Grow(64 << 10)
+	// An entry with its owner is about 400 bytes of XML.
+	entries.Grow(min(p.maxKeys, 1000) * 400)
 	size := make([]byte, 0, 20)
 outer:
 	for ; i < len(keys) && p.maxKeys > 0; i++ {

@@ -28,10 +28,20 @@ type replicationRuleXML struct {
 	Status                  string           `xml:"Status"`
 	DeleteMarkerReplication *statusXML       `xml:"DeleteMarkerReplication,omitempty"`
 	Destination             struct {
-		Bucket       string `xml:"Bucket"`
-		Account      string `xml:"Account,omitempty"`
-		StorageClass string `xml:"StorageClass,omitempty"`
+		Bucket       string     `xml:"Bucket"`
+		Account      string     `xml:"Account,omitempty"`
+		StorageClass string     `xml:"StorageClass,omitempty"`
+		Other        []otherXML `xml:",any"`
 	} `xml:"Destination"`
+	// Other keeps settings the sandbox does not act on (replication time
+	// control, metrics, existing-object replication) so Get returns them.
+	Other []otherXML `xml:",any"`
+}
+
+// otherXML is an element kept verbatim.
+type otherXML struct {
+	XMLName xml.Name
+	Inner   string `xml:",innerxml"`
 }
 
 type replicationFilt struct {

@@ -22,7 +22,10 @@ func TestS3Replication(t *testing.T) {
 	rule := types.ReplicationRule{ID: aws.String("to-dr"), Priority: aws.Int32(1), Status: types.ReplicationRuleStatusEnabled,
 		Filter:                  &types.ReplicationRuleFilter{Prefix: aws.String("models/")},
 		DeleteMarkerReplication: &types.DeleteMarkerReplication{Status: types.DeleteMarkerReplicationStatusEnabled},
-		Destination:             &types.Destination{Bucket: aws.String("arn:aws:s3:::dst-bucket")}}
+		Destination: &types.Destination{Bucket: aws.String("arn:aws:s3:::dst-bucket"),
+			ReplicationTime: &types.ReplicationTime{Status: types.ReplicationTimeStatusEnabled, Time: &types.ReplicationTimeValue{Minutes: aws.Int32(15)}},
+			Metrics:         &types.Metrics{Status: types.MetricsStatusEnabled, EventThreshold: &types.ReplicationTimeValue{Minutes: aws.Int32(15)}}},
+		ExistingObjectReplication: &types.ExistingObjectReplication{Status: types.ExistingObjectReplicationStatusDisabled}}
 	repl := &types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::000000000000:role/r"), Rules: []types.ReplicationRule{rule}}
 	_, err := east.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String("src-bucket"), ReplicationConfiguration: repl})
 	wantErr(t, err, "InvalidRequest", 400) // destination not versioned yet
@@ -33,7 +36,9 @@ func TestS3Replication(t *testing.T) {
 	must(east.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String("src-bucket"), ReplicationConfiguration: repl}))(t)
 	got := must(east.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String("src-bucket")}))(t)
 	if r := got.ReplicationConfiguration.Rules; len(r) != 1 || aws.ToString(r[0].ID) != "to-dr" ||
-		aws.ToString(r[0].Destination.Bucket) != "arn:aws:s3:::dst-bucket" || aws.ToString(r[0].Filter.Prefix) != "models/" {
+		aws.ToString(r[0].Destination.Bucket) != "arn:aws:s3:::dst-bucket" || aws.ToString(r[0].Filter.Prefix) != "models/" ||
+		r[0].Destination.ReplicationTime == nil || aws.ToInt32(r[0].Destination.ReplicationTime.Time.Minutes) != 15 ||
+		r[0].Destination.Metrics == nil || r[0].ExistingObjectReplication == nil {
 		t.Fatalf("GetBucketReplication = %+v", got.ReplicationConfiguration)
 	}
 
