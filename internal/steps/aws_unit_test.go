@@ -612,3 +612,48 @@ func BenchmarkPickRecoveryPoint(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(points))*float64(b.N)/b.Elapsed().Seconds(), "points/s")
 }
+
+// FuzzAWSValidateConfig feeds every AWS step type arbitrary strings and
+// numbers: validation must answer with errors, never panic.
+func FuzzAWSValidateConfig(f *testing.F) {
+	f.Add("us-east-1", "15m", "2026-11-20T09:30:00Z", 4.0, "OK")
+	f.Add("", "-1s", "yesterday", 2.5, "")
+	f.Add("x", "0s", "", -3.0, "ALARM")
+	types := []runbook.StepType{&EBSSnapshot{}, &ASGScale{}, &AlarmsCheck{}, &ReplicationCheck{}, &BackupRestore{}}
+	f.Fuzz(func(t *testing.T, s, dur, when string, n float64, expect string) {
+		for _, typ := range types {
+			attrs := map[string]cty.Value{}
+			for name, sp := range typ.Spec() {
+				ty := sp.(*hcldec.AttrSpec).Type
+				var v cty.Value
+				switch {
+				case ty == cty.String && (name == "wait_for" || name == "poll_interval" || name == "within" || name == "max_lag"):
+					v = cty.StringVal(dur)
+				case ty == cty.String && name == "to_time":
+					v = cty.StringVal(when)
+				case ty == cty.String && name == "expect":
+					v = cty.StringVal(expect)
+				case ty == cty.String:
+					v = cty.StringVal(s)
+				case ty == cty.Number:
+					v = cty.NumberFloatVal(n)
+				case ty == cty.Bool:
+					v = cty.True
+				case ty.IsListType():
+					v = cty.ListVal([]cty.Value{cty.StringVal(s)})
+				case ty.IsMapType():
+					v = cty.MapVal(map[string]cty.Value{"k": cty.StringVal(s)})
+				default:
+					v = cty.NullVal(ty)
+				}
+				attrs[name] = v
+			}
+			cv := typ.(runbook.ConfigValidator)
+			for _, e := range cv.ValidateConfig(cty.ObjectVal(attrs)) {
+				if e.Detail == "" || e.Summary == "" {
+					t.Fatalf("%T: empty error %+v", typ, e)
+				}
+			}
+		}
+	})
+}
