@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,6 +253,39 @@ func TestVersionPagesMinIO(t *testing.T) {
 		}
 		if n != want {
 			t.Fatalf("cursor read %d entries, want %d", n, want)
+		}
+	})
+
+	t.Run("key ranges plan as one", func(t *testing.T) {
+		// T just after "m/a+b.bin" was written: keys written before it
+		// are kept or restored, those written later deleted.
+		var T time.Time
+		if err := ListVersions(ctx, s3ro, VersionListing{Bucket: bucket, Prefix: "m/a+b"}, func(p []pitr.Entry) error {
+			T = p[0].LastModified
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := sequential(t, s3ro, pitr.Options{At: T, SourcePrefix: "m/"}, nil)
+		var mu sync.Mutex
+		var got []pitr.Decision
+		_, err := RangePlan{Client: s3ro, Bucket: bucket, Prefix: "m/", PageSize: 2, Options: pitr.Options{At: T},
+			Workers: 3, KeysPerRange: 2}.Run(ctx, func(d pitr.Decision) error {
+			mu.Lock()
+			got = append(got, d)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b pitr.Decision) int { return strings.Compare(a.Key, b.Key) })
+		actions := map[pitr.Action]int{}
+		for _, d := range want {
+			actions[d.Action]++
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != len(truth) || len(actions) < 2 {
+			t.Fatalf("ranges planned\n %v\nwant %v", got, want)
 		}
 	})
 
