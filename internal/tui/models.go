@@ -48,6 +48,13 @@ type timeline struct {
 	mark           string // version id marked for compare
 	compare        bool
 	settle         int // cursor moves, to fetch details once the cursor rests
+
+	// The axis is drawn from every loaded version: it is cached and
+	// redrawn only when versions arrive or the width changes.
+	axisN, axisW int
+	axisAt       time.Time // the minute the axis was drawn at
+	axisLine     string
+	oldest       time.Time
 }
 
 // pageSize is how many entries each ListObjectVersions page asks for.
@@ -551,12 +558,17 @@ func (v *modelsView) axis(e *env, w int) (string, string) {
 		return e.st.dim.Render("  (no versions yet)"), ""
 	}
 	width := max(w-4, 10)
-	oldest, newest := tl.versions[0].LastModified, e.now()
-	for _, x := range tl.versions {
-		if x.LastModified.Before(oldest) {
-			oldest = x.LastModified
+	newest := e.now()
+	stale := tl.axisN != len(tl.versions) || tl.axisW != width || !tl.axisAt.Equal(newest.Truncate(time.Minute))
+	if stale {
+		tl.oldest = tl.versions[0].LastModified
+		for _, x := range tl.versions {
+			if x.LastModified.Before(tl.oldest) {
+				tl.oldest = x.LastModified
+			}
 		}
 	}
+	oldest := tl.oldest
 	span := newest.Sub(oldest)
 	if span <= 0 {
 		span = time.Second
@@ -564,21 +576,35 @@ func (v *modelsView) axis(e *env, w int) (string, string) {
 	col := func(t time.Time) int {
 		return min(max(int(float64(t.Sub(oldest))/float64(span)*float64(width-1)), 0), width-1)
 	}
-	line := []rune(strings.Repeat("─", width))
-	rank := map[rune]int{'─': 0, '│': 1, '✖': 2, '●': 3}
-	for _, x := range tl.versions {
-		r := '│'
-		switch {
-		case x.IsLatest && !x.DeleteMarker:
-			r = '●'
-		case x.DeleteMarker:
-			r = '✖'
+	if stale {
+		line := []rune(strings.Repeat("─", width))
+		rank := func(r rune) int {
+			switch r {
+			case '│':
+				return 1
+			case '✖':
+				return 2
+			case '●':
+				return 3
+			}
+			return 0
 		}
-		c := col(x.LastModified)
-		if rank[r] > rank[line[c]] {
-			line[c] = r
+		for _, x := range tl.versions {
+			r := '│'
+			switch {
+			case x.IsLatest && !x.DeleteMarker:
+				r = '●'
+			case x.DeleteMarker:
+				r = '✖'
+			}
+			c := col(x.LastModified)
+			if rank(r) > rank(line[c]) {
+				line[c] = r
+			}
 		}
+		tl.axisLine, tl.axisN, tl.axisW, tl.axisAt = string(line), len(tl.versions), width, newest.Truncate(time.Minute)
 	}
+	line := tl.axisLine
 	cursor := []rune(strings.Repeat(" ", width))
 	if i := tl.g.selected(); i >= 0 {
 		cursor[col(tl.versions[i].LastModified)] = '▲'
@@ -586,7 +612,7 @@ func (v *modelsView) axis(e *env, w int) (string, string) {
 	left := oldest.UTC().Format("2006-01-02")
 	right := "now " + newest.UTC().Format("2006-01-02")
 	labels := "  " + left + strings.Repeat(" ", max(width-len(left)-len(right), 1)) + right
-	return "  " + string(line) + "\n  " + string(cursor), labels
+	return "  " + line + "\n  " + string(cursor), labels
 }
 
 // detailLines is the selected version's metadata, or the comparison of

@@ -92,19 +92,6 @@ func TestRunThroughGate(t *testing.T) {
 	h.waitScreen("by tester")
 }
 
-func TestQuitAsksWhileRunActive(t *testing.T) {
-	h := newHarness(t, 80, 24, nil)
-	openScaleRunbook(h)
-	h.keys("x")
-	h.waitScreen("Gate gate.scale")
-	h.keys("esc") // refuse; the run ends
-	h.waitScreen("REFUSED")
-	// With no run active, q quits at once.
-	_, cmd := h.m.Update(keyMsg("q"))
-	if cmd == nil {
-		t.Fatal("q did not quit")
-	}
-}
 
 func TestReadOnlyRefusesEveryAction(t *testing.T) {
 	h := newHarness(t, 120, 40, func(o *Options) { o.ReadOnly = true })
@@ -168,4 +155,30 @@ func approve(h *harness, token string) {
 		h.keys(string(r))
 	}
 	h.keys("enter")
+}
+
+func TestQuitWhileRunActiveAsksFirst(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("6")
+	h.waitScreen("slow")
+	h.keys("j", "enter")
+	h.waitScreen("plan SUCCEEDED")
+	h.keys("x")
+	h.waitScreen("run in progress")
+	h.keys("q")
+	h.waitScreen("Quit and cancel it?")
+	h.keys("n")
+	h.waitScreen("quit cancelled: the run goes on")
+	if !h.m.run.active() {
+		t.Fatal("the run stopped")
+	}
+	h.keys("q")
+	_, cmd := h.m.Update(keyMsg("y"))
+	if cmd == nil {
+		t.Fatal("y did not quit")
+	}
+	h.waitFor("the run to be cancelled", func() bool { return !h.m.run.active() })
+	if h.m.run.status != "cancelled" {
+		t.Fatalf("run ended %q, want cancelled", h.m.run.status)
+	}
 }
