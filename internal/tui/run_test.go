@@ -92,7 +92,6 @@ func TestRunThroughGate(t *testing.T) {
 	h.waitScreen("by tester")
 }
 
-
 func TestReadOnlyRefusesEveryAction(t *testing.T) {
 	h := newHarness(t, 120, 40, func(o *Options) { o.ReadOnly = true })
 	if !strings.Contains(h.screen(), "READ-ONLY") {
