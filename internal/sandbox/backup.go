@@ -500,7 +500,7 @@ func (s *backupService) startBackupJob(r *backupReq) (any, *apiError) {
 		if err != nil {
 			return nil, backupErr("InvalidRequestException", "back up bucket %s: %v", res.bucket, err)
 		}
-		s.e.captures[rp.ARN] = capture
+		s.e.st.Captures[rp.ARN] = capture
 	}
 	j.RecoveryPointArn = rp.ARN
 	s.e.st.BackupJobs = append(s.e.st.BackupJobs, j)
@@ -768,7 +768,7 @@ func (e *estate) materializeRestore(j *restoreJob) error {
 	switch j.ResourceType {
 	case "S3":
 		dest := j.Metadata["DestinationBucketName"]
-		capture := e.captures[rp.ARN]
+		capture := e.st.Captures[rp.ARN]
 		if capture == nil {
 			at := rp.Created
 			if rp.Continuous {

@@ -42,15 +42,23 @@ func (s *cloudwatchService) identify(r *http.Request) (string, bool, error) {
 	return identifyQuery(r)
 }
 
-// cwShapes maps query error codes to the CBOR error shapes of the model.
-var cwShapes = map[string]string{
-	"InvalidParameterValue":       "InvalidParameterValueException",
-	"MissingParameter":            "MissingRequiredParameterException",
-	"InvalidParameterCombination": "InvalidParameterCombinationException",
-	"ResourceNotFound":            "ResourceNotFound",
-	"InvalidNextToken":            "InvalidNextToken",
-	"LimitExceeded":               "LimitExceededFault",
-	"InvalidFormat":               "InvalidFormatFault",
+// cwShape maps a query error code to the CBOR error shape of the model.
+func cwShape(code string) (string, bool) {
+	switch code {
+	case "InvalidParameterValue":
+		return "InvalidParameterValueException", true
+	case "MissingParameter":
+		return "MissingRequiredParameterException", true
+	case "InvalidParameterCombination":
+		return "InvalidParameterCombinationException", true
+	case "ResourceNotFound", "InvalidNextToken":
+		return code, true
+	case "LimitExceeded":
+		return "LimitExceededFault", true
+	case "InvalidFormat":
+		return "InvalidFormatFault", true
+	}
+	return "", false
 }
 
 func (s *cloudwatchService) writeError(w http.ResponseWriter, r *http.Request, c *call, e *apiError) {
@@ -59,7 +67,7 @@ func (s *cloudwatchService) writeError(w http.ResponseWriter, r *http.Request, c
 		return
 	}
 	typ := e.Code
-	if shape, ok := cwShapes[e.Code]; ok {
+	if shape, ok := cwShape(e.Code); ok {
 		typ = "com.amazonaws.cloudwatch#" + shape
 		fault := "Sender"
 		if e.Status >= 500 {
@@ -71,14 +79,26 @@ func (s *cloudwatchService) writeError(w http.ResponseWriter, r *http.Request, c
 	writeCBOR(w, e.Status, doc{"__type": typ, "message": e.Message})
 }
 
-var cborEnc, _ = cbor.EncOptions{Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
-var cborDec, _ = cbor.DecOptions{DefaultMapType: reflect.TypeOf(doc{})}.DecMode()
+// cborEncoder writes timestamps as tag 1 epoch seconds, as Smithy's RPC v2
+// CBOR protocol requires.
+func cborEncoder() cbor.EncMode {
+	m, _ := cbor.EncOptions{Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
+	return m
+}
+
+// cborDecoder decodes maps with string keys, so documents from CBOR and
+// from query parameters look alike.
+func cborDecoder() cbor.DecMode {
+	m, _ := cbor.DecOptions{DefaultMapType: reflect.TypeOf(doc{})}.DecMode()
+	return m
+}
 
 func writeCBOR(w http.ResponseWriter, status int, v doc) {
-	b, err := cborEnc.Marshal(v)
+	enc := cborEncoder()
+	b, err := enc.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		b, _ = cborEnc.Marshal(doc{"__type": "InternalFailure", "message": "encode response"})
+		b, _ = enc.Marshal(doc{"__type": "InternalFailure", "message": "encode response"})
 	}
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	w.Header().Set("Content-Type", "application/cbor")
@@ -98,7 +118,7 @@ func (s *cloudwatchService) serve(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		in = doc{}
 		if len(b) > 0 {
-			if err := cborDec.Unmarshal(b, &in); err != nil {
+			if err := cborDecoder().Unmarshal(b, &in); err != nil {
 				s.writeError(w, r, c, &apiError{http.StatusBadRequest, "SerializationException", "request body is not CBOR: " + err.Error()})
 				return
 			}
@@ -395,10 +415,15 @@ func (e *estate) alarm(region, name string) *alarm {
 	return nil
 }
 
-var comparisonOperators = map[string]bool{"GreaterThanOrEqualToThreshold": true, "GreaterThanThreshold": true,
-	"LessThanThreshold": true, "LessThanOrEqualToThreshold": true}
+func validComparison(op string) bool {
+	switch op {
+	case "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold":
+		return true
+	}
+	return false
+}
 
-var alarmStates = map[string]bool{"OK": true, "ALARM": true, "INSUFFICIENT_DATA": true}
+func validAlarmState(s string) bool { return s == "OK" || s == "ALARM" || s == "INSUFFICIENT_DATA" }
 
 func (e *estate) putAlarm(a *alarm) {
 	for i, old := range e.st.Alarms {
@@ -422,7 +447,7 @@ func (s *cloudwatchService) putMetricAlarm(in doc, c *call) (doc, *apiError) {
 		return nil, cwMissing("MetricName and Namespace")
 	}
 	op := dstr(in, "ComparisonOperator")
-	if !comparisonOperators[op] {
+	if !validComparison(op) {
 		return nil, cwInvalid("ComparisonOperator %q is not valid", op)
 	}
 	th, ok := dnum(in, "Threshold")
@@ -503,7 +528,7 @@ func (s *cloudwatchService) setAlarmState(in doc, c *call) (doc, *apiError) {
 	if name == "" || state == "" || reason == "" {
 		return nil, cwMissing("AlarmName, StateValue and StateReason")
 	}
-	if !alarmStates[state] {
+	if !validAlarmState(state) {
 		return nil, cwInvalid("StateValue %q is not OK, ALARM or INSUFFICIENT_DATA", state)
 	}
 	a := s.e.alarm(c.Region, name)
@@ -756,7 +781,7 @@ func (s *cloudwatchService) describeAlarms(in doc, c *call) (doc, *apiError) {
 		return nil, cwInvalid("MaxRecords must be between 1 and 100")
 	}
 	state := dstr(in, "StateValue")
-	if state != "" && !alarmStates[state] {
+	if state != "" && !validAlarmState(state) {
 		return nil, cwInvalid("StateValue %q is not OK, ALARM or INSUFFICIENT_DATA", state)
 	}
 	types := dstrings(in, "AlarmTypes")
@@ -1080,7 +1105,7 @@ func (p *ruleParser) unary() (*alarmRule, error) {
 		return &alarmRule{op: "const", value: strings.EqualFold(t, "TRUE")}, nil
 	}
 	state := strings.ToUpper(t)
-	if !alarmStates[state] {
+	if !validAlarmState(state) {
 		return nil, fmt.Errorf("expected ALARM, OK, INSUFFICIENT_DATA, NOT, TRUE, FALSE or (, got %q", t)
 	}
 	p.pos++

@@ -384,14 +384,21 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	vols := must(c1.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{}))(t).Volumes
 	snap := must(c1.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: vols[0].VolumeId}))(t)
 	must(backup.NewFromConfig(cfg1).CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("kept")}))(t)
-	must(s3.NewFromConfig(cfg1, func(o *s3.Options) { o.UsePathStyle = true }).PutObject(ctx, &s3.PutObjectInput{
+	s31 := s3.NewFromConfig(cfg1, func(o *s3.Options) { o.UsePathStyle = true })
+	must(s31.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/persisted.bin"), Body: strings.NewReader("kept")}))(t)
+	// A backup holds its content even when the version it copied is
+	// deleted for good afterwards, across a restart too.
+	gone := must(s31.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/purged.bin"), Body: strings.NewReader("only in the backup")}))(t)
+	bj := must(backup.NewFromConfig(cfg1).StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String(sandbox.BackupVault),
+		IamRoleArn: aws.String(role), ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
+	must(s31.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/purged.bin"), VersionId: gone.VersionId}))(t)
 	if err := srv1.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	srv2, cfg2 := sandboxtest.Start(t, sandbox.Options{Seed: 999, DataDir: dir, Clock: fixedClock})
-	_ = srv2
 	dr2 := cfg2.Copy()
 	dr2.Region = "us-west-2"
 	g := must(autoscaling.NewFromConfig(dr2).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}}))(t)
@@ -411,6 +418,20 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if b.String() != "kept" {
 		t.Fatalf("object after restart: %q", b.String())
 	}
+	if _, err := srv2.AdvanceClock(3 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	bk := backup.NewFromConfig(cfg2)
+	rj := must(bk.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: bj.RecoveryPointArn, IamRoleArn: aws.String(role),
+		Metadata: map[string]string{"DestinationBucketName": "after-restart"}}))(t)
+	if _, err := srv2.AdvanceClock(3 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if d := must(bk.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: rj.RestoreJobId}))(t); d.Status != "COMPLETED" {
+		t.Fatalf("restore after restart: %s %v", d.Status, d.StatusMessage)
+	}
+	must(s3.NewFromConfig(cfg2, func(o *s3.Options) { o.UsePathStyle = true }).HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String("after-restart"), Key: aws.String("models/purged.bin")}))(t)
 }
 
 // TestReplicationAgreesThreeWays checks that replication lag looks the same

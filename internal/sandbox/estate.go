@@ -24,10 +24,6 @@ type estate struct {
 	opts *Options
 	s3   *s3Service
 	st   estateState
-	// captures holds the S3 contents taken by StartBackupJob, by recovery
-	// point ARN. Points without one (seeded, or loaded from disk) are read
-	// from the bucket's version history at their creation time.
-	captures map[string]*bucketCapture
 }
 
 // estateState is the persisted part of the estate.
@@ -44,6 +40,10 @@ type estateState struct {
 	RecoveryPoints []*recoveryPoint
 	BackupJobs     []*backupJob
 	RestoreJobs    []*restoreJob
+	// Captures holds the S3 contents taken by StartBackupJob, by recovery
+	// point ARN. Points without one (the seeded daily and continuous
+	// points) are read from the bucket's version history at their time.
+	Captures map[string]*bucketCapture
 }
 
 type tag struct{ Key, Value string }
@@ -153,7 +153,7 @@ type restoreJob struct {
 }
 
 func newEstate(o *Options, s3 *s3Service) *estate {
-	return &estate{opts: o, s3: s3, captures: map[string]*bucketCapture{}}
+	return &estate{opts: o, s3: s3, st: estateState{Captures: map[string]*bucketCapture{}}}
 }
 
 // newID makes a deterministic resource id: prefix-<17 hex digits>.
@@ -208,6 +208,9 @@ func (e *estate) loadState(r io.Reader) error {
 	var st estateState
 	if err := json.NewDecoder(r).Decode(&st); err != nil {
 		return fmt.Errorf("decode estate: %w", err)
+	}
+	if st.Captures == nil {
+		st.Captures = map[string]*bucketCapture{}
 	}
 	e.mu.Lock()
 	e.st = st

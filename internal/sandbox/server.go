@@ -38,6 +38,7 @@ type Server struct {
 	store *store // nil without DataDir
 
 	srvMu    sync.Mutex
+	done     chan struct{} // closed by Close
 	listener net.Listener
 	http     *http.Server
 	url      string
@@ -56,6 +57,7 @@ func New(o Options) (*Server, error) {
 		faults: append([]Fault(nil), o.Faults...),
 		rng:    rand.New(rand.NewSource(o.Seed)),
 		log:    newRequestLog(100_000),
+		done:   make(chan struct{}),
 	}
 	s.s3 = newS3Service(&s.opts)
 	s.estate = newEstate(&s.opts, s.s3)
@@ -113,8 +115,11 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go s.http.Serve(ln) //nolint:errcheck // Serve always returns ErrServerClosed after Close.
 	go func() {
-		<-ctx.Done()
-		s.Close()
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.done:
+		}
 	}()
 	return nil
 }
@@ -134,6 +139,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
 	h := s.http
 	s.srvMu.Unlock()
 	var errs []error
