@@ -123,6 +123,12 @@ func TestPollUntilRidesOutTransientErrors(t *testing.T) {
 		if !errors.Is(err, throttled) || calls != maxTransient+1 {
 			t.Fatalf("err = %v after %d calls, want the throttling error after %d", err, calls, maxTransient+1)
 		}
+		// A check that only fails until the bound reports the failure,
+		// not an unmet condition it could not observe.
+		err = pollUntil(t.Context(), time.Now, time.Second, 0, func(context.Context) (bool, error) { return false, throttled })
+		if !errors.Is(err, throttled) || errors.Is(err, errWaitBound) {
+			t.Fatalf("err = %v, want the throttling error", err)
+		}
 		denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
 		calls = 0
 		err = pollUntil(t.Context(), time.Now, time.Second, time.Hour, func(context.Context) (bool, error) {

@@ -85,6 +85,9 @@ func pollUntil(ctx context.Context, now func() time.Time, interval, bound time.D
 			transients = 0
 		}
 		left := deadline.Sub(now())
+		if left <= 0 && err != nil {
+			return err // what the last look saw is unknown: say why
+		}
 		if left <= 0 {
 			return fmt.Errorf("%w after %s", errWaitBound, bound)
 		}
