@@ -542,7 +542,7 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 		}
 		return b.String()
 	}
-	dh := min(len(detailLines), 5)
+	dh := min(len(detailLines), 4)
 	b.WriteString(tl.g.view(st, w, h-3-dh) + "\n")
 	for _, l := range detailLines[:dh] {
 		b.WriteString(l + "\n")
@@ -673,10 +673,11 @@ func (v *modelsView) detailLines(e *env, w int) []string {
 	if x.VersionID == tl.mark {
 		mark += " (marked)"
 	}
-	out := []string{st.title.Render(mark), cell(fmt.Sprintf("%s  %s  %s", short(x.VersionID), bytes(d.Size), d.ContentType), w, false)}
+	head := fmt.Sprintf("%s %s  %s", st.title.Render(mark), short(x.VersionID), bytes(d.Size))
 	if d.ReplicationStatus != "" {
-		out = append(out, "replication "+d.ReplicationStatus)
+		head += "  replication " + d.ReplicationStatus
 	}
+	out := []string{cell(head, w, false)}
 	for _, k := range sortedKeys(d.Metadata) {
 		out = append(out, cell(k+": "+d.Metadata[k], w, false))
 	}
