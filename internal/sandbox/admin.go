@@ -13,7 +13,8 @@ import (
 //
 //	GET  /_sandbox/requests           request log (?service=&operation=&mutating=true|false&since=RFC3339)
 //	GET  /_sandbox/faults             injected faults
-//	PUT  /_sandbox/faults             replace them (a JSON array of faults; [] clears)
+//	PUT  /_sandbox/faults             replace them: a JSON array of faults, or of --fault
+//	                                  strings (["outage:us-east-1"]); [] clears
 //	GET  /_sandbox/clock              {"now": ..., "offset": "1m30s"}
 //	POST /_sandbox/clock/advance      move the clock forward (?by=90s or {"by":"90s"})
 //	GET  /_sandbox/estate             what the estate holds
@@ -30,9 +31,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			adminError(w, http.StatusBadRequest, "read faults: %v", err)
 			return
 		}
-		var fs []Fault
-		if err := json.Unmarshal(b, &fs); err != nil {
-			adminError(w, http.StatusBadRequest, "faults must be a JSON array of faults: %v", err)
+		fs, err := parseAdminFaults(b)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
 		for i, f := range fs {
@@ -74,6 +75,31 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		adminError(w, http.StatusNotFound, "no admin endpoint %s %s", r.Method, r.URL.Path)
 	}
+}
+
+// parseAdminFaults reads a JSON array of Fault objects or of strings in the
+// --fault syntax.
+func parseAdminFaults(b []byte) ([]Fault, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("faults must be a JSON array: %w", err)
+	}
+	fs := make([]Fault, 0, len(raw))
+	for i, r := range raw {
+		var f Fault
+		var spec string
+		if json.Unmarshal(r, &spec) == nil {
+			p, err := ParseFault(spec)
+			if err != nil {
+				return nil, fmt.Errorf("fault %d: %w", i+1, err)
+			}
+			f = p
+		} else if err := json.Unmarshal(r, &f); err != nil {
+			return nil, fmt.Errorf("fault %d: %w", i+1, err)
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
 }
 
 // Estate summarises what the sandbox holds now.

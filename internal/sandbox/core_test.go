@@ -352,6 +352,12 @@ func TestAdminEndpoint(t *testing.T) {
 	if resp, _ := httpDo(t, http.MethodPut, e.srv.URL()+"/_sandbox/faults", `[{"kind":"meteor"}]`); resp.StatusCode != 400 {
 		t.Fatalf("bad fault accepted: %d", resp.StatusCode)
 	}
+	if resp, body := httpDo(t, http.MethodPut, e.srv.URL()+"/_sandbox/faults", `["throttle:0.5,service=ec2"]`); resp.StatusCode != 200 {
+		t.Fatalf("fault in flag syntax: %d %s", resp.StatusCode, body)
+	}
+	if fs := e.srv.Faults(); len(fs) != 1 || fs[0].Rate != 0.5 || fs[0].Service != "ec2" {
+		t.Fatalf("faults from flag syntax: %+v", fs)
+	}
 	resp, body = httpDo(t, http.MethodPost, e.srv.URL()+"/_sandbox/clock/advance?by=90s", "")
 	if resp.StatusCode != 200 || !e.srv.Now().Equal(t0.Add(90*time.Second)) {
 		t.Fatalf("clock advance: %d %s, now %v", resp.StatusCode, body, e.srv.Now())
@@ -394,11 +400,17 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	bj := must(backup.NewFromConfig(cfg1).StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String(sandbox.BackupVault),
 		IamRoleArn: aws.String(role), ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
 	must(s31.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/purged.bin"), VersionId: gone.VersionId}))(t)
+	if _, err := srv1.AdvanceClock(time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	if err := srv1.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	srv2, cfg2 := sandboxtest.Start(t, sandbox.Options{Seed: 999, DataDir: dir, Clock: fixedClock})
+	if now := srv2.Now(); !now.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("clock after restart: %v, want the advanced %v", now, t0.Add(time.Hour))
+	}
 	dr2 := cfg2.Copy()
 	dr2.Region = "us-west-2"
 	g := must(autoscaling.NewFromConfig(dr2).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}}))(t)
@@ -492,4 +504,50 @@ func tagSpec(resourceType, k, v string) []ec2types.TagSpecification {
 
 func ec2Filter(name string, values ...string) []ec2types.Filter {
 	return []ec2types.Filter{{Name: aws.String(name), Values: values}}
+}
+
+// TestStrictAuthStreamingPayloads signs S3 uploads the ways the SDK can:
+// a streaming body with a trailing checksum and an unsigned payload.
+func TestStrictAuthStreamingPayloads(t *testing.T) {
+	e := start(t, sandbox.Options{Seed: 5, StrictAuth: true})
+	creds := must(e.cfg.Credentials.Retrieve(e.ctx))(t)
+	put := func(key, payloadHash, body string, hdr map[string]string, secret string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPut, e.srv.URL()+"/"+sandbox.ModelBucket+"/"+key, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set("X-Amz-Content-Sha256", payloadHash)
+		c := creds
+		c.SecretAccessKey = secret
+		if err := v4.NewSigner().SignHTTP(e.ctx, c, req, payloadHash, "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := awshttp.NewBuildableClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	chunked := map[string]string{"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "5", "X-Amz-Trailer": "x-amz-checksum-crc32"}
+	body := "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+	if code := put("models/chunked.bin", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", body, chunked, creds.SecretAccessKey); code != 200 {
+		t.Fatalf("aws-chunked upload with a trailer: %d", code)
+	}
+	if code := put("models/unsigned.bin", "UNSIGNED-PAYLOAD", "hello", nil, creds.SecretAccessKey); code != 200 {
+		t.Fatalf("unsigned payload: %d", code)
+	}
+	if code := put("models/unsigned.bin", "UNSIGNED-PAYLOAD", "hello", nil, "wrong"); code != 403 {
+		t.Fatalf("unsigned payload, wrong secret: %d", code)
+	}
+	got := must(e.s3(e.cfg).GetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/chunked.bin")}))(t)
+	var b bytes.Buffer
+	b.ReadFrom(got.Body) //nolint:errcheck // compared below.
+	if b.String() != "hello" {
+		t.Fatalf("decoded aws-chunked body: %q", b.String())
+	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,7 @@ func New(o Options) (*Server, error) {
 	now := s.Now()
 	loaded := false
 	if o.DataDir != "" {
-		st, err := openStore(o.DataDir, map[string]persistent{"s3": s.s3, "estate": s.estate})
+		st, err := openStore(o.DataDir, map[string]persistent{"s3": s.s3, "estate": s.estate, "clock": (*serverClock)(s)})
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +176,36 @@ func (s *Server) AdvanceClock(d time.Duration) (time.Time, error) {
 	s.mu.Lock()
 	s.offset += d
 	s.mu.Unlock()
+	if s.store != nil {
+		s.store.markDirty()
+	}
 	return s.Now(), nil
+}
+
+// serverClock persists the clock offset, so a drill that fast-forwarded
+// keeps its time across restarts.
+type serverClock Server
+
+func (c *serverClock) saveState(w io.Writer) error {
+	c.mu.Lock()
+	off := c.offset
+	c.mu.Unlock()
+	return json.NewEncoder(w).Encode(map[string]string{"offset": off.String()})
+}
+
+func (c *serverClock) loadState(r io.Reader) error {
+	var st struct{ Offset string }
+	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return fmt.Errorf("decode clock: %w", err)
+	}
+	d, err := time.ParseDuration(st.Offset)
+	if err != nil {
+		return fmt.Errorf("decode clock offset %q: %w", st.Offset, err)
+	}
+	c.mu.Lock()
+	c.offset = d
+	c.mu.Unlock()
+	return nil
 }
 
 // SetFaults replaces the injected faults.
