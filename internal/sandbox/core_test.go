@@ -551,3 +551,64 @@ func TestStrictAuthStreamingPayloads(t *testing.T) {
 		t.Fatalf("decoded aws-chunked body: %q", b.String())
 	}
 }
+
+// TestConcurrentRequests mixes services from many goroutines; run with
+// -race it checks the estate's locking.
+func TestConcurrentRequests(t *testing.T) {
+	e := start(t, sandbox.Options{Seed: 8, InstanceWarmup: time.Second})
+	ec := ec2.NewFromConfig(e.cfg)
+	vols := must(ec.DescribeVolumes(e.ctx, &ec2.DescribeVolumesInput{}))(t).Volumes
+	asg := autoscaling.NewFromConfig(e.region("us-west-2"))
+	cw := cloudwatch.NewFromConfig(e.region("us-west-2"))
+	bk := backup.NewFromConfig(e.cfg)
+	s3c := e.s3(e.cfg)
+	errs := make(chan error, 64)
+	done := make(chan struct{})
+	workers := []func(i int) error{
+		func(i int) error {
+			_, err := ec.CreateSnapshot(e.ctx, &ec2.CreateSnapshotInput{VolumeId: vols[i%len(vols)].VolumeId})
+			return err
+		},
+		func(i int) error {
+			_, err := asg.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(int32(i % 5))})
+			return err
+		},
+		func(int) error {
+			_, err := cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeCompositeAlarm, cwtypes.AlarmTypeMetricAlarm}})
+			return err
+		},
+		func(i int) error {
+			_, err := s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/conc/" + string(rune('a'+i%26))), Body: strings.NewReader("x")})
+			return err
+		},
+		func(int) error {
+			_, err := bk.ListRecoveryPointsByBackupVault(e.ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(sandbox.BackupVault), MaxResults: aws.Int32(5)})
+			return err
+		},
+		func(int) error {
+			_, err := e.srv.AdvanceClock(100 * time.Millisecond)
+			return err
+		},
+	}
+	for w, f := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 15; i++ {
+				if err := f(i + w); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(e.srv.Requests()); n < 5*15 {
+		t.Fatalf("%d requests logged", n)
+	}
+}
