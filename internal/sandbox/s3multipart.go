@@ -12,8 +12,11 @@ import (
 	"time"
 )
 
-// minPartSize is S3's smallest part but the last.
-const minPartSize = 5 << 20
+// S3's part sizes: the smallest part but the last, and the largest.
+const (
+	minPartSize = 5 << 20
+	maxPartSize = 5 << 30
+)
 
 type multipartUpload struct {
 	id, bucket, key string
@@ -24,7 +27,7 @@ type multipartUpload struct {
 }
 
 type uploadPart struct {
-	data     []byte
+	body     *s3Body
 	etag     string
 	modified time.Time
 }
@@ -93,7 +96,7 @@ func (s *s3Service) handleUploadPart(w http.ResponseWriter, r *http.Request, c *
 	if e != nil {
 		return e
 	}
-	p := &uploadPart{data: body, etag: md5ETag(body), modified: c.Now}
+	p := &uploadPart{body: bytesBody(body), etag: md5ETag(body), modified: c.Now}
 	s.mu.Lock()
 	u, e := s.uploadLocked(r, t)
 	if e == nil {
@@ -135,17 +138,21 @@ func (s *s3Service) handleUploadPartCopy(w http.ResponseWriter, r *http.Request,
 	if e := checkCopyPreconditions(r.Header, src); e != nil {
 		return e
 	}
-	data := src.body.bytes()
+	start, end := int64(0), src.size
 	if rg := r.Header.Get("x-amz-copy-source-range"); rg != "" {
 		a, b, ok := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
-		start, err1 := strconv.ParseInt(a, 10, 64)
-		end, err2 := strconv.ParseInt(b, 10, 64)
-		if !strings.HasPrefix(rg, "bytes=") || !ok || err1 != nil || err2 != nil || start < 0 || end < start || end >= src.size {
+		first, err1 := strconv.ParseInt(a, 10, 64)
+		last, err2 := strconv.ParseInt(b, 10, 64)
+		if !strings.HasPrefix(rg, "bytes=") || !ok || err1 != nil || err2 != nil || first < 0 || last < first || last >= src.size {
 			return errInvalidArgument("Range specified is not valid for source object of size: " + strconv.FormatInt(src.size, 10))
 		}
-		data = data[start : end+1]
+		start, end = first, last+1
 	}
-	p := &uploadPart{data: bytes.Clone(data), etag: md5ETag(data), modified: c.Now}
+	if end-start > maxPartSize {
+		return &apiError{Status: 400, Code: "EntityTooLarge", Message: "Your proposed upload exceeds the maximum allowed size"}
+	}
+	part := src.body.slice(start, end)
+	p := &uploadPart{body: part, etag: bodyETag(part), modified: c.Now}
 	u.parts[n] = p
 	if src.id != "null" || cs.versionID != "" {
 		w.Header().Set("x-amz-copy-source-version-id", src.id)
@@ -183,9 +190,9 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 		return e
 	}
 	var (
-		data  []byte
-		sums  []byte
-		sizes []int64
+		bodies []*s3Body
+		sums   []byte
+		sizes  []int64
 	)
 	for i, rp := range req.Parts {
 		if i > 0 && rp.PartNumber <= req.Parts[i-1].PartNumber {
@@ -197,11 +204,11 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 		if !ok || normETag(rp.ETag) != normETag(p.etag) {
 			return &apiError{Status: 400, Code: "InvalidPart", Message: "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
 		}
-		if i < len(req.Parts)-1 && len(p.data) < minPartSize {
+		if i < len(req.Parts)-1 && p.body.len() < minPartSize {
 			return &apiError{Status: 400, Code: "EntityTooSmall", Message: "Your proposed upload is smaller than the minimum allowed object size."}
 		}
-		data = append(data, p.data...)
-		sizes = append(sizes, int64(len(p.data)))
+		bodies = append(bodies, p.body)
+		sizes = append(sizes, p.body.len())
 		raw, _ := hex.DecodeString(normETag(p.etag))
 		sums = append(sums, raw...)
 	}
@@ -209,7 +216,8 @@ func (s *s3Service) handleCompleteMultipartUpload(w http.ResponseWriter, r *http
 		return e
 	}
 	sum := md5.Sum(sums)
-	v := &s3Version{modified: c.Now, size: int64(len(data)), body: &s3Body{data: data},
+	whole := concatBodies(bodies)
+	v := &s3Version{modified: c.Now, size: whole.len(), body: whole,
 		etag:    `"` + hex.EncodeToString(sum[:]) + "-" + strconv.Itoa(len(req.Parts)) + `"`,
 		headers: u.headers, meta: u.meta, tags: u.tags, partSizes: sizes}
 	delete(s.uploads, u.id)
@@ -285,7 +293,7 @@ func (s *s3Service) handleListParts(w http.ResponseWriter, r *http.Request, t s3
 		p := u.parts[n]
 		out.WriteString("<Part><PartNumber>" + strconv.Itoa(n) + "</PartNumber><LastModified>" + s3Time(p.modified) + "</LastModified><ETag>")
 		xmlText(&out, p.etag)
-		out.WriteString("</ETag><Size>" + strconv.Itoa(len(p.data)) + "</Size></Part>")
+		out.WriteString("</ETag><Size>" + strconv.FormatInt(p.body.len(), 10) + "</Size></Part>")
 	}
 	s.mu.Unlock()
 	out.WriteString("<StorageClass>STANDARD</StorageClass></ListPartsResult>")

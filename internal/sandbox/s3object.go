@@ -11,7 +11,12 @@ import (
 	"time"
 )
 
-const maxKeyLength = 1024
+const (
+	maxKeyLength = 1024
+	// maxCopySize is the largest object CopyObject copies; larger ones
+	// take a multipart upload with UploadPartCopy.
+	maxCopySize = 5 << 30
+)
 
 func checkKey(key string) *apiError {
 	if len(key) > maxKeyLength {
@@ -159,7 +164,7 @@ func (s *s3Service) handlePutObject(w http.ResponseWriter, r *http.Request, c *c
 	if e != nil {
 		return e
 	}
-	v := &s3Version{modified: c.Now, size: int64(len(body)), etag: md5ETag(body), body: &s3Body{data: body},
+	v := &s3Version{modified: c.Now, size: int64(len(body)), etag: md5ETag(body), body: bytesBody(body),
 		headers: contentHeadersFrom(r.Header), meta: metaFrom(r.Header), tags: tags, checksum: sum}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -298,7 +303,7 @@ func writeObject(w http.ResponseWriter, r *http.Request, rd *objectRead, head bo
 	}
 	w.WriteHeader(status)
 	if !head && end > start {
-		_, _ = w.Write(v.body.bytes()[start:end])
+		_ = v.body.writeRange(w, start, end)
 	}
 	return nil
 }
@@ -615,6 +620,9 @@ func (s *s3Service) handleCopyObject(w http.ResponseWriter, r *http.Request, c *
 	if e := checkCopyPreconditions(r.Header, src); e != nil {
 		return e
 	}
+	if src.size > maxCopySize {
+		return errInvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: " + strconv.Itoa(maxCopySize))
+	}
 	b, e := s.bucketLocked(t.bucket, c.Now)
 	if e != nil {
 		return e
@@ -629,7 +637,7 @@ func (s *s3Service) handleCopyObject(w http.ResponseWriter, r *http.Request, c *
 		headers: src.headers, meta: src.meta, tags: src.tags, checksum: src.checksum}
 	if len(src.partSizes) > 0 {
 		// A copy is stored whole, so its ETag is the content's MD5.
-		v.etag = md5ETag(src.body.bytes())
+		v.etag = bodyETag(src.body)
 		v.checksum = nil
 	}
 	if metaDir == "REPLACE" {

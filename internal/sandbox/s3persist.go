@@ -47,7 +47,7 @@ type uploadSnapshot struct {
 }
 
 type partSnapshot struct {
-	Data     []byte
+	Body     *s3Body
 	ETag     string
 	Modified time.Time
 }
@@ -86,7 +86,7 @@ func (s *s3Service) saveState(w io.Writer) error {
 		us := uploadSnapshot{ID: u.id, Bucket: u.bucket, Key: u.key, Initiated: u.initiated,
 			Headers: headersSnapshot(u.headers), Meta: u.meta, Tags: u.tags, Parts: map[int]partSnapshot{}}
 		for n, p := range u.parts {
-			us.Parts[n] = partSnapshot{Data: p.data, ETag: p.etag, Modified: p.modified}
+			us.Parts[n] = partSnapshot{Body: p.body, ETag: p.etag, Modified: p.modified}
 		}
 		snap.Uploads = append(snap.Uploads, us)
 	}
@@ -149,7 +149,7 @@ func (s *s3Service) loadState(r io.Reader) error {
 			u.headers = &contentHeaders{h.ContentType, h.CacheControl, h.ContentDisposition, h.ContentEncoding, h.ContentLanguage}
 		}
 		for n, p := range us.Parts {
-			u.parts[n] = &uploadPart{data: p.Data, etag: p.ETag, modified: p.Modified}
+			u.parts[n] = &uploadPart{body: p.Body, etag: p.ETag, modified: p.Modified}
 		}
 		s.uploads[u.id] = u
 	}

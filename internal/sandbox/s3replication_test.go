@@ -238,11 +238,11 @@ func TestS3CaptureAndRestore(t *testing.T) {
 		t.Fatal("delete in a versioned bucket returned no marker id")
 	}
 	c := must(s.captureBucket("cap-src", t0.Add(2*time.Hour)))(t)
-	if len(c.Objects) != 2 || string(c.Objects[0].Data) != "a1" || c.Objects[0].Meta["m"] != "1" || c.Bytes() != 4 {
+	if len(c.Objects) != 2 || string(c.Objects[0].Body.bytes()) != "a1" || c.Objects[0].Meta["m"] != "1" || c.Bytes() != 4 {
 		t.Fatalf("capture at 2h = %+v", c.Objects)
 	}
 	late := must(s.captureBucket("cap-src", t0.Add(4*time.Hour)))(t)
-	if len(late.Objects) != 1 || string(late.Objects[0].Data) != "a2" {
+	if len(late.Objects) != 1 || string(late.Objects[0].Body.bytes()) != "a2" {
 		t.Fatalf("capture at 4h = %+v", late.Objects)
 	}
 	if err := s.restoreCapture(c, "cap-restored", "us-west-2", t0.Add(5*time.Hour)); err != nil {
@@ -252,7 +252,7 @@ func TestS3CaptureAndRestore(t *testing.T) {
 		t.Fatal("restoring over an existing bucket succeeded")
 	}
 	back := must(s.captureBucket("cap-restored", t0.Add(6*time.Hour)))(t)
-	if len(back.Objects) != 2 || string(back.Objects[1].Data) != "b1" || back.Region != "us-west-2" {
+	if len(back.Objects) != 2 || string(back.Objects[1].Body.bytes()) != "b1" || back.Region != "us-west-2" {
 		t.Fatalf("restored = %+v", back)
 	}
 	if _, err := s.captureBucket("missing", t0); err == nil {

@@ -99,20 +99,20 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 				strconv.FormatFloat((1-acc)*1.7, 'f', 4, 64) + `}`
 			meta := map[string]string{"metrics": metrics, "git-commit": commit, "revision": strconv.Itoa(r + 1)}
 			size := int64(z.ObjectBytes/2 + rng.Intn(z.ObjectBytes+1))
-			body := &s3Body{synth: rng.Uint64() | 1, size: size}
+			body := synthBody(rng.Uint64()|1, size)
 			events = append(events, seedEvent{at: at, key: "models/" + name + "/model.safetensors", body: body,
 				meta: meta, ctype: "application/octet-stream"})
 			cfgBody := []byte(`{"model":"` + name + `","revision":` + strconv.Itoa(r+1) + `,"git_commit":"` + commit +
 				`","metrics":` + metrics + "}\n")
 			events = append(events, seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json",
-				body: &s3Body{data: cfgBody}, etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
+				body: bytesBody(cfgBody), etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
 			if m == 0 && r == n/3 {
 				// A delete marker in the same second as the version it
 				// hides, then the key re-created a second later.
 				events = append(events,
 					seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json", delete: true},
 					seedEvent{at: at.Add(2 * time.Second), key: "models/" + name + "/config.json",
-						body: &s3Body{data: cfgBody}, etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
+						body: bytesBody(cfgBody), etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
 			}
 		}
 	}
@@ -131,7 +131,7 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 			continue
 		}
 		if ev.etag == "" {
-			ev.etag = md5ETag(ev.body.bytes())
+			ev.etag = bodyETag(ev.body)
 		}
 		h := hdr[ev.ctype]
 		if h == nil {
@@ -143,11 +143,4 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 	}
 	s.repl.materialize(s, now)
 	return nil
-}
-
-func (b *s3Body) len() int64 {
-	if b.data != nil {
-		return int64(len(b.data))
-	}
-	return b.size
 }

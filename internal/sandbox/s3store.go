@@ -46,37 +46,6 @@ type s3Version struct {
 	destroyed    bool    // removed from its key's history
 }
 
-// s3Body is an object's content: bytes, or a deterministic stream generated
-// from a seed, so a seeded estate of many versions costs a few words each.
-type s3Body struct {
-	data  []byte
-	synth uint64
-	size  int64
-}
-
-func (b *s3Body) bytes() []byte {
-	if b == nil {
-		return nil
-	}
-	if b.data != nil || b.size == 0 {
-		return b.data
-	}
-	return synthBytes(b.synth, b.size)
-}
-
-// synthBytes is the content of a generated body: a xorshift stream.
-func synthBytes(seed uint64, n int64) []byte {
-	out := make([]byte, n)
-	x := seed | 1
-	for i := range out {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		out[i] = byte(x)
-	}
-	return out
-}
-
 // contentHeaders are the standard headers S3 stores with an object.
 type contentHeaders struct {
 	contentType        string
