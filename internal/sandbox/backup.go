@@ -559,10 +559,10 @@ func (s *backupService) recoveryPointJSON(rp *recoveryPoint, now time.Time) map[
 		"IsEncrypted": true, "EncryptionKeyType": "AWS_OWNED_KMS_KEY", "StorageClass": "WARM", "VaultType": "BACKUP_VAULT",
 		"Lifecycle": map[string]any{"DeleteAfterDays": int(backupRetention / (24 * time.Hour))}, "IsParent": false}
 	if rp.Continuous {
-		// A continuous point can be restored to any time in its window:
-		// from its creation (or the retention horizon) to now.
+		// A continuous point restores to any time in its window, from its
+		// CreationDate to its CompletionDate, which is always now: backup
+		// is continuous, and the retention rolls forward with it.
 		m["CalculatedLifecycle"] = map[string]any{"DeleteAt": epochPtr(now.Add(backupRetention))}
-		m["LastRestoreTime"] = epochPtr(now)
 		m["CompletionDate"] = epochPtr(now)
 	} else {
 		m["CalculatedLifecycle"] = map[string]any{"DeleteAt": epochPtr(rp.Created.Add(backupRetention))}
