@@ -22,6 +22,14 @@ type s3Config struct {
 
 // s3Service is S3 over REST-XML: buckets, versions, multipart uploads,
 // tags and cross-region replication, all in memory behind one mutex.
+//
+// As on AWS, a signed request for a bucket in another region is refused
+// (AuthorizationHeaderMalformed, naming the bucket's region), so clients
+// must address the DR bucket in the DR region. Departures from AWS: a
+// single PUT holds at most 1 GiB (content lives in memory; larger objects
+// are generated, see putSyntheticObjectAt), chunk signatures of signed
+// aws-chunked bodies are parsed but not verified, and bucket settings other
+// than versioning and replication answer NotImplemented.
 type s3Service struct {
 	mu      sync.Mutex
 	cfg     s3Config

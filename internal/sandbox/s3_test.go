@@ -767,3 +767,51 @@ func TestS3PresignedURLs(t *testing.T) {
 		t.Fatalf("wrong-region presigned GET: %d %s", resp.StatusCode, b)
 	}
 }
+
+func TestS3ListPartsAndListObjectsV1Paging(t *testing.T) {
+	h := startS3Harness(t, s3Config{}, false)
+	c := h.client(t, "us-east-1")
+	ctx := context.Background()
+	must(c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pages-b")}))(t)
+	up := must(c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("pages-b"), Key: aws.String("k")}))(t)
+	for n := int32(1); n <= 5; n++ {
+		must(c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("pages-b"), Key: aws.String("k"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(n), Body: strings.NewReader(strings.Repeat("p", int(n)))}))(t)
+	}
+	var nums []int32
+	p := s3.NewListPartsPaginator(c, &s3.ListPartsInput{Bucket: aws.String("pages-b"), Key: aws.String("k"), UploadId: up.UploadId, MaxParts: aws.Int32(2)})
+	for p.HasMorePages() {
+		out := must(p.NextPage(ctx))(t)
+		for _, part := range out.Parts {
+			nums = append(nums, aws.ToInt32(part.PartNumber))
+		}
+	}
+	if !slices.Equal(nums, []int32{1, 2, 3, 4, 5}) {
+		t.Fatalf("parts = %v", nums)
+	}
+	for _, k := range []string{"a/1", "a/2", "b", "c"} {
+		put(t, c, "pages-b", k, k)
+	}
+	var got []string
+	in := &s3.ListObjectsInput{Bucket: aws.String("pages-b"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)}
+	for range 10 {
+		out := must(c.ListObjects(ctx, in))(t)
+		for _, o := range out.Contents {
+			got = append(got, *o.Key)
+		}
+		for _, cp := range out.CommonPrefixes {
+			got = append(got, *cp.Prefix)
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			break
+		}
+		in.Marker = out.NextMarker
+	}
+	if !slices.Equal(got, []string{"a/", "b", "c"}) {
+		t.Fatalf("ListObjects pages = %v", got)
+	}
+	enc := must(c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("pages-b"), EncodingType: types.EncodingTypeUrl, Prefix: aws.String("a/")}))(t)
+	if len(enc.Contents) != 2 || aws.ToString(enc.Prefix) != "a/" {
+		t.Fatalf("url-encoded v2 listing: %+v", enc.Contents)
+	}
+}
