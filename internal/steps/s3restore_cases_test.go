@@ -129,7 +129,7 @@ func testPartialFailure(t *testing.T, newBackend func(testing.TB) *backend) {
 		"to_time": cty.StringVal(at.Format(time.RFC3339Nano)), "concurrency": cty.NumberIntVal(3)}
 
 	refused := func(key string) bool { return strings.HasPrefix(key, "p/mass/") }
-	broken := &steps.S3Restore{Clients: be.clients.failing(refused)}
+	broken := &steps.S3Restore{Clients: be.clients.failing("AccessDenied", refused)}
 	_, rec, err := restoreStep(t, ctx, broken, set)
 	if err == nil {
 		t.Fatal("a restore with failed copies succeeded")
@@ -361,6 +361,44 @@ func testModelRollback(t *testing.T, newBackend func(testing.TB) *backend) {
 		}
 	}
 }
+
+// testArchived answers the copies of some keys as S3 does for an archived
+// source (InvalidObjectState): the step fails saying why, or skips them
+// with skip_archived.
+func testArchived(t *testing.T, newBackend func(testing.TB) *backend) {
+	ctx := t.Context()
+	be := newBackend(t)
+	const b = "pitr-archived"
+	createBuckets(t, ctx, be.client, b)
+	at, _ := play(t, ctx, be, base, pitrScenario(b))
+	archived := func(key string) bool { return strings.HasPrefix(key, "p/mass/") }
+	set := map[string]cty.Value{"bucket": cty.StringVal(b), "prefix": cty.StringVal(pitrPrefix),
+		"to_time": cty.StringVal(at.Format(time.RFC3339Nano))}
+	step := &steps.S3Restore{Clients: be.clients.failing("InvalidObjectState", archived)}
+	_, _, err := restoreStep(t, ctx, step, set)
+	if err == nil || !strings.Contains(err.Error(), "archived") || !strings.Contains(err.Error(), "RestoreObject") {
+		t.Fatalf("restore of archived versions: %v, want an error saying they are archived", err)
+	}
+	set["skip_archived"] = cty.True
+	got, rec, err := restoreStep(t, ctx, step, set)
+	if err != nil {
+		t.Fatalf("restore skipping archived versions: %v", err)
+	}
+	if got["skipped"] != 4 || got["failed"] != 0 || got["copied"] != 0 {
+		t.Errorf("outputs %v, want the 4 archived keys skipped and the rest already restored", got)
+	}
+	skips := 0
+	for _, r := range rec.journal(t) {
+		if r["action"] == "skip" {
+			skips++
+		}
+	}
+	if skips != 4 {
+		t.Errorf("journal has %d skips, want 4", skips)
+	}
+}
+
+func TestS3RestoreArchivedSandbox(t *testing.T) { testArchived(t, sandboxBackend) }
 
 func TestS3RestoreIntoOtherBucketMinIO(t *testing.T) { testIntoOtherBucket(t, minioBackend) }
 func TestS3RestoreEmptyPrefixMinIO(t *testing.T)     { testEmptyPrefix(t, minioBackend) }

@@ -51,8 +51,9 @@ type countingClients struct {
 	cfg      aws.Config
 	readOnly bool
 	// failCopy, when set, fails the copies it returns true for before they
-	// are sent, as a store refusing them would.
+	// are sent, with the error code failCode, as a store refusing them would.
 	failCopy func(key string) bool
+	failCode string
 	mutating *atomic.Int64
 	mu       sync.Mutex
 	cache    map[string]*s3.Client
@@ -68,9 +69,10 @@ func (c *countingClients) asReadOnly() *countingClients {
 	return &countingClients{cfg: c.cfg, readOnly: true, mutating: c.mutating, cache: map[string]*s3.Client{}}
 }
 
-// failing returns clients whose copies of the keys fail says fail.
-func (c *countingClients) failing(fail func(key string) bool) *countingClients {
-	return &countingClients{cfg: c.cfg, failCopy: fail, mutating: c.mutating, cache: map[string]*s3.Client{}}
+// failing returns clients whose copies of the keys fail says fail are
+// answered with the error code.
+func (c *countingClients) failing(code string, fail func(key string) bool) *countingClients {
+	return &countingClients{cfg: c.cfg, failCopy: fail, failCode: code, mutating: c.mutating, cache: map[string]*s3.Client{}}
 }
 
 func (c *countingClients) S3(_ context.Context, region string) (*s3.Client, error) {
@@ -92,7 +94,7 @@ func (c *countingClients) S3(_ context.Context, region string) (*s3.Client, erro
 				return st.Initialize.Add(middleware.InitializeMiddlewareFunc("failCopy",
 					func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 						if ci, ok := in.Parameters.(*s3.CopyObjectInput); ok && c.failCopy(aws.ToString(ci.Key)) {
-							return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "AccessDenied", Message: "copy refused by the test"}
+							return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: c.failCode, Message: "copy refused by the test"}
 						}
 						return next.HandleInitialize(ctx, in)
 					}), middleware.Before)
