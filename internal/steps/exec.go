@@ -136,10 +136,10 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
 	name := s(argv[0])
-	if err := cmd.Start(); err != nil {
-		return cty.NilVal, fmt.Errorf("exec %s: %s", name, s(err.Error()))
+	started, runErr := runCommand(cmd)
+	if !started {
+		return cty.NilVal, fmt.Errorf("exec %s: %s", name, s(runErr.Error()))
 	}
-	runErr := cmd.Wait()
 	stdout.flush()
 	stderr.flush()
 	code := cmd.ProcessState.ExitCode()
