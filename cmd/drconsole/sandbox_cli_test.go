@@ -40,7 +40,11 @@ func awsCLI(t *testing.T) string {
 func buildDrconsole(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "drconsole")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own go command first on PATH.
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go command: %v", err)
+	}
 	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
