@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -175,4 +176,30 @@ func between(s, open, close string) string {
 		return ""
 	}
 	return s[i+len(open) : j]
+}
+
+// BenchmarkS3SaveState reports how long saving 100,000 seeded versions
+// (and their replicas) to a data directory takes, and its size.
+func BenchmarkS3SaveState(b *testing.B) {
+	o := &Options{Seed: 1, ReplicationLag: 30 * time.Second, PrimaryRegion: "us-east-1", DRRegion: "us-west-2",
+		Sizes: EstateSizes{Models: 50, VersionsPerModel: 1000, HistoryDays: 180, ObjectBytes: 2048}}
+	s := newS3Service(o)
+	if err := s.seedModels(newRand(1), o, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var size int
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		if err := s.saveState(&buf); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+		if i == 0 {
+			if err := newS3Service(o).loadState(&buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(size)/(1<<20), "state-MiB")
 }

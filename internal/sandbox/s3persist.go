@@ -4,6 +4,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 )
 
@@ -15,6 +16,12 @@ type s3Snapshot struct {
 	Pending []replicationOpSnapshot
 	Done    map[string][]replicationRecord
 	MaxLag  time.Duration
+	// Bodies and Metas are saved once however many versions share them
+	// (replicas, copies, a revision's files); versions refer to them by
+	// index plus one.
+	Bodies  []*s3Body
+	Metas   []map[string]string
+	Headers []capturedHeaders
 }
 
 type bucketSnapshot struct {
@@ -31,7 +38,10 @@ type keySnapshot struct {
 }
 
 type versionSnapshot struct {
-	Object       capturedObject
+	Object       capturedObject // without Key, Body, Meta and Headers
+	BodyRef      int
+	MetaRef      int
+	HeadersRef   int
 	DeleteMarker bool
 	ChecksumAlg  string
 	Checksum     string
@@ -67,12 +77,16 @@ func headersSnapshot(h *contentHeaders) *capturedHeaders {
 func (s *s3Service) saveState(w io.Writer) error {
 	s.mu.Lock()
 	snap := s3Snapshot{Seq: s.ids.seq, Done: s.repl.done, MaxLag: s.repl.maxLag}
+	shared := sharedTables{snap: &snap, bodies: map[*s3Body]int{}, metas: map[uintptr]int{}, headerIdx: map[capturedHeaders]int{}}
 	for _, b := range s.buckets {
 		bs := bucketSnapshot{Name: b.name, Region: b.region, Created: b.created, Versioning: b.versioning, Replication: b.replication}
 		for _, k := range b.keys() {
 			ks := keySnapshot{Key: k}
 			for _, v := range b.objects[k].versions {
 				vs := versionSnapshot{Object: captureVersion(k, v), DeleteMarker: v.deleteMarker, Replication: v.replication}
+				vs.BodyRef, vs.MetaRef = shared.body(v.body), shared.meta(v.meta)
+				vs.HeadersRef = shared.headers(vs.Object.Headers)
+				vs.Object.Key, vs.Object.Body, vs.Object.Meta, vs.Object.Headers = "", nil, nil, nil
 				if v.checksum != nil {
 					vs.ChecksumAlg, vs.Checksum = v.checksum.algorithm, v.checksum.value
 				}
@@ -125,6 +139,17 @@ func (s *s3Service) loadState(r io.Reader) error {
 			o := &s3Key{versions: make([]*s3Version, 0, len(ks.Versions))}
 			for i := range ks.Versions {
 				vs := &ks.Versions[i]
+				if vs.BodyRef > 0 && vs.BodyRef <= len(snap.Bodies) {
+					vs.Object.Body = snap.Bodies[vs.BodyRef-1]
+				}
+				if vs.MetaRef > 0 && vs.MetaRef <= len(snap.Metas) {
+					vs.Object.Meta = snap.Metas[vs.MetaRef-1]
+				}
+				if vs.HeadersRef > 0 && vs.HeadersRef <= len(snap.Headers) {
+					h := snap.Headers[vs.HeadersRef-1]
+					vs.Object.Headers = &h
+				}
+				vs.Object.Key = ks.Key
 				v := vs.Object.version()
 				v.deleteMarker, v.replication = vs.DeleteMarker, vs.Replication
 				if v.deleteMarker {
@@ -166,4 +191,50 @@ func (s *s3Service) loadState(r io.Reader) error {
 			rule: ps.Rule, dest: ps.Dest, created: ps.Created, due: ps.Due})
 	}
 	return nil
+}
+
+// sharedTables numbers bodies and metadata maps for a snapshot.
+type sharedTables struct {
+	snap      *s3Snapshot
+	bodies    map[*s3Body]int
+	metas     map[uintptr]int
+	headerIdx map[capturedHeaders]int
+}
+
+func (t *sharedTables) headers(h *capturedHeaders) int {
+	if h == nil {
+		return 0
+	}
+	if i, ok := t.headerIdx[*h]; ok {
+		return i
+	}
+	t.snap.Headers = append(t.snap.Headers, *h)
+	t.headerIdx[*h] = len(t.snap.Headers)
+	return len(t.snap.Headers)
+}
+
+func (t *sharedTables) body(b *s3Body) int {
+	if b == nil {
+		return 0
+	}
+	if i, ok := t.bodies[b]; ok {
+		return i
+	}
+	t.snap.Bodies = append(t.snap.Bodies, b)
+	t.bodies[b] = len(t.snap.Bodies)
+	return len(t.snap.Bodies)
+}
+
+func (t *sharedTables) meta(m map[string]string) int {
+	if m == nil {
+		return 0
+	}
+	// Maps are not comparable; their identity is their address.
+	p := reflect.ValueOf(m).Pointer()
+	if i, ok := t.metas[p]; ok {
+		return i
+	}
+	t.snap.Metas = append(t.snap.Metas, m)
+	t.metas[p] = len(t.snap.Metas)
+	return len(t.snap.Metas)
 }

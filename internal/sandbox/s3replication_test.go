@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -212,7 +213,9 @@ func TestS3PersistRoundTrip(t *testing.T) {
 		}
 		for i := range ca.Objects {
 			x, y := ca.Objects[i], cb.Objects[i]
-			if x.Key != y.Key || x.VersionID != y.VersionID || x.ETag != y.ETag || !x.Modified.Equal(y.Modified) {
+			if x.Key != y.Key || x.VersionID != y.VersionID || x.ETag != y.ETag || !x.Modified.Equal(y.Modified) ||
+				x.Meta["git-commit"] != y.Meta["git-commit"] || y.Headers == nil || *x.Headers != *y.Headers ||
+				!bytes.Equal(x.Body.bytes(), y.Body.bytes()) {
 				t.Fatalf("%s object %d: %+v vs %+v", bucket, i, x.Key, y.Key)
 			}
 		}
