@@ -69,6 +69,8 @@ func (s *ec2Service) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		"CreateSnapshots":   s.createSnapshots,
 		"DescribeSnapshots": s.describeSnapshots,
 		"DescribeInstances": s.describeInstances,
+		"DeleteVolume":      s.deleteVolume,
+		"DeleteSnapshot":    s.deleteSnapshot,
 	}
 	h, ok := handlers[c.Operation]
 	if !ok {
@@ -307,6 +309,44 @@ func writeVolumeFields(d *xmlDoc, v *volume) {
 	if v.VolumeType == "gp3" {
 		d.leaf("iops", "3000").leaf("throughput", "125")
 	}
+}
+
+// deleteVolume deletes a volume that no instance has attached, as EC2
+// does (VolumeInUse otherwise).
+func (s *ec2Service) deleteVolume(d *xmlDoc, f form, c *call) *apiError {
+	id := f.get("VolumeId")
+	if id == "" {
+		return ec2Err("MissingParameter", "The request must contain the parameter VolumeId")
+	}
+	for i, v := range s.e.st.Volumes {
+		if v.ID != id || v.Region != c.Region {
+			continue
+		}
+		if v.InstanceID != "" {
+			return ec2Err("VolumeInUse", "Volume %s is currently attached to %s", id, v.InstanceID)
+		}
+		s.e.st.Volumes = append(s.e.st.Volumes[:i], s.e.st.Volumes[i+1:]...)
+		d.leaf("return", "true")
+		return nil
+	}
+	return ec2Err("InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
+}
+
+// deleteSnapshot deletes a snapshot, in whatever state it is.
+func (s *ec2Service) deleteSnapshot(d *xmlDoc, f form, c *call) *apiError {
+	id := f.get("SnapshotId")
+	if id == "" {
+		return ec2Err("MissingParameter", "The request must contain the parameter SnapshotId")
+	}
+	for i, sn := range s.e.st.Snapshots {
+		if sn.ID != id || sn.Region != c.Region {
+			continue
+		}
+		s.e.st.Snapshots = append(s.e.st.Snapshots[:i], s.e.st.Snapshots[i+1:]...)
+		d.leaf("return", "true")
+		return nil
+	}
+	return ec2Err("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
 }
 
 func (s *ec2Service) createVolume(d *xmlDoc, f form, c *call) *apiError {
