@@ -188,3 +188,34 @@ func (s *Store) List() ([]Summary, error) {
 	})
 	return out, nil
 }
+
+// Events returns every complete record of run id's journal, in order. A
+// torn last line is ignored, as Read does.
+func (s *Store) Events(id string) ([]runbook.Event, error) {
+	if !ValidRunID(id) {
+		return nil, fmt.Errorf("read run: invalid run id %q (ids look like 20261122T164500Z-3f9a1c)", id)
+	}
+	b, err := os.ReadFile(s.Path(id))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read run %s: no such run in %s", id, s.Dir)
+		}
+		return nil, fmt.Errorf("read run %s: %w", id, err)
+	}
+	lines := bytes.Split(b, []byte("\n"))
+	var out []runbook.Event
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e runbook.Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			if i == len(lines)-1 {
+				break // torn by a crash mid-write
+			}
+			return nil, fmt.Errorf("read run %s: journal line %d: %w", id, i+1, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

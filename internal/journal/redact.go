@@ -117,6 +117,11 @@ func (r *Redactor) Event(e runbook.Event) runbook.Event {
 		}
 		e.Changes = cs
 	}
+	if e.Drill != nil {
+		d := *e.Drill
+		d.Config, d.State = r.rawJSON(d.Config), r.rawJSON(d.State)
+		e.Drill = &d
+	}
 	if e.Run != nil {
 		info := *e.Run
 		if info.Variables != nil {
@@ -129,4 +134,17 @@ func (r *Redactor) Event(e runbook.Event) runbook.Event {
 		e.Run = &info
 	}
 	return e
+}
+
+// rawJSON redacts a JSON document, never falling back to the unredacted
+// text when the result is no longer valid JSON.
+func (r *Redactor) rawJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	red := r.String(string(raw))
+	if !json.Valid([]byte(red)) {
+		red = `"` + Redacted + `"`
+	}
+	return json.RawMessage(red)
 }

@@ -157,6 +157,15 @@ const (
 	GateApproved EventKind = "gate_approved"
 	GateRefused  EventKind = "gate_refused"
 	RunFinished  EventKind = "run_finished"
+
+	// Drill events. step_drilled comes before a drill step plans or
+	// applies: what the drill redirects and what teardown will need. The
+	// teardown events follow run_finished.
+	StepDrilled      EventKind = "step_drilled"
+	TeardownStarted  EventKind = "teardown_started"
+	TeardownAction   EventKind = "teardown_action"
+	TeardownFailed   EventKind = "teardown_failed"
+	TeardownFinished EventKind = "teardown_finished"
 )
 
 // RunStatus is how a run ended.
@@ -193,6 +202,8 @@ type Event struct {
 	Duration time.Duration   `json:"duration_ns,omitempty"`
 	// Delay is the back-off before the next attempt (step_retried).
 	Delay time.Duration `json:"delay_ns,omitempty"`
+	// Drill is a drill step's configuration and state (step_drilled).
+	Drill *DrillRecord `json:"drill,omitempty"`
 }
 
 // RunInfo describes a run when it starts.
@@ -206,6 +217,7 @@ type RunInfo struct {
 	Parallelism int               `json:"parallelism"`
 	Target      string            `json:"target,omitempty"`
 	ResumedFrom string            `json:"resumed_from,omitempty"`
+	Drill       *DrillInfo        `json:"drill,omitempty"` // set when the run is a drill
 }
 
 // Progress is a step's done/total count.

@@ -44,6 +44,12 @@ type Options struct {
 
 	Target, Operator, Host string
 	Resume                 *ResumeState // nil: a fresh run
+	// Drill, when set, runs the runbook as a drill: each step is rewritten
+	// by its type's DrillPlan (or runs as is when it says drill_safe), and
+	// a step that can do neither fails. DrillInfo is recorded in
+	// run_started.
+	Drill     *Drill
+	DrillInfo *DrillInfo
 }
 
 // ResumeState is what an earlier run of the same runbook achieved, read
@@ -167,6 +173,12 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 	if opts.Resume != nil {
 		info.ResumedFrom = opts.Resume.From
 	}
+	if opts.Drill != nil {
+		info.Drill = opts.DrillInfo
+		if info.Drill == nil {
+			info.Drill = &DrillInfo{TargetBucket: opts.Drill.TargetBucket, TargetPrefix: opts.Drill.TargetPrefix}
+		}
+	}
 	if err := r.emit(Event{Kind: RunStarted, Run: info}); err != nil {
 		return &Result{Status: StatusFailed, Err: err}
 	}
@@ -278,6 +290,11 @@ func (r *run) redactEvent(e *Event) {
 	}
 	if len(e.Outputs) > 0 {
 		e.Outputs = r.redactJSON(e.Outputs)
+	}
+	if e.Drill != nil && len(e.Drill.Config) > 0 {
+		d := *e.Drill
+		d.Config = r.redactJSON(d.Config)
+		e.Drill = &d
 	}
 }
 
@@ -716,6 +733,11 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 	}
 	if skip {
 		return r.skipWhen(n)
+	}
+	if r.opts.Drill != nil {
+		if typ, st.cfg, err = r.drillStep(n, typ, st.cfg); err != nil {
+			return nodeEnd{statusPending, nil}, err
+		}
 	}
 	if r.opts.DryRun || n.Confirm {
 		changes, err := r.plan(n, typ, st)

@@ -39,7 +39,15 @@ var objectivesSchema = &hcl.BodySchema{
 }
 
 var drillSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "target_bucket", Required: true}, {Name: "target_prefix"}},
+	Attributes: []hcl.AttributeSchema{{Name: "target_bucket"}, {Name: "target_prefix"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "fault"}},
+}
+
+var faultSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "service"}, {Name: "operation"}, {Name: "region"},
+		{Name: "latency"}, {Name: "after"}, {Name: "at_step"},
+	},
 }
 
 var variableSchema = &hcl.BodySchema{
@@ -339,10 +347,60 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 				dt.TargetPrefix, d = p.constString(a, "drill target_prefix")
 				diags = append(diags, d...)
 			}
+			for _, fb := range c.Blocks {
+				f, d := p.decodeFault(fb)
+				diags = append(diags, d...)
+				dt.Faults = append(dt.Faults, f)
+			}
 			p.rb.Drill = dt
 		}
 	}
 	return diags
+}
+
+// decodeFault reads a drill's fault block. Which kinds, services and
+// rates are valid is the sandbox's to say when the drill installs it.
+func (p *parser) decodeFault(b *hcl.Block) (DrillFault, hcl.Diagnostics) {
+	f := DrillFault{DeclRange: b.DefRange}
+	c, diags := b.Body.Content(faultSchema)
+	str := func(name string, dst *string) {
+		if a := c.Attributes[name]; a != nil {
+			s, d := p.constString(a, "fault "+name)
+			diags = append(diags, d...)
+			*dst = s
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if a := c.Attributes[name]; a != nil {
+			v, d := p.constDuration(a, "fault "+name)
+			diags = append(diags, d...)
+			*dst = v
+		}
+	}
+	str("kind", &f.Kind)
+	str("service", &f.Service)
+	str("operation", &f.Operation)
+	str("region", &f.Region)
+	str("at_step", &f.AtStep)
+	dur("latency", &f.Latency)
+	dur("after", &f.After)
+	if a := c.Attributes["rate"]; a != nil {
+		v, d := p.constValue(a.Expr, cty.Number, "fault rate")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			f.Rate, _ = v.AsBigFloat().Float64()
+			if f.Rate < 0 || f.Rate > 1 {
+				rng := a.Expr.Range()
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate",
+					Detail: "The rate is the fraction of matching requests affected, from 0 to 1.", Subject: &rng})
+			}
+		}
+	}
+	if f.After > 0 && f.AtStep != "" {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Fault starts twice",
+			Detail: "Set after (from the drill's start) or at_step (when a step starts), not both.", Subject: &b.DefRange})
+	}
+	return f, diags
 }
 
 func invalidName(kind, name string, rng hcl.Range) *hcl.Diagnostic {

@@ -99,6 +99,20 @@ type Objectives struct {
 type DrillTarget struct {
 	TargetBucket string
 	TargetPrefix string
+	// Faults are injected into the sandbox while the drill runs.
+	Faults []DrillFault
+}
+
+// DrillFault is a fault a drill injects: a kind as the sandbox's --fault
+// flag names it (throttle, error5xx, latency, drop, outage), what it
+// matches, and when it starts: at once, After the drill's start, or when
+// the step at AtStep ("step.TYPE.NAME") starts.
+type DrillFault struct {
+	Kind, Service, Operation, Region string
+	Rate                             float64
+	Latency, After                   time.Duration
+	AtStep                           string
+	DeclRange                        hcl.Range
 }
 
 // Variable is a declared input.

@@ -1,0 +1,407 @@
+package drill_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/zclconf/go-cty/cty"
+
+	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/drill"
+	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+	"github.com/drconsole/drconsole/internal/steps"
+)
+
+// estate is a seeded sandbox, drconsole's clients for it and the test's
+// own SDK clients to look at what changed.
+type estate struct {
+	srv     *sandbox.Server
+	clients *awsx.Clients
+	cfg     aws.Config
+	s3      *s3.Client
+}
+
+func newEstate(t *testing.T) *estate {
+	t.Helper()
+	srv, cfg := sandboxtest.Start(t, sandbox.Options{
+		Seed:             1,
+		SnapshotDuration: 200 * time.Millisecond,
+		InstanceWarmup:   200 * time.Millisecond,
+		RestoreDuration:  200 * time.Millisecond,
+	})
+	clients, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &estate{srv: srv, clients: clients, cfg: cfg,
+		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+}
+
+func (e *estate) registry() runbook.Registry {
+	return steps.Registry(steps.Deps{AWS: e.clients})
+}
+
+// listing renders every version and delete marker under prefix, so two
+// listings are equal only if nothing was written there.
+func (e *estate) listing(t *testing.T, bucket, prefix string) []string {
+	t.Helper()
+	var out []string
+	p := s3.NewListObjectVersionsPaginator(e.s3, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("list %s/%s: %v", bucket, prefix, err)
+		}
+		for _, v := range page.Versions {
+			out = append(out, fmt.Sprintf("v %s %s %s %v %d", aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToString(v.ETag), aws.ToBool(v.IsLatest), aws.ToInt64(v.Size)))
+		}
+		for _, m := range page.DeleteMarkers {
+			out = append(out, fmt.Sprintf("d %s %s %v", aws.ToString(m.Key), aws.ToString(m.VersionId), aws.ToBool(m.IsLatest)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *estate) drCapacity(t *testing.T) (minSize, maxSize, desired int32) {
+	t.Helper()
+	c := autoscaling.NewFromConfig(e.cfg, func(o *autoscaling.Options) { o.Region = "us-west-2" })
+	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("describe DR group: %v", err)
+	}
+	g := out.AutoScalingGroups[0]
+	return aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity)
+}
+
+func (e *estate) drillSnapshots(t *testing.T, runID string) []string {
+	t.Helper()
+	c := ec2.NewFromConfig(e.cfg, func(o *ec2.Options) { o.Region = "us-east-1" })
+	out, err := c.DescribeSnapshots(context.Background(), &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
+		Filters: []ec2types.Filter{{Name: aws.String("tag:drconsole:drill"), Values: []string{runID}}}})
+	if err != nil {
+		t.Fatalf("describe snapshots: %v", err)
+	}
+	var ids []string
+	for _, s := range out.Snapshots {
+		ids = append(ids, aws.ToString(s.SnapshotId))
+	}
+	return ids
+}
+
+func (e *estate) drillBuckets(t *testing.T) []string {
+	t.Helper()
+	out, err := e.s3.ListBuckets(context.Background(), &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatalf("list buckets: %v", err)
+	}
+	var names []string
+	for _, b := range out.Buckets {
+		if strings.Contains(aws.ToString(b.Name), "-drill-") {
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	return names
+}
+
+// events collects a drill's events.
+type events struct {
+	mu    sync.Mutex
+	all   []runbook.Event
+	onEnd func(runbook.Event)
+}
+
+func (ev *events) Emit(e runbook.Event) error {
+	ev.mu.Lock()
+	ev.all = append(ev.all, e)
+	hook := ev.onEnd
+	ev.mu.Unlock()
+	if hook != nil {
+		hook(e)
+	}
+	return nil
+}
+
+func (ev *events) list() []runbook.Event {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return slices.Clone(ev.all)
+}
+
+func (ev *events) dump() string {
+	var b strings.Builder
+	for _, e := range ev.list() {
+		fmt.Fprintf(&b, "%s %s %s %s %v\n", e.Kind, e.Node, e.Error, e.Reason, e.Changes)
+	}
+	return b.String()
+}
+
+func loadGameday(t *testing.T, reg runbook.Registry) *runbook.Runbook {
+	t.Helper()
+	rb, diags := runbook.Load(filepath.Join("..", "..", "runbooks", "gameday-failover.hcl"), reg)
+	if diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	return rb
+}
+
+func (e *estate) gamedayVars() map[string]cty.Value {
+	return map[string]cty.Value{
+		"restore_to":    cty.StringVal(e.srv.Now().Add(-50 * time.Hour).UTC().Format(time.RFC3339)),
+		"poll_interval": cty.StringVal("50ms"),
+	}
+}
+
+// assertNothingLeft checks that production is as it was and no drill
+// resource remains.
+func (e *estate) assertNothingLeft(t *testing.T, runID string, models []string, minSize, maxSize, desired int32) {
+	t.Helper()
+	if got := e.listing(t, sandbox.ModelBucket, "models/"); !slices.Equal(got, models) {
+		t.Errorf("models/ changed: %d entries before, %d after", len(models), len(got))
+	}
+	if got := e.listing(t, sandbox.ModelBucket, "drills/"); len(got) != 0 {
+		t.Errorf("drill prefix not empty after teardown: %v", got[:min(5, len(got))])
+	}
+	if got := e.drillBuckets(t); len(got) != 0 {
+		t.Errorf("restored drill buckets left: %v", got)
+	}
+	if got := e.drillSnapshots(t, runID); len(got) != 0 {
+		t.Errorf("drill snapshots left: %v", got)
+	}
+	if mn, mx, d := e.drCapacity(t); mn != minSize || mx != maxSize || d != desired {
+		t.Errorf("DR group at min %d max %d desired %d, want %d %d %d", mn, mx, d, minSize, maxSize, desired)
+	}
+}
+
+func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
+	e := newEstate(t)
+	models := e.listing(t, sandbox.ModelBucket, "models/")
+	if len(models) == 0 {
+		t.Fatal("the sandbox has no model artifacts")
+	}
+	mn, mx, desired := e.drCapacity(t)
+	reg := e.registry()
+	rb := loadGameday(t, reg)
+	const runID = "20261122T180000Z-d1d1d1"
+
+	// The plan says what the drill redirects before anything runs.
+	dryEv := &events{}
+	dry, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{
+		RunID: "20261122T175900Z-d0d0d0", DryRun: true, Vars: e.gamedayVars(), Registry: steps.Registry(steps.Deps{AWS: e.clients.AsReadOnly()}),
+		Sink: dryEv, Target: "sandbox",
+	}})
+	if err != nil || dry.Result.Status != runbook.StatusSucceeded {
+		t.Fatalf("drill dry-run: %v %+v\n%s", err, dry, dryEv.dump())
+	}
+	redirected := map[string]string{}
+	for _, ev := range dryEv.list() {
+		if ev.Kind == runbook.StepDrilled {
+			redirected[ev.Node] = fmt.Sprint(ev.Changes)
+		}
+	}
+	if r := redirected["step.s3_restore.models"]; !strings.Contains(r, "ai-model-artifacts/drills/20261122T175900Z-d0d0d0/models/") {
+		t.Errorf("plan of s3_restore does not show the drill target: %q", r)
+	}
+	if r := redirected["step.asg_scale.serving"]; !strings.Contains(r, "scale back") {
+		t.Errorf("plan of asg_scale does not say it scales back: %q", r)
+	}
+
+	ev := &events{}
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{
+		RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
+		t.Fatalf("drill %s: %v; teardown: %v\n%s", out.Result.Status, out.Result.Err, out.TeardownErr, ev.dump())
+	}
+	e.assertNothingLeft(t, runID, models, mn, mx, desired)
+
+	rep := out.Report
+	// RTO: the journal's span from run_started to the last step's end.
+	var start, lastEnd time.Time
+	for _, x := range ev.list() {
+		switch x.Kind {
+		case runbook.RunStarted:
+			start = x.Time
+		case runbook.StepFinished:
+			if x.Time.After(lastEnd) {
+				lastEnd = x.Time
+			}
+		}
+	}
+	if !rep.RTO.Measured || rep.RTO.Achieved != lastEnd.Sub(start) {
+		t.Errorf("RTO %v (measured %v), journal span %v", rep.RTO.Achieved, rep.RTO.Measured, lastEnd.Sub(start))
+	}
+	if !rep.RTO.Pass || rep.RTO.Objective != 30*time.Minute {
+		t.Errorf("RTO objective %v pass %v", rep.RTO.Objective, rep.RTO.Pass)
+	}
+	// RPO: the restores used restore_to and the backup point before it.
+	if !rep.RPO.Measured || len(rep.RecoveryPoints) < 2 || rep.RPO.Achieved < 50*time.Hour {
+		t.Errorf("RPO %+v from %+v", rep.RPO, rep.RecoveryPoints)
+	}
+	if rep.RPO.Pass {
+		t.Error("a 50-hour-old restore passes a 1h RPO")
+	}
+	if rep.Passed() {
+		t.Error("the drill passed although its RPO failed")
+	}
+
+	// The critical path runs through the longer of the two parallel
+	// branches (snapshot then restore, or the backup restore).
+	dur := map[string]time.Duration{}
+	for _, st := range rep.Steps {
+		dur[st.Node] = st.Duration
+	}
+	want := []string{"step.backup_restore.models_backup"}
+	if dur["step.ebs_snapshot.datasets"]+dur["step.s3_restore.models"] > dur["step.backup_restore.models_backup"] {
+		want = []string{"step.ebs_snapshot.datasets", "step.s3_restore.models"}
+	}
+	want = append(want, "gate.failover", "step.asg_scale.serving", "step.alarms_check.health")
+	if !slices.Equal(rep.CriticalPath, want) {
+		t.Errorf("critical path %v, want %v (durations %v)", rep.CriticalPath, want, dur)
+	}
+	if rep.Teardown.Status != "finished" || len(rep.Teardown.Actions) == 0 {
+		t.Errorf("teardown %+v", rep.Teardown)
+	}
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"| RTO | 30m0s |", "| RPO | 1h0m0s |", "FAIL", "Critical path", "DeleteBucket", "DeleteSnapshot"} {
+		if !strings.Contains(md.String(), s) {
+			t.Errorf("markdown report lacks %q:\n%s", s, md.String())
+		}
+	}
+}
+
+func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
+	e := newEstate(t)
+	models := e.listing(t, sandbox.ModelBucket, "models/")
+	mn, mx, desired := e.drCapacity(t)
+	reg := e.registry()
+	rb := loadGameday(t, reg)
+	const runID = "20261122T181000Z-0a7a6e"
+	outage, err := drill.ParseFault("outage:us-west-2,at_step=step.asg_scale.serving")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{}
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Faults: []drill.Fault{outage},
+		Injector: drill.AdminInjector{URL: e.srv.URL()},
+		Run:      runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != runbook.StatusFailed {
+		t.Fatalf("drill under a region outage %s, want failed\n%s", out.Result.Status, ev.dump())
+	}
+	rep := out.Report
+	if len(rep.Failed) == 0 || rep.Failed[0].Node != "step.asg_scale.serving" || !strings.Contains(rep.Failed[0].Error, "ServiceUnavailable") {
+		t.Errorf("report says failed %+v, want step.asg_scale.serving with the outage's error", rep.Failed)
+	}
+	if rep.RTO.Measured || rep.RTO.Pass {
+		t.Errorf("RTO of a failed drill: %+v", rep.RTO)
+	}
+	if out.TeardownErr != nil || rep.Teardown.Status != "finished" {
+		t.Fatalf("teardown after the outage: %v %+v", out.TeardownErr, rep.Teardown)
+	}
+	if len(e.srv.Faults()) != 0 {
+		t.Errorf("faults left in the sandbox: %v", e.srv.Faults())
+	}
+	e.assertNothingLeft(t, runID, models, mn, mx, desired)
+	var md strings.Builder
+	_ = rep.WriteMarkdown(&md)
+	if !strings.Contains(md.String(), "## What failed") || !strings.Contains(md.String(), "step.asg_scale.serving") {
+		t.Errorf("markdown does not say what failed:\n%s", md.String())
+	}
+}
+
+// An interrupted drill leaves its resources; a teardown from its events
+// alone (as drconsole drill --teardown does from the journal) removes them,
+// and running it again is harmless.
+func TestDrillTeardownAfterInterruption(t *testing.T) {
+	e := newEstate(t)
+	models := e.listing(t, sandbox.ModelBucket, "models/")
+	mn, mx, desired := e.drCapacity(t)
+	reg := e.registry()
+	rb := loadGameday(t, reg)
+	const runID = "20261122T182000Z-1a1a1a"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := &events{}
+	ev.onEnd = func(x runbook.Event) {
+		if x.Kind == runbook.StepFinished && x.Node == "step.asg_scale.serving" {
+			cancel()
+		}
+	}
+	// The engine alone, in drill mode: what a killed process leaves.
+	res := runbook.Execute(ctx, rb, runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true,
+		Sink: ev, Drill: &runbook.Drill{ID: runID, TargetBucket: "ai-model-artifacts", TargetPrefix: "drills/"}})
+	if res.Status != runbook.StatusCancelled {
+		t.Fatalf("run %s, want cancelled\n%s", res.Status, ev.dump())
+	}
+	if len(e.listing(t, sandbox.ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
+		t.Fatal("the interrupted drill left nothing to tear down")
+	}
+	if _, _, d := e.drCapacity(t); d == desired {
+		t.Fatal("the DR group was not scaled before the interruption")
+	}
+	for range 2 {
+		sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+		if err != nil || sum.Status != "finished" {
+			t.Fatalf("teardown: %v %+v", err, sum)
+		}
+	}
+	e.assertNothingLeft(t, runID, models, mn, mx, desired)
+}
+
+func TestDrillRefusesStepsNotSafe(t *testing.T) {
+	src := func(safe string) map[string][]byte {
+		return map[string][]byte{"r.hcl": []byte(`
+step "exec" "notify" {
+  command = ["true"]
+  ` + safe + `
+}
+step "wait" "pause" {
+  duration = "1ms"
+}
+`)}
+	}
+	reg := steps.Registry(steps.Deps{})
+	rb, diags := runbook.Parse(src(""), reg)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{RunID: "20261122T183000Z-5afe00", Registry: reg}})
+	var de *drill.DiagError
+	if err == nil || !errors.As(err, &de) || !strings.Contains(err.Error(), "step.exec.notify") || de.Diags[0].Subject == nil {
+		t.Fatalf("exec in a drill: %v, want a diagnostic naming the step", err)
+	}
+
+	rb, diags = runbook.Parse(src("drill_safe = true"), reg)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ev := &events{}
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{RunID: "20261122T183001Z-5afe01", Registry: reg, Sink: ev}})
+	if err != nil || out.Result.Status != runbook.StatusSucceeded {
+		t.Fatalf("drill_safe exec: %v %+v\n%s", err, out, ev.dump())
+	}
+}
