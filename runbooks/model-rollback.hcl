@@ -20,9 +20,10 @@
 #   region      its region (default "us-east-1").
 #
 # Against the sandbox (what `make run` opens):
-#   drconsole sandbox &
-#   drconsole plan runbooks/model-rollback.hcl --var key=models/llama-ft/model.safetensors --var to_time=2026-03-01T12:00:00Z
-#   drconsole run  runbooks/model-rollback.hcl --var key=models/llama-ft/model.safetensors --var to_time=2026-03-01T12:00:00Z
+#   drconsole sandbox &           # serves the estate on 127.0.0.1:5480
+#   T=$(date -u -d '-30 days' +%Y-%m-%dT%H:%M:%SZ)
+#   drconsole plan runbooks/model-rollback.hcl --var key=models/llama-ft/model.safetensors --var to_time=$T
+#   drconsole run  runbooks/model-rollback.hcl --var key=models/llama-ft/model.safetensors --var to_time=$T
 # The console's Models view offers the same rollback from a version timeline.
 
 runbook {

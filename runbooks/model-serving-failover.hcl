@@ -25,10 +25,12 @@
 #   dr_capacity    instances to run in the DR region (default 4).
 #   poll_interval  how often waits poll AWS (default "10s").
 #
-# Against the sandbox (what `make run` opens):
-#   drconsole sandbox &           # prints its endpoint
-#   drconsole plan runbooks/model-serving-failover.hcl --var restore_to=2026-03-01T12:00:00Z
-#   drconsole run  runbooks/model-serving-failover.hcl --var restore_to=2026-03-01T12:00:00Z
+# Against the sandbox (what `make run` opens), whose model history reaches
+# back months from now:
+#   drconsole sandbox &           # serves the estate on 127.0.0.1:5480
+#   T=$(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)
+#   drconsole plan runbooks/model-serving-failover.hcl --var restore_to=$T
+#   drconsole run  runbooks/model-serving-failover.hcl --var restore_to=$T
 # or, in the console (`make run`), Runbooks -> model-serving-failover, fill in
 # restore_to, review the plan and type the confirmations. Add --auto-approve
 # only in CI.

@@ -6,7 +6,8 @@
 #   whose window covers that time when there is one: it restores to the time
 #   exactly), starts a restore job and waits until it is COMPLETED. The
 #   restore always creates a new resource and leaves the original alone: for
-#   the model bucket, a new bucket named var.target_bucket; for an EBS volume,
+#   the model bucket, a new bucket (var.target_bucket, or a name derived from
+#   the source bucket and the run); for an EBS volume,
 #   a new volume in var.availability_zone; for EFS, a new file system. A
 #   resumed run finds the job it already started (the idempotency token comes
 #   from the run id).
@@ -16,15 +17,18 @@
 #   resource_arn       what to restore (default the model bucket,
 #                      arn:aws:s3:::ai-model-artifacts; a dataset volume is
 #                      arn:aws:ec2:us-east-1:ACCOUNT:volume/vol-...).
-#   target_bucket      new bucket for an S3 restore
-#                      (default "ai-model-artifacts-restored").
+#   target_bucket      new bucket for an S3 restore (default: the source
+#                      bucket's name with a suffix fixed by the run).
 #   availability_zone  zone of a restored EBS volume (default "us-east-1a").
 #   poll_interval      how often the wait polls (default "30s").
 #
 # Against the sandbox (what `make run` opens):
-#   drconsole sandbox &
-#   drconsole plan runbooks/restore-from-backup.hcl --var restore_to=2026-03-01T12:00:00Z
-#   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=2026-03-01T12:00:00Z
+#   drconsole sandbox &           # serves the estate on 127.0.0.1:5480
+#   T=$(date -u -d '-3 days' +%Y-%m-%dT%H:%M:%SZ)   # it keeps 14 days of points
+#   drconsole plan runbooks/restore-from-backup.hcl --var restore_to=$T
+#   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=$T
+#   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=$T \
+#     --var resource_arn=arn:aws:ec2:us-east-1:123456789012:volume/vol-...   # a dataset volume
 # The console's Recovery points view lists the points this would choose from.
 
 runbook {
@@ -52,8 +56,8 @@ variable "resource_arn" {
 
 variable "target_bucket" {
   type        = string
-  default     = "ai-model-artifacts-restored"
-  description = "New bucket an S3 restore creates"
+  default     = null
+  description = "New bucket an S3 restore creates (default: derived from the source bucket and the run)"
 }
 
 variable "availability_zone" {

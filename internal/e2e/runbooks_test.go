@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/zclconf/go-cty/cty"
 
@@ -30,6 +32,7 @@ type estate struct {
 	clients *awsx.Clients
 	s3      *s3.Client // the test's own client
 	cfg     aws.Config
+	runs    int // runs so far, to give each its own id
 }
 
 // faults are the ones issue 4 asks the runbooks to survive.
@@ -63,14 +66,7 @@ func newEstate(t *testing.T) *estate {
 // registry wires every step type to the given clients, as cmd/drconsole
 // does.
 func registry(c *awsx.Clients) runbook.Registry {
-	reg := steps.Registry(steps.Deps{})
-	for k, v := range steps.AWSTypes(c) {
-		reg[k] = v
-	}
-	for k, v := range steps.S3Types(c) {
-		reg[k] = v
-	}
-	return reg
+	return steps.Registry(steps.Deps{AWS: c})
 }
 
 // events collects a run's event stream.
@@ -129,11 +125,12 @@ func (e *estate) run(t *testing.T, name string, dry bool, vars map[string]string
 	if diags.HasErrors() {
 		t.Fatalf("variables of %s: %s", name, diags.Error())
 	}
+	e.runs++
 	var ev events
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	res := runbook.Execute(ctx, rb, runbook.Options{
-		RunID: fmt.Sprintf("e2e-%s-%t", strings.TrimSuffix(name, ".hcl"), dry), DryRun: dry, Vars: vals, Registry: reg,
+		RunID: fmt.Sprintf("e2e-%s-%d", strings.TrimSuffix(name, ".hcl"), e.runs), DryRun: dry, Vars: vals, Registry: reg,
 		AutoApprove: !dry, Sink: &ev, Target: "sandbox", Operator: "e2e",
 	})
 	return res, &ev
@@ -469,6 +466,10 @@ func TestRestoreFromBackup(t *testing.T) {
 			}
 			at := e.srv.Now().Add(-50 * time.Hour).Format(time.RFC3339)
 			vars := map[string]string{"restore_to": at, "poll_interval": "50ms", "target_bucket": "ai-model-artifacts-restored"}
+			if withFaults {
+				// The default: a bucket named after the source and the run.
+				delete(vars, "target_bucket")
+			}
 
 			n := len(e.srv.Requests())
 			res, ev := e.run(t, "restore-from-backup.hcl", true, vars)
@@ -479,7 +480,7 @@ func TestRestoreFromBackup(t *testing.T) {
 				t.Fatalf("dry-run made mutating calls: %v", m)
 			}
 			plan := ev.planned("step.backup_restore.resource")
-			if len(plan) == 0 || !strings.Contains(fmt.Sprint(plan), "ai-model-artifacts-restored") {
+			if len(plan) == 0 || !strings.Contains(fmt.Sprint(plan), "new bucket ai-model-artifacts") {
 				t.Errorf("plan %v does not name the new bucket", plan)
 			}
 
@@ -488,11 +489,36 @@ func TestRestoreFromBackup(t *testing.T) {
 				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.dump())
 			}
 			e.srv.SetFaults(nil)
-			if arn := res.Outputs["created_resource_arn"].AsString(); !strings.Contains(arn, "ai-model-artifacts-restored") {
-				t.Errorf("created %s, want the new bucket", arn)
+			arn := res.Outputs["created_resource_arn"].AsString()
+			bucket, ok := strings.CutPrefix(arn, "arn:aws:s3:::")
+			if !ok || bucket == modelBucket || !strings.HasPrefix(bucket, modelBucket) ||
+				vars["target_bucket"] != "" && bucket != vars["target_bucket"] {
+				t.Errorf("created %s, want a new bucket", arn)
 			}
-			if got := objects(t, ctx, e.s3, "ai-model-artifacts-restored", ""); len(got) == 0 {
+			if got := objects(t, ctx, e.s3, bucket, ""); len(got) == 0 {
 				t.Error("the restored bucket is empty")
+			}
+
+			// A dataset volume: the newest daily point before T.
+			ec2c, err := e.clients.EC2(ctx, "us-east-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			vols, err := ec2c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:Name"), Values: []string{"ai-dataset"}}}})
+			if err != nil || len(vols.Volumes) == 0 {
+				t.Fatalf("dataset volumes: %v", err)
+			}
+			vol := vols.Volumes[0]
+			res, ev = e.run(t, "restore-from-backup.hcl", false, map[string]string{"restore_to": at, "poll_interval": "50ms",
+				"resource_arn": "arn:aws:ec2:us-east-1:123456789012:volume/" + aws.ToString(vol.VolumeId)})
+			if res.Status != runbook.StatusSucceeded {
+				t.Fatalf("volume restore %s: %v\n%s", res.Status, res.Err, ev.dump())
+			}
+			if arn := res.Outputs["created_resource_arn"].AsString(); !strings.Contains(arn, ":volume/vol-") || strings.HasSuffix(arn, aws.ToString(vol.VolumeId)) {
+				t.Errorf("volume restore created %s, want a new volume", arn)
+			}
+			if c, err := time.Parse(time.RFC3339, res.Outputs["recovery_point_created"].AsString()); err != nil || c.After(e.srv.Now().Add(-50*time.Hour)) {
+				t.Errorf("volume restored from a point created %v (%v), want one before T", c, err)
 			}
 		})
 	}
