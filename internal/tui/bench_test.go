@@ -59,6 +59,37 @@ func BenchmarkTimelineView100k(b *testing.B) {
 	frames(b, m, 200, func(i int) { tl.g.move(n / 200) })
 }
 
+// BenchmarkTimelineFilter100k filters a timeline of 100,000 versions as
+// an operator types, one key at a time.
+func BenchmarkTimelineFilter100k(b *testing.B) {
+	m := benchModel()
+	mv := m.views[1].(*modelsView)
+	mv.bucket = "ai-model-artifacts"
+	m.active = 1
+	mv.openTimeline(m.env, "models/", false)
+	tl := mv.tl
+	tl.streaming = false
+	const n = 100000
+	tl.versions = make([]inventory.Version, n)
+	for i := range tl.versions {
+		tl.versions[i] = inventory.Version{Key: fmt.Sprintf("models/m%03d/model.bin", i%500), VersionID: fmt.Sprintf("v%07d", i),
+			LastModified: fixedNow.Add(-time.Duration(i) * time.Minute), Size: int64(i)}
+	}
+	tl.g.grow(n)
+	var total time.Duration
+	keys := 0
+	for b.Loop() {
+		start := time.Now()
+		for _, f := range []string{"m", "m0", "m04", "m042", "m04", "m0", ""} {
+			tl.g.setFilter(f)
+			_ = m.View()
+			keys++
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(keys), "µs/key")
+}
+
 // BenchmarkRunsView1000 renders the journal history with 1,000 runs.
 func BenchmarkRunsView1000(b *testing.B) {
 	m := benchModel()

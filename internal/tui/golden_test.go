@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 var sizes = []struct{ w, h int }{{80, 24}, {120, 40}}
@@ -43,5 +44,40 @@ func TestGoldenViews(t *testing.T) {
 				h.golden(name)
 			})
 		}
+	}
+}
+
+// TestGoldenRunFlow checks the Runbooks form, plan, finished run and the
+// Runs view of that run, at every size.
+func TestGoldenRunFlow(t *testing.T) {
+	fx := newFixture(t)
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarnessOn(t, fx, sz.w, sz.h, nil)
+			suffix := fmt.Sprintf("-%dx%d", sz.w, sz.h)
+			h.keys("6")
+			h.waitScreen("approve")
+			h.keys("enter")
+			h.waitScreen("Variables")
+			h.golden("runbooks-form" + suffix)
+			h.keys("enter")
+			h.waitScreen("plan SUCCEEDED")
+			h.golden("runbooks-plan" + suffix)
+			// Run ids start with the time: a second later sorts the run
+			// before the plan.
+			h.clock.Advance(time.Second)
+			h.keys("x")
+			h.waitScreen("Type go and press enter")
+			h.clock.Advance(time.Second)
+			approve(h, "go")
+			h.waitScreen("run SUCCEEDED")
+			h.golden("runbooks-run" + suffix)
+			h.keys("7")
+			h.waitScreen("✔ succeeded")
+			h.golden("runs-list" + suffix)
+			h.keys("enter")
+			h.waitScreen("by tester")
+			h.golden("runs-open" + suffix)
+		})
 	}
 }

@@ -28,6 +28,11 @@ type grid struct {
 	sortCol  int // -1: source order
 	sortDesc bool
 	idx      []int // visible rows as source indices; nil: all in source order
+	// stable rows never change once appended (a version listing): their
+	// lower-cased text is kept so filtering does not format every row
+	// again on each key.
+	stable bool
+	search []string
 	cursor   int   // position in the visible rows
 	offset   int   // first visible row drawn
 }
@@ -37,12 +42,19 @@ func newGrid(cols ...column) *grid { return &grid{cols: cols, sortCol: -1} }
 // setSource replaces the rows, keeping filter and sort.
 func (g *grid) setSource(total int, cells func(i int) []string) {
 	g.total, g.cells = total, cells
+	g.search = g.search[:0]
 	g.apply()
 }
 
 // grow tells the grid more rows were appended to its source (streaming):
 // without a filter or sort it only extends, so nothing is recomputed.
 func (g *grid) grow(total int) {
+	if g.stable && total > 0 {
+		// Each page's text is prepared as it arrives, so the first filter
+		// key does not format the whole listing at once.
+		g.total = total
+		g.text(total - 1)
+	}
 	if g.filter == "" && g.sortCol < 0 {
 		g.total = total
 		return
@@ -59,7 +71,7 @@ func (g *grid) apply() {
 		g.idx = g.idx[:0]
 		f := strings.ToLower(g.filter)
 		for i := 0; i < g.total; i++ {
-			if f == "" || strings.Contains(strings.ToLower(strings.Join(g.cells(i), " ")), f) {
+			if f == "" || strings.Contains(g.text(i), f) {
 				g.idx = append(g.idx, i)
 			}
 		}
@@ -218,4 +230,15 @@ func (g *grid) position() string {
 		return "0/0"
 	}
 	return count(g.cursor+1) + "/" + count(g.len())
+}
+
+// text is row i as the filter matches it.
+func (g *grid) text(i int) string {
+	if !g.stable {
+		return strings.ToLower(strings.Join(g.cells(i), " "))
+	}
+	for len(g.search) <= i {
+		g.search = append(g.search, strings.ToLower(strings.Join(g.cells(len(g.search)), " ")))
+	}
+	return g.search[i]
 }

@@ -205,6 +205,7 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 	}
 	cols = append(cols, column{title: "VERSION", min: 12})
 	tl.g = newGrid(cols...)
+	tl.g.stable = true
 	now := e.now()
 	tl.g.setSource(0, func(i int) []string {
 		x := tl.versions[i]

@@ -27,9 +27,7 @@ func desired(t *testing.T, h *harness) int32 {
 // openScaleRunbook goes to Runbooks, opens scale-dr, fills the form and
 // waits for the plan.
 func openScaleRunbook(h *harness) {
-	h.keys(":", "r", "b", "enter")
-	h.waitScreen("scale-dr")
-	h.keys("enter")
+	openRunbook(h, "scale-dr")
 	h.waitScreen("Variables")
 	h.keys("down") // desired keeps its default; reason is required
 	h.typeText("drill")
@@ -158,9 +156,7 @@ func approve(h *harness, token string) {
 
 func TestQuitWhileRunActiveAsksFirst(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
-	h.keys("6")
-	h.waitScreen("slow")
-	h.keys("j", "enter")
+	openRunbook(h, "slow")
 	h.waitScreen("plan SUCCEEDED")
 	h.keys("x")
 	h.waitScreen("run in progress")
@@ -180,4 +176,56 @@ func TestQuitWhileRunActiveAsksFirst(t *testing.T) {
 	if h.m.run.status != "cancelled" {
 		t.Fatalf("run ended %q, want cancelled", h.m.run.status)
 	}
+}
+
+func TestCancelThenResumeFromRuns(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	openRunbook(h, "slow")
+	h.waitScreen("plan SUCCEEDED")
+	h.clock.Advance(time.Second)
+	h.keys("x")
+	h.waitScreen("run in progress")
+	h.keys("ctrl+x")
+	h.waitScreen("Cancel the run?")
+	h.keys("y")
+	h.waitScreen("run CANCELLED")
+	id := h.m.run.id
+
+	h.keys("7")
+	h.waitScreen("✖ cancelled")
+	h.keys("R")
+	h.waitScreen("run in progress")
+	if h.m.run.id != id || !h.m.run.active() {
+		t.Fatalf("resumed run %q (active %v), want %q", h.m.run.id, h.m.run.active(), id)
+	}
+	if !strings.Contains(h.screen(), "[Runbooks]") {
+		t.Fatalf("resume did not show the live run:\n%s", h.screen())
+	}
+	h.keys("ctrl+x", "y")
+	h.waitScreen("run CANCELLED")
+	evs, err := h.m.env.opts.Runs.Events(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := 0
+	for _, e := range evs {
+		if e.Kind == "run_started" {
+			starts++
+		}
+	}
+	if starts != 2 {
+		t.Fatalf("journal of %s has %d run_started records, want 2 (the run and its resume)", id, starts)
+	}
+}
+
+// openRunbook goes to Runbooks and opens name, found with the filter.
+func openRunbook(h *harness, name string) {
+	h.t.Helper()
+	h.keys(":", "r", "b", "enter")
+	h.waitScreen(name)
+	h.keys("/")
+	h.typeText(name)
+	h.keys("enter")
+	h.waitScreen("1/1")
+	h.keys("enter")
 }
