@@ -98,6 +98,11 @@ func (c *replicationConfig) rules() []replicationRule {
 			}
 		}
 		rr.deleteMarkers = r.DeleteMarkerReplication != nil && r.DeleteMarkerReplication.Status == "Enabled"
+		if r.Filter == nil && r.DeleteMarkerReplication == nil {
+			// Rules in the first schema (a Prefix, no Filter) replicate
+			// delete markers.
+			rr.deleteMarkers = true
+		}
 		out = append(out, rr)
 	}
 	// The rule with the highest priority wins when several match.

@@ -262,3 +262,39 @@ func TestS3CaptureAndRestore(t *testing.T) {
 		t.Fatal("capturing a missing bucket succeeded")
 	}
 }
+
+func TestReplicationRuleMatching(t *testing.T) {
+	prefix := func(s string) *string { return &s }
+	one, two := 1, 2
+	cfg := &replicationConfig{Rules: []replicationRuleXML{
+		{ID: "v1", Prefix: prefix("logs/"), Status: "Enabled"},
+		{ID: "low", Priority: &one, Filter: &replicationFilt{Prefix: prefix("models/")}, Status: "Enabled"},
+		{ID: "high", Priority: &two, Filter: &replicationFilt{Tag: &tagXML{Key: "tier", Value: "gold"}}, Status: "Enabled",
+			DeleteMarkerReplication: &statusXML{Status: "Disabled"}},
+		{ID: "off", Filter: &replicationFilt{Prefix: prefix("")}, Status: "Disabled"},
+	}}
+	for _, c := range []struct {
+		key    string
+		v      *s3Version
+		wantID string
+	}{
+		{"logs/a", &s3Version{}, "v1"},
+		{"logs/a", &s3Version{deleteMarker: true}, "v1"},
+		{"models/a", &s3Version{}, "low"},
+		{"models/a", &s3Version{deleteMarker: true}, ""},
+		{"models/a", &s3Version{tags: map[string]string{"tier": "gold"}}, "high"},
+		{"other", &s3Version{tags: map[string]string{"tier": "gold"}}, "high"},
+		{"other", &s3Version{}, ""},
+	} {
+		got := ""
+		for _, r := range cfg.rules() {
+			if r.matches(c.key, c.v) {
+				got = r.id
+				break
+			}
+		}
+		if got != c.wantID {
+			t.Fatalf("%s (marker %v, tags %v): rule %q, want %q", c.key, c.v.deleteMarker, c.v.tags, got, c.wantID)
+		}
+	}
+}
