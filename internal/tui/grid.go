@@ -33,8 +33,8 @@ type grid struct {
 	// again on each key.
 	stable bool
 	search []string
-	cursor   int   // position in the visible rows
-	offset   int   // first visible row drawn
+	cursor int // position in the visible rows
+	offset int // first visible row drawn
 }
 
 func newGrid(cols ...column) *grid { return &grid{cols: cols, sortCol: -1} }
