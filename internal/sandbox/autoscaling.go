@@ -49,13 +49,16 @@ func uuidFrom(s string) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(a>>32), uint16(a>>16), a&0xfff, b>>52&0xfff, b&0xffffffffffff)
 }
 
-// lifecycle derives an Auto Scaling instance's lifecycle state; "" when it
-// is gone from the group.
+// lifecycle derives an Auto Scaling instance's lifecycle state at a time;
+// "" when it is not in the group then (not launched yet, or gone).
 func (e *estate) lifecycle(in *instance, now time.Time) string {
+	terminated := !in.Terminated.IsZero() && !now.Before(in.Terminated)
 	switch {
-	case !in.Terminated.IsZero() && now.Before(in.Terminated.Add(terminateDelay)):
+	case in.Launched.After(now):
+		return ""
+	case terminated && now.Before(in.Terminated.Add(terminateDelay)):
 		return "Terminating"
-	case !in.Terminated.IsZero():
+	case terminated:
 		return ""
 	case now.Before(in.Launched.Add(e.opts.InstanceWarmup)):
 		return "Pending"

@@ -666,10 +666,11 @@ func (e *estate) instanceGone(in *instance, now time.Time) bool {
 
 // ec2State derives the instance state from the clock.
 func (e *estate) ec2State(in *instance, now time.Time) (string, int) {
+	terminated := !in.Terminated.IsZero() && !now.Before(in.Terminated)
 	switch {
-	case !in.Terminated.IsZero() && now.Before(in.Terminated.Add(terminateDelay)):
+	case terminated && now.Before(in.Terminated.Add(terminateDelay)):
 		return "shutting-down", 32
-	case !in.Terminated.IsZero():
+	case terminated:
 		return "terminated", 48
 	case now.Before(in.Launched.Add(e.opts.InstanceWarmup)):
 		return "pending", 0
