@@ -815,3 +815,28 @@ func TestS3ListPartsAndListObjectsV1Paging(t *testing.T) {
 		t.Fatalf("url-encoded v2 listing: %+v", enc.Contents)
 	}
 }
+
+func TestS3UnusualKeys(t *testing.T) {
+	h := startS3Harness(t, s3Config{}, false)
+	c := h.client(t, "us-east-1")
+	ctx := context.Background()
+	newVersionedBucket(t, c, "keys-b")
+	keys := []string{"a//b", "dir/", "ü/x y+z", "a%2Fb", "./x", "../y", "q?x=1&y", "tab\there", "emoji-🚀", " lead"}
+	for _, k := range keys {
+		put(t, c, "keys-b", k, "v:"+k)
+	}
+	for _, k := range keys {
+		body, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String("keys-b"), Key: aws.String(k)})
+		if body != "v:"+k {
+			t.Fatalf("key %q read %q", k, body)
+		}
+	}
+	out := must(c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("keys-b")}))(t)
+	var listed []string
+	for _, v := range out.Versions {
+		listed = append(listed, *v.Key)
+	}
+	if want := slices.Sorted(slices.Values(keys)); !slices.Equal(listed, want) {
+		t.Fatalf("listed %q\nwant %q", listed, want)
+	}
+}
