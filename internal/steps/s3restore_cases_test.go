@@ -3,6 +3,7 @@ package steps_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -156,6 +157,62 @@ func testPartialFailure(t *testing.T, newBackend func(testing.TB) *backend) {
 	}
 	if w := be.writes() - before; w != 4 || got["copied"] != 4 || got["deleted"] != 0 {
 		t.Errorf("resumed run: %d writes, outputs %v; want the 4 copies left", w, got)
+	}
+	sameObjects(t, "prefix after resume", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
+}
+
+// testCancel cancels a restore part way: the step fails with the
+// context's cause, every key it logged is restored, and a second run does
+// exactly what is left.
+func testCancel(t *testing.T, newBackend func(testing.TB) *backend) {
+	ctx := t.Context()
+	be := newBackend(t)
+	const b = "pitr-cancel"
+	createBuckets(t, ctx, be.client, b)
+	at, hist := play(t, ctx, be, base, pitrScenario(b))
+	h := hist[b]
+	want := wantCounts(h.atT, h.now, pitrPrefix)
+	step := &steps.S3Restore{Clients: be.clients}
+	cfg := stepConfig(step.Spec(), map[string]cty.Value{"bucket": cty.StringVal(b), "prefix": cty.StringVal(pitrPrefix),
+		"to_time": cty.StringVal(at.Format(time.RFC3339Nano)), "concurrency": cty.NumberIntVal(1)})
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var rec recorder
+	sc := rec.context(false)
+	log := sc.Log
+	sc.Log = func(l string) {
+		log(l)
+		if len(rec.journal(t)) == 3 {
+			cancel(errors.New("operator pressed ctrl-c"))
+		}
+	}
+	before := be.writes()
+	if _, err := step.Apply(runCtx, sc, cfg); err == nil || !strings.Contains(err.Error(), "ctrl-c") {
+		t.Fatalf("cancelled restore: %v, want the cancellation's cause", err)
+	}
+	done := 0
+	for _, r := range rec.journal(t) {
+		if r["error"] == "" {
+			done++
+		}
+	}
+	if done < 3 || int64(done) >= want["copied"]+want["deleted"] {
+		t.Fatalf("%d keys restored before the cancellation took effect, want at least 3 and not all", done)
+	}
+	if w := be.writes() - before; w != int64(done) {
+		t.Errorf("%d writes for %d restored keys", w, done)
+	}
+
+	before = be.writes()
+	got, _, err := restoreStep(t, ctx, step, map[string]cty.Value{"bucket": cty.StringVal(b), "prefix": cty.StringVal(pitrPrefix),
+		"to_time": cty.StringVal(at.Format(time.RFC3339Nano))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := want["copied"] + want["deleted"] - int64(done)
+	if w := be.writes() - before; w != left || got["copied"]+got["deleted"] != left {
+		t.Errorf("resumed run: %d writes, outputs %v; want the %d changes left", w, got, left)
 	}
 	sameObjects(t, "prefix after resume", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 }
@@ -399,6 +456,7 @@ func testArchived(t *testing.T, newBackend func(testing.TB) *backend) {
 }
 
 func TestS3RestoreArchivedSandbox(t *testing.T) { testArchived(t, sandboxBackend) }
+func TestS3RestoreCancelSandbox(t *testing.T)   { testCancel(t, sandboxBackend) }
 
 func TestS3RestoreIntoOtherBucketMinIO(t *testing.T) { testIntoOtherBucket(t, minioBackend) }
 func TestS3RestoreEmptyPrefixMinIO(t *testing.T)     { testEmptyPrefix(t, minioBackend) }
