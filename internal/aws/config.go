@@ -77,6 +77,11 @@ type Options struct {
 	// ReadOnly makes every client refuse operations that are not reads
 	// (dry-run, --readonly).
 	ReadOnly bool
+	// HTTPClient carries the calls; nil means the SDK's buildable client
+	// with a connection pool sized for concurrent copies. It must be a
+	// buildable client, which is what honours AWS_CA_BUNDLE; tune it with
+	// WithTransportOptions (proxies, or an in-memory transport in tests).
+	HTTPClient *awshttp.BuildableClient
 	// Retry chooses the retry mode; the zero value is RetryAdaptive.
 	Retry RetryMode
 	// MaxAttempts bounds the attempts per call, retries included; 0 means
@@ -120,6 +125,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = httpClient()
 	}
 	for _, ep := range []struct{ name, v string }{{"endpoint", o.Endpoint}, {"sandbox endpoint", o.SandboxEndpoint}} {
 		if ep.v == "" {
@@ -216,7 +224,7 @@ func loadConfig(ctx context.Context, o Options, region string) (aws.Config, erro
 		return sandboxConfig(o, region), nil
 	}
 	lo := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient()),
+		config.WithHTTPClient(o.HTTPClient),
 		config.WithRetryer(o.retryer),
 		config.WithAppID("drconsole"),
 	}
@@ -260,7 +268,7 @@ func sandboxConfig(o Options, region string) aws.Config {
 	return aws.Config{
 		Region:                     region,
 		Credentials:                aws.NewCredentialsCache(creds),
-		HTTPClient:                 httpClient(),
+		HTTPClient:                 o.HTTPClient,
 		Retryer:                    o.retryer,
 		BaseEndpoint:               &ep,
 		AppID:                      "drconsole",

@@ -1,0 +1,145 @@
+package awsx
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// pipeListener serves HTTP over in-memory connections, so that a test in
+// a synctest bubble can run a server whose waits are all durable: the
+// bubble's fake clock then runs the SDK's backoff and rate-limit sleeps
+// instantly and exactly.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// throttler answers SlowDown to the first n requests, then an empty
+// listing, and records when (on the bubble's clock) each request came.
+type throttler struct {
+	mu    sync.Mutex
+	n     int
+	times []time.Time
+}
+
+func (h *throttler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	h.times = append(h.times, time.Now())
+	throttle := h.n > 0
+	h.n--
+	h.mu.Unlock()
+	if throttle {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		return
+	}
+	fmt.Fprint(w, `<ListVersionsResult><Name>models</Name><IsTruncated>false</IsTruncated></ListVersionsResult>`)
+}
+
+// inBubble runs fn with S3 clients (options o) wired to h over
+// in-memory connections, inside a synctest bubble.
+func inBubble(t *testing.T, o Options, h http.Handler, fn func(t *testing.T, s3c *s3.Client)) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		srv := &http.Server{Handler: h}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		o.SandboxEndpoint = "http://sandbox.test"
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.DialContext = ln.dial
+			tr.DisableKeepAlives = true
+		})
+		c, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s3c, err := c.S3(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, s3c)
+	})
+}
+
+func list(s3c *s3.Client) error {
+	_, err := s3c.ListObjectVersions(context.Background(), &s3.ListObjectVersionsInput{Bucket: aws.String("models")})
+	return err
+}
+
+// Throttled calls back off exponentially with jitter, within MaxBackoff,
+// and give up after MaxAttempts; all on the fake clock. Only the standard
+// mode runs here: the adaptive mode's client-side rate limiter can compute
+// a zero wait and spin until the wall clock moves, which a fake clock
+// never does (TestRetryer checks that mode is wired).
+func TestRetryBackoffOnFakeClock(t *testing.T) {
+	for _, mode := range []RetryMode{RetryStandard} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			h := &throttler{n: 4}
+			inBubble(t, Options{Retry: mode, MaxAttempts: 5, MaxBackoff: 3 * time.Second}, h, func(t *testing.T, s3c *s3.Client) {
+				start := time.Now()
+				if err := list(s3c); err != nil {
+					t.Fatalf("four SlowDowns then success: %v", err)
+				}
+				if len(h.times) != 5 {
+					t.Fatalf("%d attempts, want 5", len(h.times))
+				}
+				for i := 1; i < len(h.times); i++ {
+					gap := h.times[i].Sub(h.times[i-1])
+					if gap <= 0 || gap > 3*time.Second {
+						t.Errorf("attempt %d waited %s, more than MaxBackoff", i+1, gap)
+					}
+				}
+				if d := time.Since(start); d <= 0 || d > 4*3*time.Second {
+					t.Errorf("four retries took %s", d)
+				}
+				h.n = 10
+				if err := list(s3c); err == nil {
+					t.Fatal("a call throttled past MaxAttempts succeeded")
+				}
+				if len(h.times) != 10 {
+					t.Fatalf("%d attempts in all, want 10", len(h.times))
+				}
+			})
+		})
+	}
+}
