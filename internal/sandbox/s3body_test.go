@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,4 +274,32 @@ func TestS3LocateAndOperation(t *testing.T) {
 			t.Fatalf("%s %s%s = %q %q %s", tc.method, tc.host, tc.target, loc.bucket, loc.key, s3Operation(r, loc))
 		}
 	}
+}
+
+// FuzzS3RequestParsing feeds arbitrary request lines and headers to the
+// request parsers: they must answer, never fail.
+func FuzzS3RequestParsing(f *testing.F) {
+	f.Add("GET", "/bucket/key?versionId=x", "bucket.localhost", "src/k?versionId=null", "a=1&b=2", "bytes=0-1")
+	f.Add("PUT", "/b/%ZZ", "s3.localhost:80", "%", "%%", "bytes=--")
+	f.Fuzz(func(t *testing.T, method, target, host, copySrc, tagging, rng string) {
+		r, err := http.NewRequest("GET", "http://localhost/", nil)
+		if err != nil {
+			t.Skip()
+		}
+		r.Method = method
+		if u, err := url.ParseRequestURI(target); err == nil {
+			r.URL = u
+		}
+		r.Host = host
+		r.Header.Set("x-amz-copy-source", copySrc)
+		loc := s3Locate(r)
+		_ = s3Operation(r, loc)
+		if cs, e := parseCopySource(copySrc); e == nil && (cs.bucket == "" || cs.key == "") {
+			t.Fatalf("copy source %q parsed to an empty bucket or key", copySrc)
+		}
+		if tags, e := parseTagging(tagging); e == nil && len(tags) > 10 {
+			t.Fatalf("%d tags accepted", len(tags))
+		}
+		_, _, _, _ = parseRange(rng, 100)
+	})
 }
