@@ -29,10 +29,12 @@ const (
 )
 
 // The keys sandbox clients sign with unless Options.Credentials says
-// otherwise: a sandbox started without strict authentication accepts any.
+// otherwise: the sandbox's published defaults, which a sandbox with strict
+// authentication and no keys of its own checks (and any other accepts).
+// They are loopback-only test keys, not secrets.
 const (
-	sandboxAccessKeyID     = "AKIADRCONSOLESANDBOX"
-	sandboxSecretAccessKey = "drconsole-sandbox-loopback-only"
+	sandboxAccessKeyID     = "AKIASANDBOXEXAMPLE01"
+	sandboxSecretAccessKey = "sandbox/secret/key/for/loopback/only/000"
 )
 
 // RetryMode is how clients retry.

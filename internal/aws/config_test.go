@@ -231,7 +231,7 @@ func TestConfigSources(t *testing.T) {
 		t.Setenv("AWS_PROFILE", "dr")
 		t.Setenv("AWS_ENDPOINT_URL_S3", s3only.URL)
 		r, srv := listBucket(t, Options{Target: TargetSandbox, SandboxEndpoint: main.URL, MaxAttempts: 1})
-		if srv != main || strings.HasPrefix(scope(r), "AKIADRPROFILE") || !strings.HasSuffix(scope(r), DefaultSandboxRegion+" s3") {
+		if srv != main || !strings.HasPrefix(scope(r), sandboxAccessKeyID+" ") || !strings.HasSuffix(scope(r), DefaultSandboxRegion+" s3") {
 			t.Fatalf("sandbox call went to %s (main %s, s3only %s) with scope %q", r.Host, main.URL, s3only.URL, scope(r))
 		}
 	})

@@ -241,3 +241,23 @@ func TestVersionPagesSameSecond(t *testing.T) {
 		t.Fatal("the regrouped listing plans the same: the test does not exercise same-second order")
 	}
 }
+
+// Clients with no credentials of their own sign with the keys a strict
+// sandbox expects by default.
+func TestSandboxDefaultKeys(t *testing.T) {
+	if sandboxAccessKeyID != sandbox.DefaultAccessKeyID || sandboxSecretAccessKey != sandbox.DefaultSecretAccessKey {
+		t.Fatal("the sandbox's default keys changed")
+	}
+	srv, _ := sandboxtest.Start(t, sandbox.Options{StrictAuth: true})
+	c, err := New(Options{SandboxEndpoint: srv.URL(), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stc, err := c.STS(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stc.GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("strict sandbox refused the default keys: %v", err)
+	}
+}
