@@ -76,6 +76,10 @@ func (guard) HandleInitialize(ctx context.Context, in middleware.InitializeInput
 // ReadOnlyAPIOption installs the read-only guard on a client, for clients
 // built outside Clients: s3.NewFromConfig(cfg, func(o *s3.Options) {
 // o.APIOptions = append(o.APIOptions, awsx.ReadOnlyAPIOption) }).
+// Adding it twice is harmless.
 func ReadOnlyAPIOption(st *middleware.Stack) error {
+	if _, ok := st.Initialize.Get(guard{}.ID()); ok {
+		return nil
+	}
 	return st.Initialize.Add(guard{}, middleware.Before)
 }

@@ -235,4 +235,20 @@ func TestReadOnlyGuardLetsReadsThrough(t *testing.T) {
 	if !ro.ReadOnly() || rw.ReadOnly() {
 		t.Fatal("AsReadOnly changed the original")
 	}
+
+	// The guard added again, and a second observer, on a client built from
+	// the read-only config.
+	cfg, err := ro.Config(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []Call
+	s3x := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.APIOptions = append(o.APIOptions, ReadOnlyAPIOption, ObserveAPIOption(ObserverFunc(func(c Call) { seen = append(seen, c) }), "us-east-1"))
+	})
+	_, err = s3x.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
+	if !errors.Is(err, ErrReadOnly) || len(seen) != 1 || !errors.Is(seen[0].Err, ErrReadOnly) {
+		t.Fatalf("client built from the config: err %v, observed %v", err, seen)
+	}
 }

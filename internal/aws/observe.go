@@ -152,7 +152,8 @@ type observe struct {
 	now    func() time.Time
 }
 
-func (*observe) ID() string { return "drconsole.Observe" }
+// ID is unique per observer, so that a client can carry several.
+func (m *observe) ID() string { return fmt.Sprintf("drconsole.Observe.%p", m) }
 
 func (m *observe) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 	middleware.InitializeOutput, middleware.Metadata, error,
