@@ -43,6 +43,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		readOnly = fs.Bool("readonly", false, "refuse every action; the AWS clients refuse writes as well")
 		books    = fs.String("runbooks", "runbooks", "`directory` of runbooks the Runbooks view lists")
 		stateDir = fs.String("state-dir", "", "`directory` of run journals (default $XDG_STATE_HOME/drconsole)")
+		mouse    = fs.Bool("mouse", false, "scroll lists with the mouse wheel (turns off the terminal's text selection)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: drconsole [flags]\nOpens the console (on the embedded sandbox unless --target aws).\n\n")
@@ -123,7 +124,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	m := tui.New(ctx, tui.Options{
 		Target: t.String(), Profile: *profile, PrimaryRegion: primary, DRRegion: *drRegion,
 		ReadOnly: *readOnly, RunbooksDir: *books, StateDir: dir, Clients: clients, Calls: calls,
-		Runs: runs, Operator: operator(),
+		Runs: runs, Operator: operator(), Mouse: *mouse,
 	})
 	defer m.Close()
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout))

@@ -57,7 +57,11 @@ func (v *overview) render(e *env, w, h int) string {
 	per := 3
 	perPoints := max(h-4-3*per-1, 2)
 
-	fmt.Fprintf(&b, "%s  objective %s\n", st.title.Render("Recovery points: RPO now"), age(obj))
+	from := ""
+	if e.rpoFrom != "" {
+		from = " (" + e.rpoFrom + ")"
+	}
+	fmt.Fprintf(&b, "%s  objective %s%s\n", st.title.Render("Recovery points: RPO now"), age(obj), from)
 	if n := partNote(e, partPoints); n != "" {
 		b.WriteString(n + "\n")
 	} else {

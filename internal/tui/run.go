@@ -348,6 +348,7 @@ func (m *Model) showRun() tea.Cmd {
 		if rv, ok := v.(*runbooksView); ok {
 			rv.level = 2
 			rv.bindNodes()
+			rv.follow = true
 			return m.switchTo(i)
 		}
 	}

@@ -32,6 +32,9 @@ type runbooksView struct {
 
 	nodes  *grid
 	cancel bool // asking to cancel the run
+	// follow keeps the cursor on the step in progress until the operator
+	// moves it.
+	follow bool
 }
 
 type rbFile struct {
@@ -274,6 +277,7 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 	cmd := v.m.startRun(v.rb, v.vars(), true, "")
 	v.level = 2
 	v.bindNodes()
+	v.nodes.top()
 	return cmd
 }
 
@@ -315,6 +319,7 @@ func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		return status("the run goes on", false)
 	}
 	if listKeys(e, v.nodes, k) {
+		v.follow = false
 		return nil
 	}
 	switch {
@@ -331,6 +336,7 @@ func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		}
 		cmd := v.m.startRun(v.rb, v.vars(), false, "")
 		v.bindNodes()
+		v.follow = true
 		return cmd
 	}
 	return nil
@@ -407,6 +413,16 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 		b.WriteString("plan ready: x runs it for real (gates will ask), esc goes back\n")
 	} else {
 		b.WriteString("\n")
+	}
+	if v.follow && v.nodes.filter == "" && v.nodes.sortCol < 0 {
+		// The last node that has started is where the run is.
+		for i, n := range r.nodes {
+			switch n.state {
+			case "pending", "planned", "skipped":
+			default:
+				v.nodes.cursor = i
+			}
+		}
 	}
 	gh := max(min(len(r.nodes)+1, (h-2)/2), 3)
 	b.WriteString(v.nodes.view(st, w, gh) + "\n")

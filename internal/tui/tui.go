@@ -7,6 +7,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,8 +31,12 @@ type Options struct {
 	Clients     inventory.Clients
 	// Now is the clock (nil: time.Now); tests fix it.
 	Now func() time.Time
-	// RPOObjective colours recovery points older than it (default 24h).
+	// RPOObjective marks recovery points older than it. Zero takes the
+	// strictest rpo objective of the runbooks in RunbooksDir, else 24h.
 	RPOObjective time.Duration
+	// Mouse turns on mouse reporting (wheel scrolling); off by default
+	// because it stops the terminal's own text selection.
+	Mouse bool
 	// LoadTimeout bounds each read (default 30s).
 	LoadTimeout time.Duration
 	// RefreshEvery reloads the estate on an interval (default 30s).
@@ -63,7 +68,7 @@ func (o *Options) defaults() {
 		o.DRRegion = "us-west-2"
 	}
 	if o.RPOObjective == 0 {
-		o.RPOObjective = 24 * time.Hour
+		o.RPOObjective = defaultRPO
 	}
 	if o.LoadTimeout == 0 {
 		o.LoadTimeout = 30 * time.Second
@@ -85,6 +90,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// defaultRPO is the objective when neither the options nor a runbook
+// set one.
+const defaultRPO = 24 * time.Hour
+
 // env is what every view shares: options, size, styles, keys, clock and
 // the estate cache.
 type env struct {
@@ -94,6 +103,8 @@ type env struct {
 	keys keyMap
 	w, h int
 	live bool // timers run (false when tests drive Update)
+	// rpoFrom names the runbook the RPO objective comes from.
+	rpoFrom string
 	est  estate
 	gen  [numParts]int
 }
@@ -178,6 +189,8 @@ type Model struct {
 	live   bool // ticks are running (false in tests driving Update)
 	modal  *modal
 	run    *runState
+	// rpoSet: the objective was given, not derived from runbooks.
+	rpoSet bool
 	// send delivers messages from other goroutines (tea.Program.Send):
 	// run snapshots and gate requests.
 	send func(tea.Msg)
@@ -191,7 +204,7 @@ func New(ctx context.Context, opts Options) *Model {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	e := &env{ctx: ctx, opts: &opts, st: newStyles(), keys: newKeyMap(), w: 80, h: 24}
-	m := &Model{env: e, cancel: cancel}
+	m := &Model{env: e, cancel: cancel, rpoSet: opts.RPOObjective != defaultRPO}
 	m.views = []view{
 		newOverview(), newModels(m), newPoints(), newReplication(), newFleet(),
 		newRunbooks(m), newRuns(m), newAPILog(),
@@ -218,7 +231,37 @@ func (m *Model) Init() tea.Cmd {
 // start loads what the first view and the header need. Tests call it
 // instead of Init so no timers run.
 func (m *Model) start() tea.Cmd {
-	return tea.Batch(m.env.need(partIdentity), m.views[m.active].activate(m.env))
+	return tea.Batch(m.env.need(partIdentity), m.views[m.active].activate(m.env), m.objectives())
+}
+
+// objectiveMsg carries the strictest RPO objective among the runbooks.
+type objectiveMsg struct {
+	rpo  time.Duration
+	from string
+}
+
+// objectives reads the runbooks' rpo objectives, so the Overview marks
+// recovery points against what the runbooks promise.
+func (m *Model) objectives() tea.Cmd {
+	o := m.env.opts
+	if m.rpoSet || o.Runs == nil {
+		return nil
+	}
+	dir, svc := o.RunbooksDir, o.Runs
+	return func() tea.Msg {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+		var best objectiveMsg
+		for _, p := range paths {
+			rb, err := svc.Load(p)
+			if err != nil || rb == nil || rb.Objectives == nil || rb.Objectives.RPO <= 0 {
+				continue
+			}
+			if best.rpo == 0 || rb.Objectives.RPO < best.rpo {
+				best = objectiveMsg{rpo: rb.Objectives.RPO, from: strings.TrimSuffix(filepath.Base(p), ".hcl")}
+			}
+		}
+		return best
+	}
 }
 
 // Start is the first command for a console driven without Init.
@@ -265,6 +308,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			msg.fill(&e.est)
 		}
 		return m.views[m.active].update(e, msg)
+	case objectiveMsg:
+		if msg.rpo > 0 {
+			e.opts.RPOObjective, e.rpoFrom = msg.rpo, msg.from
+			return m.views[m.active].update(e, estateMsg{part: partPoints, gen: -1})
+		}
+		return nil
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return nil
@@ -477,6 +526,9 @@ func (m *Model) switchTo(i int) tea.Cmd {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
+	if m.env.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	v.WindowTitle = "drconsole"
 	return v
 }
