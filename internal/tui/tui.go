@@ -105,8 +105,8 @@ type env struct {
 	live bool // timers run (false when tests drive Update)
 	// rpoFrom names the runbook the RPO objective comes from.
 	rpoFrom string
-	est  estate
-	gen  [numParts]int
+	est     estate
+	gen     [numParts]int
 }
 
 func (e *env) now() time.Time { return e.opts.Now() }
