@@ -17,15 +17,21 @@ const (
 	// SlowDown 503, EC2 RequestLimitExceeded 503, other query services
 	// Throttling 400, JSON and CBOR services ThrottlingException 400).
 	FaultThrottle FaultKind = "throttle"
-	// FaultError5xx answers with the service's internal error (500).
+	// FaultError5xx answers with the service's internal error, 500 (S3
+	// and EC2 InternalError, Backup ServiceUnavailableException, the
+	// others InternalFailure).
 	FaultError5xx FaultKind = "error5xx"
 	// FaultLatency delays the request by Latency before serving it.
 	FaultLatency FaultKind = "latency"
-	// FaultDrop closes the connection in the middle of the response.
+	// FaultDrop applies the operation, then closes the connection in the
+	// middle of the response headers: the client sees a broken connection
+	// and cannot tell whether the change was made.
 	FaultDrop FaultKind = "drop"
-	// FaultOutage fails every matching call with 503 ServiceUnavailable in
-	// the service's error shape, as AWS answers while a regional endpoint is
-	// impaired. Usually targeted with Region.
+	// FaultOutage fails every matching call with 503 in the service's
+	// error shape (EC2 Unavailable, Backup and EFS
+	// ServiceUnavailableException, the others ServiceUnavailable), as AWS
+	// answers while a regional endpoint is impaired; the SDK retries, then
+	// gives up. Usually targeted with Region.
 	FaultOutage FaultKind = "outage"
 )
 
