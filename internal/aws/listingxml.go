@@ -125,6 +125,8 @@ func (s *xmlScanner) entry(kind string) (pitr.Entry, error) {
 			dst = &size
 		case "IsLatest":
 			dst = &v
+		case "StorageClass":
+			dst = &e.StorageClass
 		default:
 			if err := s.skip(name, self, 2); err != nil {
 				return e, err
@@ -149,7 +151,7 @@ func (s *xmlScanner) entry(kind string) (pitr.Entry, error) {
 	}
 	e.LastModified = lm.UTC()
 	if e.IsDeleteMarker {
-		e.ETag = ""
+		e.ETag, e.StorageClass = "", ""
 		return e, nil
 	}
 	if size != "" {

@@ -19,6 +19,7 @@ type xmlEntry struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
 }
 
 // parseVersionsReference reads a listing page with encoding/xml: the
@@ -107,7 +108,7 @@ func (x xmlEntry) entry(deleteMarker bool) (pitr.Entry, error) {
 		LastModified:   lm.UTC(),
 	}
 	if !deleteMarker {
-		e.Size, e.ETag = x.Size, x.ETag
+		e.Size, e.ETag, e.StorageClass = x.Size, x.ETag, x.StorageClass
 	}
 	return e, nil
 }

@@ -36,7 +36,7 @@ func TestParseVersions(t *testing.T) {
 	}
 	at := func(h int) time.Time { return time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC) }
 	want := []pitr.Entry{
-		{Key: "a b", VersionID: "v3", IsLatest: true, LastModified: at(10), ETag: `"e3"`, Size: 3},
+		{Key: "a b", VersionID: "v3", IsLatest: true, LastModified: at(10), ETag: `"e3"`, Size: 3, StorageClass: "STANDARD"},
 		{Key: "a b", VersionID: "d2", IsDeleteMarker: true, LastModified: at(10)},
 		{Key: "a b", VersionID: "v1", LastModified: at(9), ETag: `"e1"`},
 		{Key: "c+d e", VersionID: "null", IsDeleteMarker: true, IsLatest: true, LastModified: at(11)},
@@ -179,6 +179,9 @@ func TestVersionPagesMinIO(t *testing.T) {
 				got[e.Key] = append(got[e.Key], e.VersionID)
 				if e.IsDeleteMarker && (e.Size != 0 || e.ETag != "") {
 					t.Errorf("delete marker with content: %+v", e)
+				}
+				if !e.IsDeleteMarker && e.StorageClass != "STANDARD" {
+					t.Errorf("%s %s: storage class %q", e.Key, e.VersionID, e.StorageClass)
 				}
 				if e.LastModified.Location() != time.UTC {
 					t.Errorf("time not in UTC: %v", e.LastModified)

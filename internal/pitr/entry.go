@@ -23,6 +23,9 @@ type Entry struct {
 	LastModified   time.Time
 	Size           int64
 	ETag           string
+	// StorageClass is the listing's storage class ("" when it has none,
+	// as for delete markers).
+	StorageClass string
 }
 
 // Exists reports whether e holds an entry; the zero Entry stands for a key
@@ -31,6 +34,14 @@ func (e Entry) Exists() bool { return e.Key != "" }
 
 // IsVersion reports whether e is an object version (not a delete marker, not absent).
 func (e Entry) IsVersion() bool { return e.Exists() && !e.IsDeleteMarker }
+
+// Archived reports whether the version sits in an archive storage class
+// (GLACIER, DEEP_ARCHIVE) and must be restored before it can be copied.
+// Intelligent-Tiering's archive tiers do not show in a listing; they show
+// in HeadObject's archive status.
+func (e Entry) Archived() bool {
+	return e.IsVersion() && (e.StorageClass == "GLACIER" || e.StorageClass == "DEEP_ARCHIVE")
+}
 
 // String renders the entry for plans and error messages.
 func (e Entry) String() string {

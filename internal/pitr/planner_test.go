@@ -369,3 +369,21 @@ func TestPlannerKeyWithManyVersions(t *testing.T) {
 		t.Fatalf("got %v (%+v), want %v", got(ds), st, want)
 	}
 }
+
+func TestEntryArchived(t *testing.T) {
+	for _, tt := range []struct {
+		e    Entry
+		want bool
+	}{
+		{Entry{Key: "a", StorageClass: "GLACIER"}, true},
+		{Entry{Key: "a", StorageClass: "DEEP_ARCHIVE"}, true},
+		{Entry{Key: "a", StorageClass: "GLACIER_IR"}, false},
+		{Entry{Key: "a", StorageClass: "STANDARD"}, false},
+		{Entry{Key: "a", StorageClass: "GLACIER", IsDeleteMarker: true}, false},
+		{Entry{}, false},
+	} {
+		if got := tt.e.Archived(); got != tt.want {
+			t.Errorf("%+v.Archived() = %v", tt.e, got)
+		}
+	}
+}
