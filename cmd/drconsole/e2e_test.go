@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -184,10 +186,11 @@ func journalEvents(t *testing.T, state, id string) []runbook.Event {
 	}
 }
 
-// TestKillAndResume runs the real binary, kills it with SIGKILL while a
-// step is running, and resumes the run: the steps that finished before the
-// crash must not run again.
-func TestKillAndResume(t *testing.T) {
+// TestBinary drives the real binary: it kills it with SIGKILL while a step
+// is running and resumes the run (the steps that finished before the crash
+// must not run again), interrupts it once and twice, and answers a gate on a
+// pseudo-terminal.
+func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -302,6 +305,8 @@ func TestKillAndResume(t *testing.T) {
 			t.Errorf("journal: %+v, %v", run, err)
 		}
 	})
+
+	t.Run("gate on a terminal", func(t *testing.T) { testGateOnTerminal(t, bin) })
 
 	t.Run("second sigint exits at once", func(t *testing.T) {
 		work, state := t.TempDir(), t.TempDir()

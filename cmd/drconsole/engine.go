@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -228,7 +229,12 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		recorded []string
 	)
 	if len(pos) == 1 {
-		path = pos[0]
+		// The journal records an absolute path, so a resume from another
+		// directory finds the runbook.
+		if path, err = filepath.Abs(pos[0]); err != nil {
+			fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+			return exitUsage
+		}
 	}
 	if o.resume != "" {
 		if prev, err = store.Read(o.resume); err != nil {

@@ -53,13 +53,9 @@ func readUntil(t *testing.T, r *os.File, want string) string {
 	return seen.String()
 }
 
-// TestGateOnTerminal runs the real binary on a pseudo-terminal and answers
-// the gate's prompt as an operator would.
-func TestGateOnTerminal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildCLI(t)
+// testGateOnTerminal runs the binary on a pseudo-terminal and answers the
+// gate's prompt as an operator would.
+func testGateOnTerminal(t *testing.T, bin string) {
 	rbPath, _ := filepath.Abs(smoke)
 	for _, tt := range []struct {
 		answer string
