@@ -800,9 +800,32 @@ func (s *cloudwatchService) describeAlarms(in doc, c *call) (doc, *apiError) {
 	if !ok {
 		return nil, &apiError{http.StatusBadRequest, "InvalidNextToken", "The next token is not valid"}
 	}
+	children, parents := dstr(in, "ChildrenOfAlarmName"), dstr(in, "ParentsOfAlarmName")
+	if (children != "" || parents != "") && (len(names) > 0 || prefix != "" || state != "" || children != "" && parents != "") {
+		return nil, &apiError{http.StatusBadRequest, "InvalidParameterCombination",
+			"ChildrenOfAlarmName and ParentsOfAlarmName cannot be used with each other or with other filters"}
+	}
+	related := func(a *alarm) bool {
+		switch {
+		case children != "":
+			if p := s.e.alarm(c.Region, children); p != nil && p.Composite {
+				if r, err := parseAlarmRule(p.AlarmRule); err == nil {
+					return contains(r.names(), a.Name)
+				}
+			}
+			return false
+		case parents != "":
+			if !a.Composite {
+				return false
+			}
+			r, err := parseAlarmRule(a.AlarmRule)
+			return err == nil && contains(r.names(), parents)
+		}
+		return true
+	}
 	var sel []*alarm
 	for _, a := range s.e.st.Alarms {
-		if a.Region != c.Region || a.Composite && !wantComposite || !a.Composite && !wantMetric ||
+		if a.Region != c.Region || !related(a) || a.Composite && !wantComposite || !a.Composite && !wantMetric ||
 			len(names) > 0 && !contains(names, a.Name) || !strings.HasPrefix(a.Name, prefix) {
 			continue
 		}
@@ -994,6 +1017,18 @@ func (r *alarmRule) eval(stateOf func(string) string) bool {
 		return !r.kids[0].eval(stateOf)
 	}
 	return r.value
+}
+
+// names lists the alarms a rule refers to.
+func (r *alarmRule) names() []string {
+	if r.op == "state" {
+		return []string{r.name}
+	}
+	var out []string
+	for _, k := range r.kids {
+		out = append(out, k.names()...)
+	}
+	return out
 }
 
 type ruleParser struct {

@@ -112,6 +112,16 @@ func TestCloudWatchAlarmAPI(t *testing.T) {
 	if len(byState.MetricAlarms) != 1 || *byState.MetricAlarms[0].AlarmName != "x-c" {
 		t.Fatalf("StateValue filter: %d alarms", len(byState.MetricAlarms))
 	}
+	kids := must(cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{ChildrenOfAlarmName: aws.String("x-any"),
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}}))(t)
+	if len(kids.MetricAlarms) != 3 || len(kids.CompositeAlarms) != 0 {
+		t.Fatalf("children of x-any: %d metric, %d composite", len(kids.MetricAlarms), len(kids.CompositeAlarms))
+	}
+	parents := must(cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{ParentsOfAlarmName: aws.String("x-b"),
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeCompositeAlarm}}))(t)
+	if len(parents.CompositeAlarms) != 1 || *parents.CompositeAlarms[0].AlarmName != "x-any" {
+		t.Fatalf("parents of x-b: %+v", parents.CompositeAlarms)
+	}
 	_, err := cw.SetAlarmState(e.ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("nope"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("x")})
 	wantCode(t, err, "ResourceNotFound", 404)
 	_, err = cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("bad"), Namespace: aws.String("N"), MetricName: aws.String("M"),
