@@ -68,6 +68,9 @@ func (b *s3Body) bytes() []byte {
 
 // rangeBytes materialises [start,end).
 func (b *s3Body) rangeBytes(start, end int64) []byte {
+	if b == nil {
+		return nil
+	}
 	if b.Segs == nil {
 		return b.Data[start:end]
 	}
@@ -104,6 +107,9 @@ func (b *s3Body) each(start, end int64, fn func(g bodySeg, from, to int64)) {
 // writeRange streams [start,end) to w without materialising large
 // generated segments.
 func (b *s3Body) writeRange(w io.Writer, start, end int64) error {
+	if b == nil {
+		return nil
+	}
 	if b.Segs == nil {
 		_, err := w.Write(b.Data[start:end])
 		return err
@@ -131,6 +137,9 @@ func (b *s3Body) writeRange(w io.Writer, start, end int64) error {
 
 // slice is [start,end) as a body sharing this one's storage.
 func (b *s3Body) slice(start, end int64) *s3Body {
+	if b == nil {
+		return bytesBody(nil)
+	}
 	if b.Segs == nil {
 		return bytesBody(b.Data[start:end])
 	}
@@ -149,6 +158,9 @@ func (b *s3Body) slice(start, end int64) *s3Body {
 func concatBodies(parts []*s3Body) *s3Body {
 	out := &s3Body{Segs: []bodySeg{}}
 	for _, p := range parts {
+		if p == nil {
+			continue
+		}
 		if p.Segs == nil {
 			out.Segs = append(out.Segs, bodySeg{Data: p.Data})
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"time"
 )
 
@@ -122,16 +123,15 @@ func (s *s3Service) loadState(r io.Reader) error {
 	if err := gob.NewDecoder(r).Decode(&snap); err != nil {
 		return fmt.Errorf("load s3 state: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ids.seq = snap.Seq
-	s.buckets = map[string]*s3Bucket{}
-	s.uploads = map[string]*multipartUpload{}
-	s.repl = newReplicationQueue()
+	// Build the state apart and install it whole, so a bad file leaves the
+	// service as it was.
+	buckets := map[string]*s3Bucket{}
+	uploads := map[string]*multipartUpload{}
+	repl := newReplicationQueue()
 	if snap.Done != nil {
-		s.repl.done = snap.Done
+		repl.done = snap.Done
 	}
-	s.repl.maxLag = snap.MaxLag
+	repl.maxLag = snap.MaxLag
 	for _, bs := range snap.Buckets {
 		b := &s3Bucket{name: bs.Name, region: bs.Region, created: bs.Created, versioning: bs.Versioning,
 			replication: bs.Replication, objects: make(map[string]*s3Key, len(bs.Keys))}
@@ -154,6 +154,8 @@ func (s *s3Service) loadState(r io.Reader) error {
 				v.deleteMarker, v.replication = vs.DeleteMarker, vs.Replication
 				if v.deleteMarker {
 					v.body, v.etag = nil, ""
+				} else if v.body.len() != v.size {
+					return fmt.Errorf("load s3 state: %s/%s version %s: content missing or of the wrong size", bs.Name, ks.Key, v.id)
 				}
 				if vs.ChecksumAlg != "" {
 					v.checksum = &objectChecksum{algorithm: vs.ChecksumAlg, value: vs.Checksum}
@@ -165,7 +167,10 @@ func (s *s3Service) loadState(r io.Reader) error {
 				b.sorted = append(b.sorted, ks.Key)
 			}
 		}
-		s.buckets[b.name] = b
+		if !slices.IsSorted(b.sorted) {
+			slices.Sort(b.sorted)
+		}
+		buckets[b.name] = b
 	}
 	for _, us := range snap.Uploads {
 		u := &multipartUpload{id: us.ID, bucket: us.Bucket, key: us.Key, initiated: us.Initiated,
@@ -174,12 +179,15 @@ func (s *s3Service) loadState(r io.Reader) error {
 			u.headers = &contentHeaders{h.ContentType, h.CacheControl, h.ContentDisposition, h.ContentEncoding, h.ContentLanguage}
 		}
 		for n, p := range us.Parts {
+			if p.Body == nil {
+				return fmt.Errorf("load s3 state: upload %s part %d: content missing", us.ID, n)
+			}
 			u.parts[n] = &uploadPart{body: p.Body, etag: p.ETag, modified: p.Modified}
 		}
-		s.uploads[u.id] = u
+		uploads[u.id] = u
 	}
 	for _, ps := range snap.Pending {
-		b := s.buckets[ps.Src]
+		b := buckets[ps.Src]
 		if b == nil {
 			continue
 		}
@@ -187,9 +195,13 @@ func (s *s3Service) loadState(r io.Reader) error {
 		if v == nil {
 			continue
 		}
-		s.repl.pending = append(s.repl.pending, &replicationOp{src: ps.Src, key: ps.Key, version: v,
+		repl.pending = append(repl.pending, &replicationOp{src: ps.Src, key: ps.Key, version: v,
 			rule: ps.Rule, dest: ps.Dest, created: ps.Created, due: ps.Due})
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids.seq = snap.Seq
+	s.buckets, s.uploads, s.repl = buckets, uploads, repl
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,18 @@ func TestS3PersistRoundTrip(t *testing.T) {
 	}
 	if err := b.loadState(strings.NewReader("garbage")); err == nil {
 		t.Fatal("loading garbage succeeded")
+	}
+	// A version without its content is refused, and the state is kept.
+	var broken bytes.Buffer
+	if err := gob.NewEncoder(&broken).Encode(&s3Snapshot{Buckets: []bucketSnapshot{{Name: "broken-b", Region: "us-east-1",
+		Keys: []keySnapshot{{Key: "k", Versions: []versionSnapshot{{Object: capturedObject{VersionID: "null", Size: 5}}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.loadState(&broken); err == nil || !strings.Contains(err.Error(), "content missing") {
+		t.Fatalf("loading a version without content: %v", err)
+	}
+	if _, ok := b.bucketRegion(ModelBucket); !ok {
+		t.Fatal("a failed load replaced the state")
 	}
 }
 
