@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -284,9 +283,10 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// restoreRecord is the journal line written for every key a restore
+// restoreRecord is the journal record written for every key a restore
 // changes: enough to undo it (make previous_version current again) and to
-// audit it.
+// audit it. Records are JSON objects, one per line of a log line (see
+// restoreLog).
 type restoreRecord struct {
 	Key             string `json:"key"`
 	Action          string `json:"action"` // "copy" or "delete"
@@ -344,25 +344,14 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize,
 		Acquire: limit.Acquire, Release: limit.Release}
 	var tally restoreTally
-	var logMu sync.Mutex
-	report := func(rec restoreRecord) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		if sc != nil && sc.Log != nil {
-			b, _ := json.Marshal(rec)
-			sc.Log(string(b))
-		}
-		if sc != nil && sc.Progress != nil {
-			sc.Progress(tally.done(), tally.decided.Load(), "objects")
-		}
-	}
+	journal := startRestoreLog(sc, &tally)
 
 	queue := make(chan pitr.Decision, 4*sp.Concurrency)
 	var wg conc.WaitGroup
 	for range sp.Concurrency {
 		wg.Go(func() {
 			for d := range queue {
-				r.restoreKey(ctx, sp, cp, d, &tally, report)
+				r.restoreKey(ctx, sp, cp, d, &tally, journal.add)
 			}
 		})
 	}
@@ -370,6 +359,7 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 		tally.decided.Add(1)
 		if d.Action == pitr.Keep {
 			tally.unchanged.Add(1)
+			journal.progress()
 			return nil
 		}
 		select {
@@ -381,9 +371,7 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	})
 	close(queue)
 	wg.Wait()
-	if sc != nil && sc.Progress != nil {
-		sc.Progress(tally.done(), tally.decided.Load(), "objects")
-	}
+	journal.close()
 
 	if listErr != nil {
 		return cty.NilVal, fmt.Errorf("s3_restore: %w (after %d copied, %d deleted, %d failed; run again to finish)",

@@ -183,7 +183,7 @@ func testCancel(t *testing.T, newBackend func(testing.TB) *backend) {
 	log := sc.Log
 	sc.Log = func(l string) {
 		log(l)
-		if len(rec.journal(t)) == 3 {
+		if len(rec.journal(t)) >= 3 {
 			cancel(errors.New("operator pressed ctrl-c"))
 		}
 	}
@@ -200,19 +200,20 @@ func testCancel(t *testing.T, newBackend func(testing.TB) *backend) {
 	if done < 3 || int64(done) >= want["copied"]+want["deleted"] {
 		t.Fatalf("%d keys restored before the cancellation took effect, want at least 3 and not all", done)
 	}
-	if w := be.writes() - before; w != int64(done) {
+	// With one worker, at most one request was in flight when the run was
+	// cancelled: the store may have done it without the step hearing back.
+	if w := be.writes() - before; w < int64(done) || w > int64(done)+1 {
 		t.Errorf("%d writes for %d restored keys", w, done)
 	}
 
-	before = be.writes()
 	got, _, err := restoreStep(t, ctx, step, map[string]cty.Value{"bucket": cty.StringVal(b), "prefix": cty.StringVal(pitrPrefix),
 		"to_time": cty.StringVal(at.Format(time.RFC3339Nano))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	left := want["copied"] + want["deleted"] - int64(done)
-	if w := be.writes() - before; w != left || got["copied"]+got["deleted"] != left {
-		t.Errorf("resumed run: %d writes, outputs %v; want the %d changes left", w, got, left)
+	if n := got["copied"] + got["deleted"]; n > left || n < left-1 {
+		t.Errorf("resumed run: outputs %v; want the %d changes left (or one fewer, done by the cancelled request)", got, left)
 	}
 	sameObjects(t, "prefix after resume", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 }

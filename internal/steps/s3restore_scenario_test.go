@@ -162,8 +162,9 @@ func (r *recorder) context(dry bool) *runbook.StepContext {
 	}
 }
 
-// journal returns the step's per-key records.
-func (r *recorder) journal(t *testing.T) []map[string]string {
+// journal returns the step's per-key records: JSON objects, one per line
+// of each log line.
+func (r *recorder) journal(t testing.TB) []map[string]string {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -172,11 +173,13 @@ func (r *recorder) journal(t *testing.T) []map[string]string {
 		if !strings.HasPrefix(l, "{") {
 			continue
 		}
-		var m map[string]string
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("journal line %q: %v", l, err)
+		for _, rec := range strings.Split(l, "\n") {
+			var m map[string]string
+			if err := json.Unmarshal([]byte(rec), &m); err != nil {
+				t.Fatalf("journal record %q: %v", rec, err)
+			}
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
 	return out
 }

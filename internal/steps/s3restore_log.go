@@ -1,0 +1,100 @@
+package steps
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/drconsole/drconsole/internal/runbook"
+)
+
+// maxLogBatch bounds how many key records share one log line.
+const maxLogBatch = 500
+
+// restoreLog writes a restore's per-key records to the step's log from one
+// goroutine. The engine syncs the journal to disk on every line, which
+// takes about a millisecond: one line per key would cap a restore at a
+// thousand keys a second whatever the store does. So records that arrive
+// while a line is being written are grouped into the next line (one JSON
+// object per record, separated by newlines): with a fast journal each line
+// holds one record, with a slow one the lines grow instead of the restore
+// slowing down. Progress is reported from the same goroutine.
+type restoreLog struct {
+	sc    *runbook.StepContext
+	tally *restoreTally
+	recs  chan restoreRecord
+	kick  chan struct{}
+	done  chan struct{}
+}
+
+func startRestoreLog(sc *runbook.StepContext, tally *restoreTally) *restoreLog {
+	l := &restoreLog{sc: sc, tally: tally, recs: make(chan restoreRecord, 4*maxLogBatch),
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// add queues a key's record.
+func (l *restoreLog) add(rec restoreRecord) { l.recs <- rec }
+
+// progress asks for a progress report, without waiting for it.
+func (l *restoreLog) progress() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// close writes what is queued and the final progress, and returns when
+// both are written.
+func (l *restoreLog) close() {
+	close(l.recs)
+	<-l.done
+}
+
+func (l *restoreLog) run() {
+	defer close(l.done)
+	for {
+		select {
+		case rec, ok := <-l.recs:
+			if !ok {
+				l.report()
+				return
+			}
+			batch := []restoreRecord{rec}
+		more:
+			for len(batch) < maxLogBatch {
+				select {
+				case r, ok := <-l.recs:
+					if !ok {
+						break more
+					}
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
+			l.write(batch)
+			l.report()
+		case <-l.kick:
+			l.report()
+		}
+	}
+}
+
+func (l *restoreLog) write(batch []restoreRecord) {
+	if l.sc == nil || l.sc.Log == nil {
+		return
+	}
+	lines := make([]string, len(batch))
+	for i, rec := range batch {
+		b, _ := json.Marshal(rec)
+		lines[i] = string(b)
+	}
+	l.sc.Log(strings.Join(lines, "\n"))
+}
+
+func (l *restoreLog) report() {
+	if l.sc != nil && l.sc.Progress != nil {
+		l.sc.Progress(l.tally.done(), l.tally.decided.Load(), "objects")
+	}
+}
