@@ -25,6 +25,9 @@ type pointsView struct {
 	shown  []inventory.RecoveryPoint
 	asking bool   // typing the time for "nearest before"
 	when   string // what is typed
+	// found is the last "nearest before" answer: enter hands it to the
+	// restore runbook.
+	found *openRunbookMsg
 }
 
 func newPoints() *pointsView {
@@ -83,7 +86,7 @@ func (v *pointsView) back(e *env) (tea.Cmd, bool) {
 	if v.open == "" {
 		return nil, false
 	}
-	v.open, v.asking = "", false
+	v.open, v.asking, v.found = "", false, nil
 	return nil, true
 }
 
@@ -168,6 +171,10 @@ func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
+	case key.Matches(k, e.keys.Enter) && v.open != "" && v.found != nil:
+		msg := *v.found
+		v.found = nil
+		return func() tea.Msg { return msg }
 	case key.Matches(k, e.keys.Enter) && v.open == "":
 		i := v.list().selected()
 		if i < 0 {
@@ -225,8 +232,11 @@ func (v *pointsView) askKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 				v.pts.cursor = pos
 			}
 		}
-		return status(fmt.Sprintf("nearest before %s: %s (%s, %s earlier); run a backup_restore runbook to restore it",
-			t.UTC().Format(time.RFC3339), stamp(p.Created), p.Status, age(t.Sub(p.Created))), false)
+		v.found = &openRunbookMsg{name: restoreRunbook, vars: map[string]string{
+			"restore_to": t.UTC().Format(time.RFC3339), "resource_arn": v.open,
+		}}
+		return status(fmt.Sprintf("nearest before %s: %s (%s, %s earlier); enter opens %s with these values",
+			t.UTC().Format(time.RFC3339), stamp(p.Created), p.Status, age(t.Sub(p.Created)), restoreRunbook), false)
 	default:
 		v.when += k.Text
 	}
@@ -257,3 +267,7 @@ func (v *pointsView) render(e *env, w, h int) string {
 	}
 	return head + "\n" + v.pts.view(st, w, h-1)
 }
+
+// restoreRunbook is the runbook the Points view hands a found recovery
+// point to.
+const restoreRunbook = "restore-from-backup"

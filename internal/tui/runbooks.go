@@ -32,6 +32,8 @@ type runbooksView struct {
 
 	nodes  *grid
 	cancel bool // asking to cancel the run
+	// want is a runbook to open once the list is read.
+	want *openRunbookMsg
 	// follow keeps the cursor on the step in progress until the operator
 	// moves it.
 	follow bool
@@ -170,6 +172,10 @@ func (v *runbooksView) update(e *env, msg tea.Msg) tea.Cmd {
 		})
 		if msg.err != nil {
 			return status(msg.err.Error(), true)
+		}
+		if w := v.want; w != nil {
+			v.want = nil
+			return v.openByName(e, *w)
 		}
 		return nil
 	case tea.KeyPressMsg:
@@ -474,4 +480,38 @@ func defaultText(v cty.Value) string {
 		return "false"
 	}
 	return ""
+}
+
+// openRunbookMsg asks the Runbooks view to open a runbook's form with
+// some variables filled in (from another view).
+type openRunbookMsg struct {
+	name string
+	vars map[string]string
+}
+
+// openByName opens the form of the runbook called msg.name, now or once
+// the list has been read.
+func (v *runbooksView) openByName(e *env, msg openRunbookMsg) tea.Cmd {
+	if v.files == nil {
+		v.want = &msg
+		return nil
+	}
+	if r := v.m.run; r != nil && r.active() {
+		return status("a run is in progress: "+msg.name+" can be opened when it ends", true)
+	}
+	v.list.setFilter("")
+	for pos := 0; pos < v.list.len(); pos++ {
+		if strings.TrimSuffix(filepath.Base(v.files[v.list.at(pos)].path), ".hcl") == msg.name {
+			v.list.cursor = pos
+			v.level = 0
+			cmd := v.listKey(e, tea.KeyPressMsg{Code: tea.KeyEnter})
+			for i := range v.fields {
+				if val, ok := msg.vars[v.fields[i].name]; ok {
+					v.fields[i].value = val
+				}
+			}
+			return cmd
+		}
+	}
+	return status("no runbook "+msg.name+" in "+e.opts.RunbooksDir, true)
 }

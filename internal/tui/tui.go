@@ -308,6 +308,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			msg.fill(&e.est)
 		}
 		return m.views[m.active].update(e, msg)
+	case openRunbookMsg:
+		for i, v := range m.views {
+			if rv, ok := v.(*runbooksView); ok {
+				m.active = i
+				return tea.Batch(rv.activate(e), rv.openByName(e, msg))
+			}
+		}
+		return nil
 	case objectiveMsg:
 		if msg.rpo > 0 {
 			e.opts.RPOObjective, e.rpoFrom = msg.rpo, msg.from
