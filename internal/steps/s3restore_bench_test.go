@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -160,16 +161,32 @@ func benchmarkRestore(b *testing.B, newBackend func(testing.TB) *backend) {
 			"bucket": cty.StringVal(bucket), "prefix": cty.StringVal(prefix), "to_time": cty.StringVal(at.Format(time.RFC3339Nano)),
 			"concurrency": cty.NumberIntVal(64),
 		})
+		// Log lines go to a file synced on every line, as the engine's
+		// journal does.
+		journal, err := os.Create(filepath.Join(b.TempDir(), "journal.jsonl"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := (&recorder{}).context(false)
+		sc.Log = func(line string) {
+			if _, err := journal.WriteString(line + "\n"); err != nil {
+				b.Error(err)
+			}
+			if err := journal.Sync(); err != nil {
+				b.Error(err)
+			}
+		}
 		runtime.GC()
 		base := liveHeap()
 		stop := make(chan struct{})
 		peak := peakHeap(stop)
 		b.StartTimer()
 		start := time.Now()
-		out, err := step.Apply(ctx, (&recorder{}).context(false), cfg)
+		out, err := step.Apply(ctx, sc, cfg)
 		elapsed := time.Since(start)
 		b.StopTimer()
 		close(stop)
+		journal.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
