@@ -20,6 +20,9 @@ const (
 	DefaultKeysPerRange = 2000
 )
 
+// rangeQueue bounds how far the key cut runs ahead of the workers.
+const rangeQueue = 1024
+
 // KeyRanges cuts the keys under prefix into ranges of about perRange
 // current keys each and passes each range to fn as soon as it is known, so
 // that listing the ranges' versions can start while the cut goes on. The
@@ -106,24 +109,45 @@ func (rp RangePlan) Run(ctx context.Context, emit func(pitr.Decision) error) (pi
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	// The cut runs ahead of the workers into a queue (a range is two keys),
+	// so a worker that finishes finds the next range waiting instead of
+	// waiting for the cut's next page.
+	queue := make(chan pitr.Range, rangeQueue)
 	var mu sync.Mutex
 	var total pitr.Stats
-	p := pool.New().WithErrors().WithFirstError().WithMaxGoroutines(workers)
-	cutErr := KeyRanges(ctx, rp.Client, rp.Bucket, rp.Prefix, perRange, func(r pitr.Range) error {
+	p := pool.New().WithErrors().WithFirstError()
+	for range workers {
 		p.Go(func() error {
-			st, err := rp.planRange(ctx, r, emit)
-			mu.Lock()
-			total.Add(st)
-			mu.Unlock()
-			if err != nil {
-				cancel(err)
+			for r := range queue {
+				if err := context.Cause(ctx); err != nil {
+					return err
+				}
+				st, err := rp.planRange(ctx, r, emit)
+				mu.Lock()
+				total.Add(st)
+				mu.Unlock()
+				if err != nil {
+					cancel(err)
+					return err
+				}
 			}
-			return err
+			return nil
 		})
-		return context.Cause(ctx)
+	}
+	cutErr := KeyRanges(ctx, rp.Client, rp.Bucket, rp.Prefix, perRange, func(r pitr.Range) error {
+		select {
+		case queue <- r:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	})
+	if cutErr != nil {
+		cancel(cutErr)
+	}
+	close(queue)
 	err := p.Wait()
-	if err == nil && cutErr != nil {
+	if err == nil {
 		err = cutErr
 	}
 	return total, err
