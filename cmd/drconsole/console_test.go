@@ -129,7 +129,7 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	c.keys(":", "r", "b", "Enter")
 	c.waitText("model-serving-failover")
 	c.keys("/")
-	c.text("failover")
+	c.text("model-serving-failover")
 	c.keys("Enter")
 	c.waitText("1/1")
 	c.keys("Enter")
