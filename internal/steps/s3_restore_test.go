@@ -165,12 +165,16 @@ func versionCount(t *testing.T, ctx context.Context, c *s3.Client, bucket, key s
 	return n
 }
 
+// listing is how a test lists: versions per page, and keys per range
+// listed concurrently (0: the default, one range for these tests).
+type listing struct{ pageSize, keysPerRange int }
+
 // testPointInTime runs the edge-case scenario through the real step on a
 // store: dry-run first (no write, the plan lists exactly the expected
 // changes), then the restore (the prefix equals the state at T byte for
 // byte, one journal line per changed key), then a second run (no write).
-func testPointInTime(t *testing.T, newBackend func(testing.TB) *backend) {
-	for _, c := range []struct{ pageSize, keysPerRange int }{{1000, 0}, {2, 0}, {1, 0}, {2, 3}} {
+func testPointInTime(t *testing.T, newBackend func(testing.TB) *backend, cases []listing) {
+	for _, c := range cases {
 		pageSize := c.pageSize
 		t.Run(fmt.Sprintf("page_size=%d,keys_per_range=%d", pageSize, c.keysPerRange), func(t *testing.T) {
 			ctx := t.Context()
@@ -318,9 +322,9 @@ func checkJournal(t *testing.T, recs []map[string]string, h *history, prefix str
 }
 
 func TestS3RestorePointInTimeMinIO(t *testing.T) {
-	testPointInTime(t, minioBackend)
+	testPointInTime(t, minioBackend, []listing{{1000, 0}, {2, 3}})
 }
 
 func TestS3RestorePointInTimeSandbox(t *testing.T) {
-	testPointInTime(t, sandboxBackend)
+	testPointInTime(t, sandboxBackend, []listing{{1000, 0}, {2, 0}, {1, 0}, {2, 3}})
 }
