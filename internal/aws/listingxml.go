@@ -38,6 +38,9 @@ func parseVersions(doc []byte) (versionsPage, error) {
 	if err != nil {
 		return page, err
 	}
+	if root != "ListVersionsResult" {
+		return page, fmt.Errorf("read listing XML: the answer is <%s>, not <ListVersionsResult>", root)
+	}
 	var urlEncoded bool
 	var nextKey string
 	if !self {

@@ -143,3 +143,32 @@ func TestRetryBackoffOnFakeClock(t *testing.T) {
 		})
 	}
 }
+
+// S3 can answer 200 with an error document. The lister lets the SDK turn
+// it into a retried 500 rather than reading it as a listing that ended.
+func TestListingErrorWithStatus200(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>`)
+			return
+		}
+		fmt.Fprint(w, `<ListVersionsResult><IsTruncated>false</IsTruncated><Version><Key>a</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest>`+
+			`<LastModified>2026-03-01T10:00:00.000Z</LastModified><ETag>"e"</ETag><Size>1</Size></Version></ListVersionsResult>`)
+	})
+	inBubble(t, Options{Retry: RetryStandard, MaxAttempts: 3}, h, func(t *testing.T, s3c *s3.Client) {
+		p := NewVersionPaginator(s3c, VersionListing{Bucket: "models"})
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != 1 || page[0].Key != "a" || calls != 2 || p.HasMorePages() {
+			t.Fatalf("page %v after %d requests", page, calls)
+		}
+	})
+}

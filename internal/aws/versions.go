@@ -90,9 +90,7 @@ func (p *VersionPaginator) NextPage(ctx context.Context, optFns ...func(*s3.Opti
 	}
 	body := &capturedBody{}
 	optFns = append(optFns, func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Deserialize.Add(body, middleware.After)
-		})
+		o.APIOptions = append(o.APIOptions, body.install)
 	})
 	_, err := p.client.ListObjectVersions(ctx, in, optFns...)
 	p.pages++
@@ -159,13 +157,24 @@ func VersionCursor(ctx context.Context, client *s3.Client, l VersionListing) pit
 // empty result instead: reading the page twice, once into a shape that
 // has lost its order, would double the client's work per page. Error
 // responses pass through untouched, so the SDK still reads them (and the
-// retryer still sees SlowDown). It sits innermost, so it sees each
-// attempt's raw response; a retried call keeps the last.
+// retryer still sees SlowDown). It sees each attempt's raw response; a
+// retried call keeps the last.
 type capturedBody struct {
 	data []byte
 }
 
 func (*capturedBody) ID() string { return "drconsole.CaptureListing" }
+
+// install puts the middleware right inside the operation's deserializer
+// and outside S3's check for errors sent with status 200, which turns
+// those into 500s first: an error document is then retried and reported,
+// never read as a short listing.
+func (c *capturedBody) install(st *middleware.Stack) error {
+	if _, ok := st.Deserialize.Get("OperationDeserializer"); ok {
+		return st.Deserialize.Insert(c, "OperationDeserializer", middleware.After)
+	}
+	return st.Deserialize.Add(c, middleware.After)
+}
 
 func (c *capturedBody) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
 	middleware.DeserializeOutput, middleware.Metadata, error,

@@ -56,6 +56,7 @@ func TestParseVersions(t *testing.T) {
 		`<ListVersionsResult><Version><Key>a</Key><LastModified>yesterday</LastModified></Version></ListVersionsResult>`,
 		`<ListVersionsResult><Version><LastModified>2026-03-01T10:00:00Z</LastModified></Version></ListVersionsResult>`,
 		`<ListVersionsResult><Version><Key>a</Key>`,
+		`<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>`,
 		`<ListVersionsResult><EncodingType>url</EncodingType><Version><Key>%zz</Key><LastModified>2026-03-01T10:00:00Z</LastModified></Version></ListVersionsResult>`,
 	} {
 		if _, err := parseVersions([]byte(bad)); err == nil {
