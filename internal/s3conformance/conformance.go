@@ -49,6 +49,7 @@ func Run(t *testing.T, newClient NewClient) {
 		{"TagsMetadataAndRanges", testTagsMetadataAndRanges},
 		{"ListObjectsV2", testListObjectsV2},
 		{"DeleteObjectsBatch", testDeleteObjectsBatch},
+		{"ErrorCodes", testErrorCodes},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -644,4 +645,42 @@ func testDeleteObjectsBatch(t *testing.T, s *suite) {
 	if len(q.Deleted) != 0 {
 		s.fatalf("quiet mode reported %d deletions", len(q.Deleted))
 	}
+}
+
+func testErrorCodes(t *testing.T, s *suite) {
+	_, _, err := s.get2("k", func(in *s3.GetObjectInput) { in.Bucket = aws.String(s.bucket + "-missing") })
+	s.wantErr(err, 404, "NoSuchBucket", "get from a missing bucket")
+	_, _, err = s.get("absent", "")
+	s.wantErr(err, 404, "NoSuchKey", "get a missing key")
+	v := s.put("k", "x", nil)
+	s.put("k", "y", nil)
+	_, err = s.c.DeleteObject(s.ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String("k"), VersionId: v.VersionId})
+	s.check(err, "delete a version")
+	_, _, err = s.get("k", *v.VersionId)
+	s.wantErr(err, 404, "NoSuchVersion", "get a destroyed version")
+	_, err = s.c.CreateBucket(s.ctx, &s3.CreateBucketInput{Bucket: &s.bucket})
+	s.wantErr(err, 409, "BucketAlreadyOwnedByYou", "create an existing bucket")
+	_, err = s.c.DeleteBucket(s.ctx, &s3.DeleteBucketInput{Bucket: &s.bucket})
+	s.wantErr(err, 409, "BucketNotEmpty", "delete a bucket with versions")
+
+	up, err := s.c.CreateMultipartUpload(s.ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String("mp")})
+	s.check(err, "create multipart upload")
+	var parts []types.CompletedPart
+	for i, body := range []string{"small", "last"} {
+		out, err := s.c.UploadPart(s.ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String("mp"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: strings.NewReader(body)})
+		s.check(err, "upload part")
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag})
+	}
+	_, err = s.c.CompleteMultipartUpload(s.ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	s.wantErr(err, 400, "EntityTooSmall", "complete with a small first part")
+	_, err = s.c.CompleteMultipartUpload(s.ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(`"00000000000000000000000000000000"`)}}}})
+	s.wantErr(err, 400, "InvalidPart", "complete with a wrong part ETag")
+	_, err = s.c.AbortMultipartUpload(s.ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String("mp"), UploadId: up.UploadId})
+	s.check(err, "abort")
+	_, err = s.c.UploadPart(s.ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String("mp"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+	s.wantErr(err, 404, "NoSuchUpload", "upload to an aborted upload")
 }
