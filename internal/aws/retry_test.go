@@ -144,8 +144,9 @@ func TestRetryBackoffOnFakeClock(t *testing.T) {
 	}
 }
 
-// S3 can answer 200 with an error document. The lister lets the SDK turn
-// it into a retried 500 rather than reading it as a listing that ended.
+// S3 can answer 200 with an error document, and a page can be cut off in
+// transit. The lister has both retried rather than read as a listing that
+// ended.
 func TestListingErrorWithStatus200(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
@@ -158,6 +159,12 @@ func TestListingErrorWithStatus200(t *testing.T) {
 			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>`)
 			return
 		}
+		if calls == 3 {
+			// A page cut off in transit: fewer bytes than announced.
+			w.Header().Set("Content-Length", "4096")
+			fmt.Fprint(w, `<ListVersionsResult><IsTruncated>false</IsTruncated><Version><Key>a</Key>`)
+			return
+		}
 		fmt.Fprint(w, `<ListVersionsResult><IsTruncated>false</IsTruncated><Version><Key>a</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest>`+
 			`<LastModified>2026-03-01T10:00:00.000Z</LastModified><ETag>"e"</ETag><Size>1</Size></Version></ListVersionsResult>`)
 	})
@@ -168,6 +175,13 @@ func TestListingErrorWithStatus200(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(page) != 1 || page[0].Key != "a" || calls != 2 || p.HasMorePages() {
+			t.Fatalf("page %v after %d requests", page, calls)
+		}
+		p = NewVersionPaginator(s3c, VersionListing{Bucket: "models"})
+		if page, err = p.NextPage(t.Context()); err != nil {
+			t.Fatalf("after a page cut off in transit: %v", err)
+		}
+		if len(page) != 1 || calls != 4 {
 			t.Fatalf("page %v after %d requests", page, calls)
 		}
 	})

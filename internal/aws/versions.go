@@ -189,11 +189,11 @@ func (c *capturedBody) HandleDeserialize(ctx context.Context, in middleware.Dese
 	}
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxListingBody+1))
 	resp.Body.Close()
-	if rerr == nil && len(data) > maxListingBody {
-		rerr = fmt.Errorf("listing page larger than %d bytes", maxListingBody)
-	}
 	if rerr != nil {
-		return out, md, fmt.Errorf("read listing page: %w", rerr)
+		return out, md, &bodyReadError{err: rerr}
+	}
+	if len(data) > maxListingBody {
+		return out, md, fmt.Errorf("listing page larger than %d bytes", maxListingBody)
 	}
 	c.data = data
 	resp.Body = io.NopCloser(strings.NewReader(emptyListing))
@@ -210,3 +210,11 @@ func decodeKey(s string) (string, error) {
 	}
 	return k, nil
 }
+
+// bodyReadError is a listing page cut off in transit. It says it is a
+// connection error, which the SDK's retryer retries.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string         { return "read listing page: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error         { return e.err }
+func (e *bodyReadError) ConnectionError() bool { return true }
