@@ -30,13 +30,17 @@ func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }
 // IsRead reports whether an operation only reads. service is the short
 // service name ("s3", "sts"); operation the API name ("ListObjectVersions").
 // Operations are read-only by their name's verb, with exceptions both ways:
-// some Get* calls mint credentials or reveal secrets, and SelectObjectContent
-// reads but runs a query the guard cannot reason about.
+// some Get* calls mint credentials or reveal secrets, S3 Express needs
+// CreateSession to read at all, and SelectObjectContent reads but runs a
+// query the guard cannot reason about.
 func IsRead(service, operation string) bool {
 	switch service + " " + operation {
-	case "sts GetCallerIdentity":
+	case "sts GetCallerIdentity",
+		// S3 Express asks for a session before reading a directory bucket.
+		"s3 CreateSession":
 		return true
-	case "sts GetSessionToken", "sts GetFederationToken", "ec2 GetPasswordData":
+	case "sts GetSessionToken", "sts GetFederationToken", "sts GetDelegatedAccessToken",
+		"sts GetWebIdentityToken", "ec2 GetPasswordData":
 		return false
 	}
 	for _, p := range [...]string{"Describe", "List", "Get", "Head"} {

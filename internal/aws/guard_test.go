@@ -154,6 +154,7 @@ func TestReadOnlyGuardRefusesEveryMutation(t *testing.T) {
 		{"cloudwatch", "PutMetricAlarm"}, {"cloudwatch", "SetAlarmState"},
 		{"backup", "StartRestoreJob"}, {"backup", "StartBackupJob"},
 		{"sts", "AssumeRole"}, {"sts", "GetSessionToken"}, {"sts", "GetFederationToken"},
+		{"sts", "GetDelegatedAccessToken"}, {"sts", "GetWebIdentityToken"},
 	} {
 		if IsRead(op.svc, op.op) {
 			t.Errorf("%s %s passes the guard", op.svc, op.op)
@@ -164,7 +165,7 @@ func TestReadOnlyGuardRefusesEveryMutation(t *testing.T) {
 		{"ec2", "DescribeSnapshots"}, {"autoscaling", "DescribeAutoScalingGroups"},
 		{"cloudwatch", "DescribeAlarms"}, {"cloudwatch", "GetMetricData"},
 		{"backup", "ListRecoveryPointsByBackupVault"}, {"backup", "GetRecoveryPointRestoreMetadata"},
-		{"sts", "GetCallerIdentity"},
+		{"sts", "GetCallerIdentity"}, {"s3", "CreateSession"},
 	} {
 		if !IsRead(op.svc, op.op) {
 			t.Errorf("%s %s is refused", op.svc, op.op)
