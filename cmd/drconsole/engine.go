@@ -28,7 +28,7 @@ const sandboxEndpoint = "http://127.0.0.1:5480"
 // clients refuse every write), and the target's name for reports. A target
 // that cannot be configured only matters to runbooks with AWS steps, so it
 // becomes those steps' error rather than the command's.
-func registries(o *options) (live, dry runbook.Registry, target string) {
+func registries(o *options) (live, dry runbook.Registry, target string, err error) {
 	t, err := awsx.ResolveTarget(o.target, o.profile, os.Getenv)
 	var clients *awsx.Clients
 	if err == nil {
@@ -38,13 +38,17 @@ func registries(o *options) (live, dry runbook.Registry, target string) {
 		})
 	}
 	if err != nil {
+		if o.target != "" || o.profile != "" || o.region != "" || o.endpoint != "" {
+			// Target flags that were given and do not work are a usage error.
+			return nil, nil, "", fmt.Errorf("AWS target: %w", err)
+		}
 		deps := steps.Deps{NoAWSError: fmt.Errorf("AWS target: %w", err)}
 		reg := steps.Registry(deps)
-		return reg, reg, ""
+		return reg, reg, "", nil
 	}
 	return steps.Registry(steps.Deps{AWS: clients}),
 		steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),
-		t.String()
+		t.String(), nil
 }
 
 // loaded is a decoded runbook with its variables resolved.
@@ -118,7 +122,11 @@ func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 		fs.Usage()
 		return exitUsage
 	}
-	reg, _, _ := registries(&o)
+	reg, _, _, err := registries(&o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole validate: %v\n", err)
+		return exitUsage
+	}
 	l, ok := load(pos[0], reg, &o, nil, stderr)
 	if !ok {
 		return exitUsage
@@ -147,7 +155,11 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fs.Usage()
 		return exitUsage
 	}
-	live, dry, target := registries(&o)
+	live, dry, target, err := registries(&o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
+		return exitUsage
+	}
 	l, ok := load(pos[0], live, &o, nil, stderr)
 	if !ok {
 		return exitUsage
@@ -258,7 +270,11 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		recorded = recordedVars(prev.Info.Variables)
 	}
 
-	live, dry, target := registries(&o)
+	live, dry, target, err := registries(&o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+		return exitUsage
+	}
 	l, ok := load(path, live, &o, recorded, stderr)
 	if !ok {
 		return exitUsage
