@@ -17,6 +17,9 @@ import (
 // pressed in the first moments after it opens are ignored, so a key held
 // or typed ahead before the operator read the question cannot approve it.
 type modal struct {
+	// node is the run's gate or step this modal decides ("" for a
+	// console action such as a roll back).
+	node    string
 	title   string
 	prompt  string
 	changes []string
@@ -244,6 +247,7 @@ func (m *Model) openGate(msg gateMsg) {
 			}
 			return nil
 		})
+	m.modal.node = msg.req.Node
 	if m.env.opts.ReadOnly {
 		m.modal.note = "read-only console: this gate can only be refused"
 		m.modal.token = "\x00" // nothing typed can match

@@ -82,6 +82,9 @@ func newHarnessOn(t *testing.T, fx *fixture, w, h int, tweak func(*Options)) *ha
 	}
 	clients, err := awsx.New(awsx.Options{
 		Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), ReadOnly: readOnly, Now: clock.Now,
+		// One attempt: a test that injects a fault sees it at once
+		// instead of after retries on the wall clock.
+		MaxAttempts: 1,
 		// Latency, start times and request ids (a sequence the
 		// concurrent loads race for) vary from run to run: the golden
 		// files record fixed values.

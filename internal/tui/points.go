@@ -159,6 +159,10 @@ func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
 		v.build(e)
 		return nil
 	}
+	if p, ok := msg.(tea.PasteMsg); ok && v.asking {
+		v.when += strings.TrimSpace(p.Content)
+		return nil
+	}
 	k, isKey := msg.(tea.KeyPressMsg)
 	if v.asking && isKey {
 		return v.askKey(e, k)

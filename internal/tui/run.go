@@ -219,6 +219,7 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 			m.run.apply(e)
 		}
 		m.run.dropped += msg.events.dropped
+		m.closeStaleGate()
 	case msg.done != nil && m.run != nil && msg.done.id == m.run.id:
 		r := m.run
 		if r.fanin != nil {
@@ -230,6 +231,7 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		if r.cancel != nil {
 			r.cancel()
 		}
+		m.closeStaleGate()
 		if res := msg.done.res; res != nil {
 			if r.status == "" {
 				r.status = res.Status
@@ -353,4 +355,33 @@ func (m *Model) showRun() tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// closeStaleGate closes a gate's modal once the engine no longer waits
+// for it: the gate timed out, or the run ended or was cancelled.
+func (m *Model) closeStaleGate() {
+	g, r := m.modal, m.run
+	if g == nil || g.node == "" || r == nil {
+		return
+	}
+	n, ok := r.byAddr[g.node]
+	// Only an end closes the modal: a snapshot older than the question
+	// (the node still pending) must not.
+	ended := ok && (n.state == "approved" || n.state == "refused" || n.state == "done" || n.state == "failed" || n.state == "skipped")
+	if !r.active() || ended {
+		m.modal = nil
+		m.setStatus("gate "+g.node+" closed: "+describeGateEnd(n, r), n != nil && n.state != "approved")
+	}
+}
+
+func describeGateEnd(n *nodeState, r *runState) string {
+	switch {
+	case n != nil && n.state == "refused" && n.err != "":
+		return "refused (" + n.err + ")"
+	case n != nil && n.state != "waiting":
+		return n.state
+	case r.status != "":
+		return "the run " + string(r.status)
+	}
+	return "the run ended"
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
 // desired reads the DR group's desired capacity from the sandbox.
@@ -247,4 +249,33 @@ func TestPointsHandsNearestPointToRestoreRunbook(t *testing.T) {
 	if !strings.Contains(s, "> 2026-11-18T06:00:00Z") || !strings.Contains(s, "> arn:aws:ec2:us-east-1:") {
 		t.Fatalf("the restore form is not filled from the point:\n%s", s)
 	}
+}
+
+func TestGateModalClosesWhenRunIsCancelled(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	openRunbook(h, "approve")
+	h.waitScreen("Variables")
+	h.keys("enter")
+	h.waitScreen("plan SUCCEEDED")
+	h.keys("x")
+	h.waitScreen("Type go and press enter")
+	// The run is cancelled from elsewhere (the console quitting, a
+	// signal): the modal must not stay behind.
+	h.m.run.stop()
+	h.waitFor("the modal to close", func() bool { return h.m.modal == nil })
+	h.waitScreen("run CANCELLED")
+}
+
+func TestAPIErrorsShowInStatusLine(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.srv.SetFaults([]sandbox.Fault{{Service: "backup", Kind: sandbox.FaultError5xx}})
+	h.keys("r")
+	h.waitScreen("✖ error:")
+	h.waitScreen("could not read")
+	if !strings.Contains(h.screen(), "Replication") {
+		t.Fatalf("the rest of the Overview is gone:\n%s", h.screen())
+	}
+	h.srv.SetFaults(nil)
+	h.keys("r")
+	h.waitFor("the error to clear", func() bool { return !strings.Contains(h.screen(), "could not read") })
 }

@@ -187,6 +187,12 @@ func (v *runbooksView) update(e *env, msg tea.Msg) tea.Cmd {
 		case 2:
 			return v.runKey(e, msg)
 		}
+	case tea.PasteMsg:
+		// Values (a time, an ARN) may be pasted into the form; gates
+		// never take pastes.
+		if v.level == 1 && len(v.fields) > 0 {
+			v.fields[v.focus].value += strings.TrimSpace(strings.ReplaceAll(msg.Content, "\n", ""))
+		}
 	case scrollMsg:
 		if v.level == 0 {
 			listKeys(e, v.list, msg)
