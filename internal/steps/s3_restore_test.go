@@ -20,6 +20,10 @@ import (
 
 const pitrPrefix = "p/"
 
+// longKey is as long as S3 allows a key to be: 1,024 bytes (in segments
+// of at most 255, which MinIO, storing keys as paths, also needs).
+var longKey = "p/" + strings.Repeat(strings.Repeat("k", 254)+"/", 4) + "zz"
+
 // pitrScenario is a history that holds every point-in-time edge case, in
 // bucket b under pitrPrefix, plus a key outside the prefix.
 func pitrScenario(b string) []op {
@@ -51,6 +55,7 @@ func pitrScenario(b string) []op {
 		put(b, "p/percent%25and%2F", "percent 1"),
 		put(b, "p/ünïcödé/模型.bin", "unicode 1"),
 		put(b, "p/trailing/", "folder marker"),
+		put(b, longKey, "long 1"),
 		// A version then a delete marker in the same second: deleted at T.
 		put(b, "p/same-second-dm-last", "a1"),
 		put(b, "p/same-second-dm-last", "a2"),
@@ -86,6 +91,7 @@ func pitrScenario(b string) []op {
 		later(put(b, "p/plus+sign", "plus 2")),
 		later(put(b, "p/percent%25and%2F", "percent 2")),
 		later(put(b, "p/ünïcödé/模型.bin", "unicode 2")),
+		later(put(b, longKey, "long 2")),
 		later(put(b, "p/same-second-dm-last", "a3")),
 		later(put(b, "p/same-second-v-last", "b3")),
 		later(put(b, "p/suspended", "versioned after T")),
