@@ -63,6 +63,7 @@ func TestUsageAndVersion(t *testing.T) {
 		{[]string{"plan", smoke, "--var", "nope=1"}, exitUsage, `declares no variable "nope"`},
 		{[]string{"plan", smoke, "--var", "health_url=ftp://x"}, exitUsage, "health_url must be empty or an http"},
 		{[]string{"runs", "--state-dir", t.TempDir()}, exitOK, "No runs in"},
+		{[]string{"validate", "no-such-runbook.hcl"}, exitUsage, "Cannot read runbook"},
 		{[]string{"plan", smoke, "--target", "moon"}, exitUsage, `unknown target "moon": want sandbox or aws`},
 		{[]string{"run", smoke, "--target", "sandbox", "--profile", "prod"}, exitUsage, "AWS target:"},
 	} {
