@@ -37,7 +37,7 @@ func (s *s3Service) putObjectAt(bucket, key string, body []byte, meta map[string
 	if e := checkKey(key); e != nil {
 		return "", fmt.Errorf("put %s/%s: %w", bucket, key, e)
 	}
-	v := &s3Version{modified: now, size: int64(len(body)), etag: md5ETag(body), body: bytesBody(body), meta: cloneMeta(meta)}
+	v := &s3Version{modified: now, size: int64(len(body)), etag: md5ETag(body), body: bytesBody(body), meta: metaOf(meta)}
 	s.putLocked(b, key, v, now)
 	return v.id, nil
 }
@@ -59,7 +59,7 @@ func (s *s3Service) putSyntheticObjectAt(bucket, key string, size int64, seed ui
 		return "", fmt.Errorf("put %s/%s: %w", bucket, key, e)
 	}
 	body := synthBody(seed, size)
-	v := &s3Version{modified: now, size: size, etag: bodyETag(body), body: body, meta: cloneMeta(meta)}
+	v := &s3Version{modified: now, size: size, etag: bodyETag(body), body: body, meta: metaOf(meta)}
 	s.putLocked(b, key, v, now)
 	return v.id, nil
 }
@@ -77,17 +77,6 @@ func (s *s3Service) deleteObjectAt(bucket, key string, now time.Time) (string, e
 		return m.id, nil
 	}
 	return "", nil
-}
-
-func cloneMeta(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // bucketCapture is a backup of a bucket: its current objects at one time,
@@ -108,7 +97,7 @@ type capturedObject struct {
 	Size      int64
 	Modified  time.Time
 	Body      *s3Body
-	Meta      map[string]string
+	Meta      objectMeta
 	Tags      map[string]string
 	Headers   *capturedHeaders
 	PartSizes []int64

@@ -22,7 +22,8 @@ type multipartUpload struct {
 	id, bucket, key string
 	initiated       time.Time
 	headers         *contentHeaders
-	meta, tags      map[string]string
+	meta            objectMeta
+	tags            map[string]string
 	parts           map[int]*uploadPart
 }
 

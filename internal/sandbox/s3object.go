@@ -45,7 +45,7 @@ func errInvalidVersionID() *apiError {
 	return errInvalidArgument("Invalid version id specified")
 }
 
-func metaFrom(h http.Header) map[string]string {
+func metaFrom(h http.Header) objectMeta {
 	var m map[string]string
 	for k, vs := range h {
 		lk := strings.ToLower(k)
@@ -56,7 +56,7 @@ func metaFrom(h http.Header) map[string]string {
 			m[name] = strings.Join(vs, ",")
 		}
 	}
-	return m
+	return metaOf(m)
 }
 
 func contentHeadersFrom(h http.Header) *contentHeaders {
@@ -267,13 +267,13 @@ func writeObject(w http.ResponseWriter, r *http.Request, rd *objectRead, head bo
 		{"response-content-language", "Content-Language"}, {"response-expires", "Expires"}} {
 		setIf(h, o[1], q.Get(o[0]))
 	}
-	for k, val := range v.meta {
-		h.Set("x-amz-meta-"+k, val)
+	for _, p := range v.meta {
+		h.Set("x-amz-meta-"+p.Name, p.Value)
 	}
 	if len(v.tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(v.tags)))
 	}
-	setIf(h, "x-amz-replication-status", v.replication)
+	setIf(h, "x-amz-replication-status", v.replication.String())
 	var (
 		start, end int64
 		partial    bool

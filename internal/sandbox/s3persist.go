@@ -21,7 +21,7 @@ type s3Snapshot struct {
 	// (replicas, copies, a revision's files); versions refer to them by
 	// index plus one.
 	Bodies  []*s3Body
-	Metas   []map[string]string
+	Metas   []objectMeta
 	Headers []capturedHeaders
 }
 
@@ -53,7 +53,8 @@ type uploadSnapshot struct {
 	ID, Bucket, Key string
 	Initiated       time.Time
 	Headers         *capturedHeaders
-	Meta, Tags      map[string]string
+	Meta            objectMeta
+	Tags            map[string]string
 	Parts           map[int]partSnapshot
 }
 
@@ -84,7 +85,7 @@ func (s *s3Service) saveState(w io.Writer) error {
 		for _, k := range b.keys() {
 			ks := keySnapshot{Key: k}
 			for _, v := range b.objects[k].versions {
-				vs := versionSnapshot{Object: captureVersion(k, v), DeleteMarker: v.deleteMarker, Replication: v.replication}
+				vs := versionSnapshot{Object: captureVersion(k, v), DeleteMarker: v.deleteMarker, Replication: v.replication.String()}
 				vs.BodyRef, vs.MetaRef = shared.body(v.body), shared.meta(v.meta)
 				vs.HeadersRef = shared.headers(vs.Object.Headers)
 				vs.Object.Key, vs.Object.Body, vs.Object.Meta, vs.Object.Headers = "", nil, nil, nil
@@ -151,7 +152,7 @@ func (s *s3Service) loadState(r io.Reader) error {
 				}
 				vs.Object.Key = ks.Key
 				v := vs.Object.version()
-				v.deleteMarker, v.replication = vs.DeleteMarker, vs.Replication
+				v.deleteMarker, v.replication = vs.DeleteMarker, parseReplStatus(vs.Replication)
 				if v.deleteMarker {
 					v.body, v.etag = nil, ""
 				} else if v.body.len() != v.size {
@@ -237,11 +238,11 @@ func (t *sharedTables) body(b *s3Body) int {
 	return len(t.snap.Bodies)
 }
 
-func (t *sharedTables) meta(m map[string]string) int {
+func (t *sharedTables) meta(m objectMeta) int {
 	if m == nil {
 		return 0
 	}
-	// Maps are not comparable; their identity is their address.
+	// Versions that share metadata share its backing array.
 	p := reflect.ValueOf(m).Pointer()
 	if i, ok := t.metas[p]; ok {
 		return i

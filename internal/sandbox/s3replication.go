@@ -164,7 +164,7 @@ func ruleKey(bucket, rule string) string { return bucket + "\x00" + rule }
 
 // enqueue starts replicating v if a rule of b covers it.
 func (q *replicationQueue) enqueue(s *s3Service, b *s3Bucket, key string, v *s3Version, now time.Time) {
-	if b.replication == nil || v.replication == "REPLICA" {
+	if b.replication == nil || v.replication == replReplica {
 		return
 	}
 	for _, r := range b.replication.rules() {
@@ -172,7 +172,7 @@ func (q *replicationQueue) enqueue(s *s3Service, b *s3Bucket, key string, v *s3V
 			continue
 		}
 		if !v.deleteMarker {
-			v.replication = "PENDING"
+			v.replication = replPending
 		}
 		op := &replicationOp{src: b.name, key: key, version: v, rule: r.id, dest: r.dest,
 			created: now, due: now.Add(s.cfg.ReplicationLag)}
@@ -208,7 +208,7 @@ func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 	q.record(op, failed)
 	if failed {
 		if !op.version.deleteMarker {
-			op.version.replication = "FAILED"
+			op.version.replication = replFailed
 		}
 		return
 	}
@@ -216,12 +216,12 @@ func (q *replicationQueue) apply(s *s3Service, op *replicationOp) {
 	if o := s.buckets[op.dest].entry(op.key); len(o.versions) == 0 || o.versions[0].id != op.version.id {
 		replica := *op.version
 		if !replica.deleteMarker {
-			replica.replication = "REPLICA"
+			replica.replication = replReplica
 		}
 		o.versions = slices.Insert(o.versions, 0, &replica)
 	}
 	if !op.version.deleteMarker {
-		op.version.replication = "COMPLETED"
+		op.version.replication = replCompleted
 	}
 }
 

@@ -38,7 +38,7 @@ type seedEvent struct {
 	delete bool
 	body   *s3Body
 	etag   string
-	meta   map[string]string
+	meta   objectMeta
 	ctype  string
 }
 
@@ -97,7 +97,7 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 			commit := fmt.Sprintf("%016x%016x%08x", rng.Uint64(), rng.Uint64(), rng.Uint32())
 			metrics := `{"accuracy":` + strconv.FormatFloat(acc, 'f', 4, 64) + `,"loss":` +
 				strconv.FormatFloat((1-acc)*1.7, 'f', 4, 64) + `}`
-			meta := map[string]string{"metrics": metrics, "git-commit": commit, "revision": strconv.Itoa(r + 1)}
+			meta := metaOf(map[string]string{"metrics": metrics, "git-commit": commit, "revision": strconv.Itoa(r + 1)})
 			size := int64(z.ObjectBytes/2 + rng.Intn(z.ObjectBytes+1))
 			body := synthBody(rng.Uint64()|1, size)
 			events = append(events, seedEvent{at: at, key: "models/" + name + "/model.safetensors", body: body,

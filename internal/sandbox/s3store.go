@@ -32,18 +32,83 @@ type s3Key struct {
 // s3Version is an object version or a delete marker.
 type s3Version struct {
 	id           string // "null" for the null version
-	deleteMarker bool
 	modified     time.Time
 	size         int64
 	etag         string // quoted, as S3 sends it
 	body         *s3Body
 	headers      *contentHeaders
-	meta         map[string]string
+	meta         objectMeta
 	tags         map[string]string
 	checksum     *objectChecksum
 	partSizes    []int64 // sizes of the parts of an object completed from a multipart upload
-	replication  string  // "", PENDING, COMPLETED, FAILED or REPLICA
-	destroyed    bool    // removed from its key's history
+	replication  replStatus
+	deleteMarker bool
+	destroyed    bool // removed from its key's history
+}
+
+// replStatus is a version's x-amz-replication-status.
+type replStatus uint8
+
+const (
+	replNone replStatus = iota
+	replPending
+	replCompleted
+	replFailed
+	replReplica
+)
+
+func (r replStatus) String() string {
+	switch r {
+	case replPending:
+		return "PENDING"
+	case replCompleted:
+		return "COMPLETED"
+	case replFailed:
+		return "FAILED"
+	case replReplica:
+		return "REPLICA"
+	}
+	return ""
+}
+
+func parseReplStatus(s string) replStatus {
+	for r := replPending; r <= replReplica; r++ {
+		if r.String() == s {
+			return r
+		}
+	}
+	return replNone
+}
+
+// objectMeta is user metadata sorted by name: a handful of pairs in one
+// small slice costs a fraction of a map, which matters at 100,000 versions.
+type objectMeta []metaPair
+
+// metaPair is one x-amz-meta-* entry; fields are exported for persistence.
+type metaPair struct {
+	Name, Value string
+}
+
+// metaOf makes user metadata from a map (nil when empty).
+func metaOf(m map[string]string) objectMeta {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(objectMeta, 0, len(m))
+	for k, v := range m {
+		out = append(out, metaPair{k, v})
+	}
+	slices.SortFunc(out, func(a, b metaPair) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// get returns the value of name, or "".
+func (m objectMeta) get(name string) string {
+	i, ok := slices.BinarySearchFunc(m, name, func(p metaPair, n string) int { return strings.Compare(p.Name, n) })
+	if !ok {
+		return ""
+	}
+	return m[i].Value
 }
 
 // contentHeaders are the standard headers S3 stores with an object.
