@@ -20,18 +20,18 @@ const (
 	FormatJUnit Format = "junit"
 )
 
-// Formats lists the accepted --output values.
-var Formats = []Format{FormatText, FormatJSON, FormatJUnit}
+// formats lists the accepted --output values.
+var formats = []Format{FormatText, FormatJSON, FormatJUnit}
 
 // ParseFormat checks an --output value.
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
+	for _, f := range formats {
 		if string(f) == s {
 			return f, nil
 		}
 	}
-	names := make([]string, len(Formats))
-	for i, f := range Formats {
+	names := make([]string, len(formats))
+	for i, f := range formats {
 		names[i] = string(f)
 	}
 	return "", fmt.Errorf("invalid output format %q: use one of %s", s, strings.Join(names, ", "))
