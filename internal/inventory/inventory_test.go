@@ -263,3 +263,73 @@ func TestSortVersionsSameSecond(t *testing.T) {
 		t.Fatalf("order %q", got)
 	}
 }
+
+func TestVersionStreamMatchesPages(t *testing.T) {
+	_, c := start(t)
+	ctx := context.Background()
+	all, err := inventory.Versions(ctx, c, "us-east-1", "ai-model-artifacts", "models/", nil, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(size int32) ([]inventory.Version, int) {
+		s, err := inventory.NewVersionStream(ctx, c, "us-east-1", "ai-model-artifacts", "models/", false, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []inventory.Version
+		pages := 0
+		for more := true; more; {
+			var page []inventory.Version
+			page, more, err = s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			got = append(got, page...)
+		}
+		return got, pages
+	}
+	got, pages := read(13)
+	one, _ := read(1000)
+	if len(got) != len(all.Versions) || len(one) != len(got) || pages < 2 {
+		t.Fatalf("stream gave %d entries in %d pages, %d in one page; listing %d", len(got), pages, len(one), len(all.Versions))
+	}
+	// Small pages keep the order of one page, same-second entries
+	// included (which the SDK's split output cannot order).
+	ids := map[string]bool{}
+	for i := range got {
+		if got[i] != one[i] {
+			t.Fatalf("entry %d: %+v vs %+v", i, got[i], one[i])
+		}
+		ids[got[i].VersionID] = true
+	}
+	for _, v := range all.Versions {
+		if !ids[v.VersionID] {
+			t.Fatalf("the stream missed %+v", v)
+		}
+	}
+
+	// One key: the versions of that key only.
+	key := got[0].Key
+	s, err := inventory.NewVersionStream(ctx, c, "us-east-1", "ai-model-artifacts", key, true, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for more := true; more; {
+		var page []inventory.Version
+		page, more, err = s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			if v.Key != key {
+				t.Fatalf("exact stream of %s returned %s", key, v.Key)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no versions of %s", key)
+	}
+}

@@ -159,9 +159,11 @@ type listMsg struct {
 }
 
 type versionsMsg struct {
-	gen  int
-	page inventory.VersionPage
-	err  error
+	gen    int
+	stream *inventory.VersionStream
+	page   []inventory.Version
+	more   bool
+	err    error
 }
 
 type detailMsg struct {
@@ -232,16 +234,23 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 	return v.nextPage(e, nil)
 }
 
-// nextPage reads one page; the next is requested when it arrives, so the
-// timeline shows from the first page on and input is never blocked.
-func (v *modelsView) nextPage(e *env, from *inventory.VersionMarker) tea.Cmd {
+// nextPage reads one page of the stream (opening it first when nil); the
+// next page is asked for when this one arrives, so the timeline shows
+// from the first page on and input is never blocked.
+func (v *modelsView) nextPage(e *env, s *inventory.VersionStream) tea.Cmd {
 	tl := v.tl
 	gen, o, ctx := tl.gen, e.opts, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
 		defer cancel()
-		p, err := inventory.Versions(ctx, o.Clients, o.PrimaryRegion, tl.bucket, tl.prefix, from, pageSize)
-		return versionsMsg{gen: gen, page: p, err: err}
+		if s == nil {
+			var err error
+			if s, err = inventory.NewVersionStream(ctx, o.Clients, o.PrimaryRegion, tl.bucket, tl.prefix, tl.exact, pageSize); err != nil {
+				return versionsMsg{gen: gen, err: err}
+			}
+		}
+		page, more, err := s.Next(ctx)
+		return versionsMsg{gen: gen, stream: s, page: page, more: more, err: err}
 	}
 }
 
@@ -314,19 +323,14 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		tl.pages++
 		first := len(tl.versions) == 0
-		for _, x := range msg.page.Versions {
-			if tl.exact && x.Key != tl.prefix {
-				continue
-			}
-			tl.versions = append(tl.versions, x)
-		}
+		tl.versions = append(tl.versions, msg.page...)
 		tl.g.grow(len(tl.versions))
 		var cmd tea.Cmd
 		if first && len(tl.versions) > 0 {
 			cmd = v.settled(e)
 		}
-		if msg.page.Next != nil && !(tl.exact && len(msg.page.Versions) > 0 && msg.page.Versions[len(msg.page.Versions)-1].Key > tl.prefix) {
-			return tea.Batch(cmd, v.nextPage(e, msg.page.Next))
+		if msg.more {
+			return tea.Batch(cmd, v.nextPage(e, msg.stream))
 		}
 		tl.streaming = false
 		return cmd
