@@ -181,7 +181,7 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	// order, whatever order the ranges finish in.
 	var mu sync.Mutex
 	var sample []pitr.Decision
-	var writeRequests, changes int64
+	var writeRequests, changes, tooLong int64
 	stats, lists, err := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
 		var w int64
 		switch d.Action {
@@ -195,6 +195,9 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 		mu.Lock()
 		defer mu.Unlock()
 		writeRequests += w
+		if d.Action == pitr.Copy && len(d.TargetKey) > maxKeyBytes {
+			tooLong++
+		}
 		changes++
 		i := sort.Search(len(sample), func(i int) bool { return sample[i].TargetKey > d.TargetKey })
 		if i < sp.Sample {
@@ -217,6 +220,9 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if !sp.inPlace() {
 		summary.Detail += " into " + sp.TargetBucket + "/" + sp.Target
 	}
+	if tooLong > 0 {
+		summary.Detail += fmt.Sprintf("; keys too long for S3 under %q (over 1,024 bytes), whose copies will fail: %d", sp.Target, tooLong)
+	}
 	out := []runbook.Change{summary}
 	for _, d := range sample {
 		out = append(out, decisionChange(sp, d))
@@ -226,6 +232,9 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	}
 	return out, nil
 }
+
+// maxKeyBytes is the longest key S3 accepts.
+const maxKeyBytes = 1024
 
 // copyRequests is how many requests copying an object of size bytes takes.
 func (r *S3Restore) copyRequests(size int64) int64 {

@@ -95,6 +95,17 @@ func testIntoOtherBucket(t *testing.T, newBackend func(testing.TB) *backend) {
 	if w := be.writes() - before; w != 0 || got["copied"]+got["deleted"] != 0 {
 		t.Errorf("second run: %d writes, outputs %v; want none", w, got)
 	}
+
+	// Under a longer prefix the 1,024-byte key no longer fits: the plan
+	// says so before anything runs.
+	set["target_prefix"] = cty.StringVal("restored/")
+	changes, err := (&steps.S3Restore{Clients: be.clients.asReadOnly()}).Plan(ctx, (&recorder{}).context(true), stepConfig(step.Spec(), set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(changes[0].Detail, "whose copies will fail: 1") {
+		t.Errorf("plan %q does not warn about the key too long for the target", changes[0].Detail)
+	}
 }
 
 // testEmptyPrefix restores a whole bucket.
