@@ -73,12 +73,16 @@ Commands:
   run RUNBOOK                 run a runbook, journalling every event
   run --resume RUN_ID [RUNBOOK]
                               continue a crashed or cancelled run
+  drill RUNBOOK               rehearse a runbook safely: redirected steps, teardown,
+                              RTO/RPO measured against the objectives, a report
+  drill --teardown RUN_ID     finish the teardown of an interrupted drill
   runs                        list the runs in the state directory
   sandbox                     serve the sandbox estate on loopback
   version                     print the version
 
 Run "drconsole COMMAND -h" for a command's flags.
-Exit codes: 0 success, 1 a step failed, 2 invalid runbook or usage,
+Exit codes: 0 success, 1 a step failed (or a drill missed an objective
+or left something behind), 2 invalid runbook or usage,
 3 a gate was refused or timed out, 130 cancelled.
 `
 
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRun(ctx, args[1:], stdin, stdout, stderr)
 	case "runs":
 		return cmdRuns(ctx, args[1:], stdin, stdout, stderr)
+	case "drill":
+		return cmdDrill(ctx, args[1:], stdin, stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stdout, stderr)
 	default:

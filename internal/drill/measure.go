@@ -306,7 +306,15 @@ func recoveryPoints(steps []*StepTiming, incident time.Time) []RecoveryPoint {
 				}
 			}
 		case "backup_restore":
-			if s, ok := outs["recovery_point_created"].(string); ok {
+			// A continuous point restores to to_time itself; a snapshot
+			// point holds the state of its creation.
+			if cont, _ := outs["continuous"].(bool); cont {
+				if s, ok := cfg["to_time"].(string); ok {
+					if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+						add("to_time (continuous backup)", t)
+					}
+				}
+			} else if s, ok := outs["recovery_point_created"].(string); ok {
 				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 					add("recovery_point_created", t)
 				}

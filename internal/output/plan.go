@@ -36,6 +36,7 @@ type planInfo struct {
 	prompt  string
 	skipped string
 	failed  string
+	drill   []runbook.Change // what a drill redirects
 }
 
 // NewPlan returns a plan printer for nodes in execution order.
@@ -70,6 +71,8 @@ func (p *Plan) Emit(e runbook.Event) error {
 		if e.Run != nil {
 			p.path = e.Run.RunbookPath
 		}
+	case runbook.StepDrilled:
+		in.drill = append(in.drill, e.Changes...)
 	case runbook.StepPlanned:
 		in.planned = true
 		in.changes = append(in.changes, e.Changes...)
@@ -105,6 +108,9 @@ func (p *Plan) print(fin runbook.Event) error {
 			gates++
 		} else {
 			steps++
+		}
+		for _, c := range in.drill {
+			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiCyan, "⇢ drill:"), c)
 		}
 		switch {
 		case in.failed != "":

@@ -167,6 +167,24 @@ func (t *Text) Emit(e runbook.Event) error {
 		t.refused++
 		t.ended[e.Node] = true
 		line("✗", "REFUSED", ansiRed, e.Node+": "+e.Reason)
+	case runbook.StepDrilled:
+		for _, c := range e.Changes {
+			line("⇢", "drill", ansiCyan, e.Node+": "+c.String())
+		}
+	case runbook.TeardownStarted:
+		line("▶", "teardown", ansiCyan, "undoing what the drill created")
+	case runbook.TeardownAction:
+		for _, c := range e.Changes {
+			line("↺", "undo", ansiGreen, e.Node+": "+c.String())
+		}
+	case runbook.TeardownFailed:
+		line("✗", "FAILED", ansiRed, "teardown of "+e.Node+": "+e.Error)
+	case runbook.TeardownFinished:
+		if e.Status == runbook.StatusSucceeded {
+			line("✓", "teardown", ansiGreen, "finished: nothing the drill created is left")
+		} else {
+			line("✗", "TEARDOWN", ansiRed, "incomplete: "+e.Error)
+		}
 	case runbook.RunFinished:
 		word, color, glyph := strings.ToUpper(string(e.Status)), ansiRed, "✗"
 		if e.Status == runbook.StatusSucceeded {

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/drconsole/drconsole/internal/drill"
+	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+)
+
+func drillSandbox(t *testing.T) (*sandbox.Server, aws.Config) {
+	t.Helper()
+	return sandboxtest.Start(t, sandbox.Options{
+		Seed: 1, SnapshotDuration: 200 * time.Millisecond, InstanceWarmup: 200 * time.Millisecond, RestoreDuration: 200 * time.Millisecond,
+	})
+}
+
+func gamedayPath(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "runbooks", "gameday-failover.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// drillLeftovers lists what a drill could have left: versions under the
+// drill prefix and buckets named for a drill; and the DR group's desired
+// capacity.
+func drillLeftovers(t *testing.T, cfg aws.Config) (versions int, buckets []string, desired int32) {
+	t.Helper()
+	ctx := context.Background()
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	out, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.ModelBucket), Prefix: aws.String("drills/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions = len(out.Versions) + len(out.DeleteMarkers)
+	bs, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs.Buckets {
+		if strings.Contains(aws.ToString(b.Name), "-drill-") {
+			buckets = append(buckets, aws.ToString(b.Name))
+		}
+	}
+	as := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.Region = "us-west-2" })
+	g, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}})
+	if err != nil || len(g.AutoScalingGroups) != 1 {
+		t.Fatalf("describe DR group: %v", err)
+	}
+	return versions, buckets, aws.ToInt32(g.AutoScalingGroups[0].DesiredCapacity)
+}
+
+// TestDrillCommand drills the game-day runbook in-process: the report is
+// written to the run's directory and to --report, objectives are met, and
+// nothing is left behind.
+func TestDrillCommand(t *testing.T) {
+	srv, cfg := drillSandbox(t)
+	_, _, before := drillLeftovers(t, cfg)
+	state := t.TempDir()
+	report := filepath.Join(t.TempDir(), "drill.md")
+	now := srv.Now()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"drill", gamedayPath(t), "--target", "sandbox", "--endpoint", srv.URL(),
+		"--state-dir", state, "--auto-approve", "--report", report,
+		"--incident-at", now.UTC().Format(time.RFC3339),
+		"--var", "restore_to=" + now.Add(-30*time.Minute).UTC().Format(time.RFC3339), "--var", "poll_interval=50ms",
+	}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("drill exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	md, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"| RTO | 30m0s |", "PASS", "## Teardown: finished"} {
+		if !strings.Contains(string(md), s) {
+			t.Errorf("report lacks %q:\n%s", s, md)
+		}
+	}
+	for _, s := range []string{"⇢ drill", "↺ undo", "teardown finished"} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, stdout.String())
+		}
+	}
+	runs, err := (&journal.Store{Dir: state}).List()
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %v", runs, err)
+	}
+	rep, err := drill.ReadReport(filepath.Join(state, runs[0].ID))
+	if err != nil || !rep.Passed() || !rep.IncidentDeclared {
+		t.Fatalf("report in the run directory: %+v %v", rep, err)
+	}
+	if v, b, d := drillLeftovers(t, cfg); v != 0 || len(b) != 0 || d != before {
+		t.Errorf("left behind: %d versions, buckets %v, DR desired %d (was %d)", v, b, d, before)
+	}
+
+	// Faults go only to the sandbox.
+	stderr.Reset()
+	code = run(context.Background(), []string{"drill", gamedayPath(t), "--target", "aws", "--endpoint", srv.URL(), "--state-dir", state,
+		"--fault", "throttle:0.1", "--var", "restore_to=2026-01-01T00:00:00Z"}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "only be injected into the sandbox") {
+		t.Errorf("fault against AWS: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// TestDrillKilledThenTeardown kills a real drconsole drill with SIGKILL
+// after a step has finished, then drconsole drill --teardown RUN_ID
+// removes what the drill created; a second teardown is harmless.
+func TestDrillKilledThenTeardown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	srv, cfg := drillSandbox(t)
+	_, _, before := drillLeftovers(t, cfg)
+	state := t.TempDir()
+	restoreTo := srv.Now().Add(-50 * time.Hour).UTC().Format(time.RFC3339)
+	cmd := exec.Command(bin, "drill", gamedayPath(t), "--target", "sandbox", "--endpoint", srv.URL(), "--state-dir", state,
+		"--auto-approve", "--output", "json", "--var", "restore_to="+restoreTo, "--var", "poll_interval=50ms",
+		// Holds the last step, so the kill lands while the drill runs.
+		"--fault", "latency:3s,service=monitoring,at_step=step.alarms_check.health")
+	cmd.Stderr = &lockedBuffer{}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	dec := json.NewDecoder(stdout)
+	var id string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var e runbook.Event
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("drill output ended before step.alarms_check.health started: %v\n%s", err, cmd.Stderr)
+		}
+		if e.Kind == runbook.RunStarted {
+			id = e.RunID
+		}
+		if e.Kind == runbook.StepStarted && e.Node == "step.alarms_check.health" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no step.alarms_check.health within 60s")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	srv.SetFaults(nil)
+	if v, b, d := drillLeftovers(t, cfg); v == 0 || len(b) == 0 || d == before {
+		t.Fatalf("the killed drill left nothing to tear down: %d versions, buckets %v, desired %d", v, b, d)
+	}
+
+	for i := range 2 {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"drill", "--teardown", id, "--state-dir", state, "--target", "sandbox", "--endpoint", srv.URL()},
+			strings.NewReader(""), &out, &errOut)
+		if code != exitOK {
+			t.Fatalf("teardown %d: exit %d\n%s\n%s", i+1, code, out.String(), errOut.String())
+		}
+	}
+	if v, b, d := drillLeftovers(t, cfg); v != 0 || len(b) != 0 || d != before {
+		t.Errorf("after --teardown: %d versions, buckets %v, DR desired %d (was %d)", v, b, d, before)
+	}
+	rep, err := drill.ReadReport(filepath.Join(state, id))
+	if err != nil || rep.Teardown.Status != "finished" {
+		t.Fatalf("report after teardown: %+v %v", rep, err)
+	}
+}
