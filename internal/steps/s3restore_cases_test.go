@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -516,4 +517,63 @@ func TestS3RestoreUnderFaultsSandbox(t *testing.T) {
 	}
 	be.srv.SetFaults(nil)
 	sameObjects(t, "prefix after a restore under faults", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
+}
+
+// TestS3RestoreRetriesThrottledKeys answers the first two copies of some
+// keys with SlowDown, as if the SDK's own retries had run out: the step
+// backs off (on an injected clock: nothing waits) with growing delays,
+// sends them again, and finishes with every key restored.
+func TestS3RestoreRetriesThrottledKeys(t *testing.T) {
+	ctx := t.Context()
+	be := sandboxBackend(t)
+	const b = "pitr-throttled"
+	createBuckets(t, ctx, be.client, b)
+	at, hist := play(t, ctx, be, base, pitrScenario(b))
+	h := hist[b]
+	var mu sync.Mutex
+	tries := map[string]int{}
+	throttled := func(key string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.HasPrefix(key, "p/mass/") {
+			return false
+		}
+		tries[key]++
+		return tries[key] <= 2
+	}
+	var delays []time.Duration
+	step := &steps.S3Restore{Clients: be.clients.failing("SlowDown", throttled),
+		Sleep: func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			delays = append(delays, d)
+			mu.Unlock()
+			return nil
+		}}
+	got, _, err := restoreStep(t, ctx, step, map[string]cty.Value{"bucket": cty.StringVal(b), "prefix": cty.StringVal(pitrPrefix),
+		"to_time": cty.StringVal(at.Format(time.RFC3339Nano)), "concurrency": cty.NumberIntVal(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wantCounts(h.atT, h.now, pitrPrefix)
+	if got["copied"] != want["copied"] || got["failed"] != 0 {
+		t.Errorf("outputs %v, want %d copied and none failed", got, want["copied"])
+	}
+	if len(delays) != 8 {
+		t.Fatalf("%d back-offs, want 2 for each of the 4 throttled keys", len(delays))
+	}
+	var first, second int
+	for _, d := range delays {
+		switch {
+		case d >= 100*time.Millisecond && d <= 200*time.Millisecond:
+			first++
+		case d >= 200*time.Millisecond && d <= 400*time.Millisecond:
+			second++
+		default:
+			t.Errorf("back-off %s outside the first two rounds' ranges", d)
+		}
+	}
+	if first < 4 || second < 4 {
+		t.Errorf("back-offs %v: want each key's second wait longer than its first", delays)
+	}
+	sameObjects(t, "prefix after throttled copies", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 }
