@@ -313,3 +313,57 @@ step "exec" "use" {
 		}
 	}
 }
+
+func TestResumeAfterFailure(t *testing.T) {
+	work, state := t.TempDir(), t.TempDir()
+	src := `variable "dir" {
+  type = string
+}
+variable "unused" {
+  type    = string
+  default = null
+}
+step "exec" "a" {
+  command = ["sh", "-c", "echo a >> \"$0/log\"", var.dir]
+}
+step "exec" "b" {
+  command    = ["test", "-e", "${var.dir}/ok"]
+  depends_on = [step.exec.a]
+}
+`
+	rb := writeRunbook(t, src)
+	code, stdout, stderr := cli(t, t.Context(), "run", rb, "--var", "dir="+work, "--state-dir", state)
+	if code != exitFailed || !strings.Contains(stderr, "resume with: drconsole run --resume ") {
+		t.Fatalf("first run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	runs, _ := (&journal.Store{Dir: state}).List()
+	id := runs[0].ID
+
+	// A runbook that lost a variable is refused as changed, not for the
+	// recorded value it no longer declares.
+	if err := os.WriteFile(rb, []byte(strings.Replace(src, "variable \"unused\" {\n  type    = string\n  default = null\n}\n", "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = cli(t, t.Context(), "run", "--resume", id, "--state-dir", state)
+	if code != exitUsage || !strings.Contains(stderr, "has changed since run "+id) {
+		t.Fatalf("resume of a changed runbook: exit %d\n%s", code, stderr)
+	}
+	if err := os.WriteFile(rb, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.WriteFile(filepath.Join(work, "ok"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The variables recorded by the first run are used again.
+	code, stdout, stderr = cli(t, t.Context(), "run", "--resume", id, "--state-dir", state)
+	if code != exitOK {
+		t.Fatalf("resume: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "step.exec.a (finished in run "+id+")") || !strings.Contains(stdout, "resuming "+id) {
+		t.Errorf("resume output:\n%s", stdout)
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "log")); string(b) != "a\n" {
+		t.Errorf("log = %q: step a ran again", b)
+	}
+}

@@ -57,25 +57,39 @@ type loaded struct {
 	vars map[string]cty.Value
 }
 
-// load decodes the runbook at path and resolves its variables, writing any
-// diagnostics to stderr. ok is false when there were errors.
-func load(path string, reg runbook.Registry, o *options, recorded []string, stderr io.Writer) (loaded, bool) {
-	color, width := useColor(stderr, o.noColor), termWidth(stderr)
+// decode reads the runbook at path, writing any diagnostics to stderr. ok is
+// false when there were errors.
+func decode(path string, reg runbook.Registry, o *options, stderr io.Writer) (*runbook.Runbook, bool) {
 	rb, diags := runbook.Load(path, reg)
-	writeDiags(stderr, rb, diags, color, width)
+	writeDiags(stderr, rb, diags, useColor(stderr, o.noColor), termWidth(stderr))
 	if diags.HasErrors() || rb == nil {
 		fmt.Fprintf(stderr, "drconsole: %s is not a valid runbook (%s)\n", path, countErrors(diags))
-		return loaded{}, false
+		return nil, false
 	}
+	return rb, true
+}
+
+// resolve gathers the runbook's variables from recorded values (a resumed
+// run's), the flags and the environment, writing any diagnostics to stderr.
+func resolve(rb *runbook.Runbook, o *options, recorded []string, stderr io.Writer) (loaded, bool) {
 	vars, diags := rb.ResolveVars(runbook.VarInputs{
 		Flags: append(recorded, o.vars...), Files: o.varFiles, Env: os.Environ(),
 	})
-	writeDiags(stderr, rb, diags, color, width)
+	writeDiags(stderr, rb, diags, useColor(stderr, o.noColor), termWidth(stderr))
 	if diags.HasErrors() {
-		fmt.Fprintf(stderr, "drconsole: variables of %s are not valid (%s)\n", path, countErrors(diags))
+		fmt.Fprintf(stderr, "drconsole: variables of %s are not valid (%s)\n", rb.Path, countErrors(diags))
 		return loaded{}, false
 	}
 	return loaded{rb: rb, vars: vars}, true
+}
+
+// load decodes a runbook and resolves its variables.
+func load(path string, reg runbook.Registry, o *options, stderr io.Writer) (loaded, bool) {
+	rb, ok := decode(path, reg, o, stderr)
+	if !ok {
+		return loaded{}, false
+	}
+	return resolve(rb, o, nil, stderr)
 }
 
 // writeDiags prints each diagnostic with a compiler-style
@@ -127,7 +141,7 @@ func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintf(stderr, "drconsole validate: %v\n", err)
 		return exitUsage
 	}
-	l, ok := load(pos[0], reg, &o, nil, stderr)
+	l, ok := load(pos[0], reg, &o, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -160,7 +174,7 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
 		return exitUsage
 	}
-	l, ok := load(pos[0], live, &o, nil, stderr)
+	l, ok := load(pos[0], live, &o, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -275,14 +289,18 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
 	}
-	l, ok := load(path, live, &o, recorded, stderr)
+	rb, ok := decode(path, live, &o, stderr)
 	if !ok {
 		return exitUsage
 	}
-	if prev != nil && l.rb.Hash != prev.Info.RunbookHash {
+	if prev != nil && rb.Hash != prev.Info.RunbookHash {
 		fmt.Fprintf(stderr, "drconsole run: resume: runbook %s has changed since run %s started (content hash %.12s, recorded %.12s); "+
 			"a resumed run must use the runbook it started with: restore that version, or start a new run\n",
-			path, prev.ID, l.rb.Hash, prev.Info.RunbookHash)
+			path, prev.ID, rb.Hash, prev.Info.RunbookHash)
+		return exitUsage
+	}
+	l, ok := resolve(rb, &o, recorded, stderr)
+	if !ok {
 		return exitUsage
 	}
 
@@ -359,7 +377,9 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 func recordedVars(vars map[string]string) []string {
 	var out []string
 	for k, v := range vars {
-		if v == "(sensitive)" {
+		// "null" is how an unset optional variable renders: its default
+		// applies again without help.
+		if v == "(sensitive)" || v == "null" {
 			continue
 		}
 		out = append(out, k+"="+v)
