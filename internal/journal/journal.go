@@ -111,7 +111,8 @@ func (s *Store) Create(id string, r *Redactor) (*Writer, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("create run %s: %w", id, err)
 	}
-	// The new directory entry must survive a crash too.
+	// The new directory entries must survive a crash too.
+	syncDir(s.RunDir(id))
 	syncDir(s.Dir)
 	return w, nil
 }

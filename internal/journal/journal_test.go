@@ -314,3 +314,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteFailureIsSticky(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	w, err := s.Create("20261122T164500Z-0000aa", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Emit(started(""))
+	// Take the file away under the writer, as a failing disk would.
+	_ = w.f.Close()
+	if err := w.Emit(started("")); err == nil {
+		t.Fatal("write to a closed file succeeded")
+	}
+	if err := w.Emit(started("")); err == nil || !strings.Contains(err.Error(), "an earlier write failed") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -22,6 +22,7 @@ type Writer struct {
 	f      *os.File
 	redact *Redactor
 	closed bool
+	broken error // a failed write: later records would follow a torn line
 }
 
 func newWriter(f *os.File, r *Redactor) (*Writer, error) {
@@ -49,10 +50,15 @@ func (w *Writer) Emit(e runbook.Event) error {
 	if w.closed {
 		return fmt.Errorf("journal %s: closed", e.Kind)
 	}
+	if w.broken != nil {
+		return fmt.Errorf("journal %s: an earlier write failed: %w", e.Kind, w.broken)
+	}
 	if _, err := w.f.Write(line); err != nil {
+		w.broken = err
 		return fmt.Errorf("journal %s: write: %w", e.Kind, err)
 	}
 	if err := w.f.Sync(); err != nil {
+		w.broken = err
 		return fmt.Errorf("journal %s: sync: %w", e.Kind, err)
 	}
 	return nil
