@@ -291,3 +291,29 @@ func TestMultiAndBestEffort(t *testing.T) {
 		t.Errorf("Filter did not apply: %+v", got)
 	}
 }
+
+func TestTextDrill(t *testing.T) {
+	var buf bytes.Buffer
+	emitAll(t, NewText(&buf, false), []runbook.Event{
+		ev(runbook.StepDrilled, "step.s3_restore.models", 0, func(e *runbook.Event) {
+			e.Changes = []runbook.Change{{Action: "redirect", Target: "ai-model-artifacts/models/", Detail: "-> drill-bucket/run-1/"}}
+		}),
+		ev(runbook.TeardownStarted, "", time.Second, nil),
+		ev(runbook.TeardownAction, "step.asg_scale.serving", time.Second, func(e *runbook.Event) {
+			e.Changes = []runbook.Change{{Action: "SetDesiredCapacity", Target: "ai-inference-dr", Detail: "4 -> 0"}}
+		}),
+		ev(runbook.TeardownFailed, "step.s3_restore.models", time.Second, func(e *runbook.Event) { e.Error = "access denied" }),
+		ev(runbook.TeardownFinished, "", time.Second, func(e *runbook.Event) { e.Status = runbook.StatusFailed; e.Error = "1 step" }),
+	})
+	for _, want := range []string{
+		"⇢ drill    step.s3_restore.models: redirect ai-model-artifacts/models/ -> drill-bucket/run-1/",
+		"▶ teardown undoing what the drill created",
+		"↺ undo     step.asg_scale.serving: SetDesiredCapacity ai-inference-dr 4 -> 0",
+		"✗ FAILED   teardown of step.s3_restore.models: access denied",
+		"✗ TEARDOWN incomplete: 1 step",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
