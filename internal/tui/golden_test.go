@@ -81,3 +81,25 @@ func TestGoldenRunFlow(t *testing.T) {
 		})
 	}
 }
+
+func TestGridSortsByValue(t *testing.T) {
+	rows := [][]string{{"b", "1,200"}, {"a", "30"}, {"c", "4"}}
+	g := newGrid(column{title: "NAME", width: 4}, column{title: "N", width: 6})
+	g.setSource(len(rows), func(i int) []string { return rows[i] })
+	g.cycleSort() // by NAME
+	if got := []int{g.at(0), g.at(1), g.at(2)}; got[0] != 1 || got[1] != 0 || got[2] != 2 {
+		t.Fatalf("by name: %v", got)
+	}
+	g.cycleSort() // by N, as numbers
+	if got := []int{g.at(0), g.at(1), g.at(2)}; got[0] != 2 || got[1] != 1 || got[2] != 0 {
+		t.Fatalf("by number: %v", got)
+	}
+	g.reverse()
+	if g.at(0) != 0 {
+		t.Fatalf("reversed: first is %d", g.at(0))
+	}
+	g.setFilter("a")
+	if g.len() != 1 || g.at(0) != 1 {
+		t.Fatalf("filter kept %d rows", g.len())
+	}
+}

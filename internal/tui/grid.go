@@ -2,6 +2,7 @@ package tui
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -79,7 +80,7 @@ func (g *grid) apply() {
 			col := g.sortCol
 			less := g.less
 			if less == nil {
-				less = func(col, a, b int) bool { return g.cells(a)[col] < g.cells(b)[col] }
+				less = func(col, a, b int) bool { return textLess(g.cells(a)[col], g.cells(b)[col]) }
 			}
 			sort.SliceStable(g.idx, func(a, b int) bool {
 				if g.sortDesc {
@@ -241,4 +242,15 @@ func (g *grid) text(i int) string {
 		g.search = append(g.search, strings.ToLower(strings.Join(g.cells(len(g.search)), " ")))
 	}
 	return g.search[i]
+}
+
+// textLess orders cells as numbers when both are numbers (counts with
+// thousands separators included), else as text.
+func textLess(a, b string) bool {
+	x, errA := strconv.ParseFloat(strings.ReplaceAll(a, ",", ""), 64)
+	y, errB := strconv.ParseFloat(strings.ReplaceAll(b, ",", ""), 64)
+	if errA == nil && errB == nil {
+		return x < y
+	}
+	return a < b
 }

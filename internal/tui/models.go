@@ -208,6 +208,18 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 	cols = append(cols, column{title: "VERSION", min: 12})
 	tl.g = newGrid(cols...)
 	tl.g.stable = true
+	tl.g.less = func(col, a, b int) bool {
+		x, y := tl.versions[a], tl.versions[b]
+		switch cols[col].title {
+		case "WRITTEN":
+			return x.LastModified.Before(y.LastModified)
+		case "AGE":
+			return x.LastModified.After(y.LastModified)
+		case "SIZE":
+			return x.Size < y.Size
+		}
+		return textLess(tl.g.cells(a)[col], tl.g.cells(b)[col])
+	}
 	now := e.now()
 	tl.g.setSource(0, func(i int) []string {
 		x := tl.versions[i]

@@ -49,6 +49,26 @@ func newPoints() *pointsView {
 		column{title: "EXPIRES", width: 10},
 		column{title: "RESOURCE", min: 8},
 	)
+	v.top.less = func(col, a, b int) bool {
+		x, y := v.res[a], v.res[b]
+		switch v.top.cols[col].title {
+		case "NEWEST", "AGE":
+			return x.Age < y.Age
+		}
+		return textLess(v.top.cells(a)[col], v.top.cells(b)[col])
+	}
+	v.pts.less = func(col, a, b int) bool {
+		x, y := v.shown[a], v.shown[b]
+		switch v.pts.cols[col].title {
+		case "CREATED":
+			return x.Created.Before(y.Created)
+		case "AGE":
+			return x.Created.After(y.Created)
+		case "SIZE":
+			return x.Size < y.Size
+		}
+		return textLess(v.pts.cells(a)[col], v.pts.cells(b)[col])
+	}
 	v.vaultGrid = newGrid(
 		column{title: "VAULT", width: 20},
 		column{title: "POINTS", width: 6, right: true},

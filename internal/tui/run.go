@@ -17,7 +17,8 @@ import (
 // nodeState is what the console knows about one step or gate of a run.
 type nodeState struct {
 	addr     string
-	state    string // pending, running, waiting, done, failed, skipped, approved, refused, retrying
+	deps     []string // the graph edges: what this node waits for
+	state    string   // pending, running, waiting, done, failed, skipped, approved, refused, retrying
 	started  time.Time
 	finished time.Time
 	attempt  int
@@ -56,7 +57,7 @@ func newRunState(rb *runbook.Runbook, dry bool) *runState {
 	if rb != nil {
 		r.path = rb.Path
 		for _, n := range rb.Order() {
-			r.node(n.Addr)
+			r.node(n.Addr).deps = n.Deps
 		}
 	}
 	return r

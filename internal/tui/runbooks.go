@@ -446,6 +446,9 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 	}
 	n := r.nodes[i]
 	var lines []string
+	if len(n.deps) > 0 {
+		lines = append(lines, st.dim.Render("after "+strings.Join(n.deps, ", ")))
+	}
 	if n.err != "" {
 		lines = append(lines, st.statusErr.Render("✖ "+n.err))
 	}
