@@ -405,3 +405,58 @@ step "wait" "pause" {
 		t.Fatalf("drill_safe exec: %v %+v\n%s", err, out, ev.dump())
 	}
 }
+
+// model_rollback in a drill copies the version to the drill key; the
+// production key keeps its current version, and teardown deletes the copy.
+func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
+	e := newEstate(t)
+	reg := e.registry()
+	rb, diags := runbook.Load(filepath.Join("..", "..", "runbooks", "model-rollback.hcl"), reg)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	models := e.listing(t, sandbox.ModelBucket, "models/")
+	var key string
+	for _, l := range models {
+		if f := strings.Fields(l); f[0] == "v" {
+			key = f[1]
+			break
+		}
+	}
+	const runID = "20261122T184000Z-7011ba"
+	ev := &events{}
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.ModelBucket, TargetPrefix: "drills/",
+		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: map[string]cty.Value{
+			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
+		}}})
+	if err != nil || out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
+		t.Fatalf("drill: %v %+v\n%s", err, out, ev.dump())
+	}
+	var copied bool
+	for _, x := range ev.list() {
+		if x.Kind == runbook.TeardownAction && strings.Contains(fmt.Sprint(x.Changes), "drills/"+runID+"/"+key) {
+			copied = true
+		}
+	}
+	if !copied {
+		t.Errorf("teardown did not delete the drill copy of %s:\n%s", key, ev.dump())
+	}
+	if got := e.listing(t, sandbox.ModelBucket, "models/"); !slices.Equal(got, models) {
+		t.Error("the rollback drill changed models/")
+	}
+	if got := e.listing(t, sandbox.ModelBucket, "drills/"); len(got) != 0 {
+		t.Errorf("drill copy left: %v", got)
+	}
+	if out.Report.RPO.Achieved < 40*time.Hour || len(out.Report.RecoveryPoints) != 1 {
+		t.Errorf("RPO %+v", out.Report.RPO)
+	}
+
+	// Without a drill target, the rollback is refused before it acts.
+	out, err = drill.Run(context.Background(), drill.Options{Runbook: rb,
+		Run: runbook.Options{RunID: "20261122T184100Z-7011bb", Registry: reg, AutoApprove: true, Vars: map[string]cty.Value{
+			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
+		}}})
+	if err != nil || out.Result.Status != runbook.StatusFailed || !strings.Contains(out.Result.Err.Error(), "drill target") {
+		t.Fatalf("rollback drill without a target: %v %+v", err, out.Result)
+	}
+}
