@@ -181,7 +181,7 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	// order, whatever order the ranges finish in.
 	var mu sync.Mutex
 	var sample []pitr.Decision
-	var writeRequests, changes, tooLong int64
+	var writeRequests, changes, tooLong, archived int64
 	stats, lists, err := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
 		var w int64
 		switch d.Action {
@@ -194,6 +194,10 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if d.Action == pitr.Copy && d.Source.Archived() {
+			archived++
+			w = 0
+		}
 		writeRequests += w
 		if d.Action == pitr.Copy && len(d.TargetKey) > maxKeyBytes {
 			tooLong++
@@ -219,6 +223,13 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	}
 	if !sp.inPlace() {
 		summary.Detail += " into " + sp.TargetBucket + "/" + sp.Target
+	}
+	if archived > 0 {
+		what := "they fail: restore them from the archive first, or set skip_archived"
+		if sp.SkipArchived {
+			what = "skipped"
+		}
+		summary.Detail += fmt.Sprintf("; versions to copy in an archive storage class (GLACIER, DEEP_ARCHIVE), %s: %d", what, archived)
 	}
 	if tooLong > 0 {
 		summary.Detail += fmt.Sprintf("; keys too long for S3 under %q (over 1,024 bytes), whose copies will fail: %d", sp.Target, tooLong)
@@ -261,8 +272,12 @@ func decisionChange(sp restoreSpec, d pitr.Decision) runbook.Change {
 		if !sp.inPlace() {
 			from = sp.Bucket + "/" + d.Key + " " + from
 		}
+		size := byteSize(d.Source.Size)
+		if d.Source.Archived() {
+			size += ", archived in " + d.Source.StorageClass
+		}
 		return runbook.Change{Action: "CopyObject", Target: target,
-			Detail: fmt.Sprintf("<- %s of %s (%s); %s", from, d.Source.LastModified.UTC().Format(time.RFC3339), byteSize(d.Source.Size), replaces)}
+			Detail: fmt.Sprintf("<- %s of %s (%s); %s", from, d.Source.LastModified.UTC().Format(time.RFC3339), size, replaces)}
 	case pitr.Delete:
 		return runbook.Change{Action: "DeleteObject", Target: target, Detail: "adds a delete marker; " + replaces}
 	}
@@ -411,6 +426,12 @@ func (r *S3Restore) restoreKey(ctx context.Context, sp restoreSpec, cp *copier, 
 		rec.SourceVersion = d.Source.VersionID
 		srcVer := objectVersion{Bucket: sp.Bucket, Key: d.Key, VersionID: d.Source.VersionID}
 		op = func() (string, error) { return cp.Copy(ctx, srcVer, d.Source.Size, dstKey) }
+		if d.Source.Archived() {
+			// The listing says S3 would refuse the copy: do not ask.
+			op = func() (string, error) {
+				return "", copyError(srcVer, fmt.Errorf("%w (%s)", errArchived, d.Source.StorageClass))
+			}
+		}
 	case pitr.Delete:
 		op = func() (string, error) { return cp.Delete(ctx, dstKey) }
 	default:

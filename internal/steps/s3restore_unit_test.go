@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/pitr"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -369,6 +370,30 @@ func TestS3ValidateConfig(t *testing.T) {
 		}
 		if strings.Join(got, ",") != strings.Join(c.want, ",") {
 			t.Errorf("case %d: errors on %v, want %v (%+v)", i, got, c.want, c.errs)
+		}
+	}
+}
+
+// TestRestoreKeyArchived checks that a version the listing shows archived
+// is refused, or skipped, without a request: the copier has no client.
+func TestRestoreKeyArchived(t *testing.T) {
+	d := pitr.Decision{Key: "m/a", TargetKey: "m/a", Action: pitr.Copy,
+		Source:  pitr.Entry{Key: "m/a", VersionID: "v1", Size: 10, StorageClass: "DEEP_ARCHIVE", LastModified: time.Now()},
+		Current: pitr.Entry{Key: "m/a", VersionID: "v2", Size: 12, LastModified: time.Now()}}
+	for _, skip := range []bool{false, true} {
+		var tally restoreTally
+		var recs []restoreRecord
+		r := &S3Restore{}
+		r.restoreKey(t.Context(), restoreSpec{Bucket: "b", TargetBucket: "b", SkipArchived: skip}, &copier{}, d, &tally,
+			func(rec restoreRecord) { recs = append(recs, rec) })
+		if len(recs) != 1 || !strings.Contains(recs[0].Error, "archive") || !strings.Contains(recs[0].Error, "DEEP_ARCHIVE") {
+			t.Fatalf("skip=%t: records %+v", skip, recs)
+		}
+		if skip && (tally.skipped.Load() != 1 || tally.failed.Load() != 0 || recs[0].Action != "skip") {
+			t.Errorf("skip_archived: skipped %d, failed %d, action %q", tally.skipped.Load(), tally.failed.Load(), recs[0].Action)
+		}
+		if !skip && (tally.failed.Load() != 1 || !errors.Is(errors.Join(tally.errs...), errArchived)) {
+			t.Errorf("without skip_archived: failed %d, errors %v", tally.failed.Load(), tally.errs)
 		}
 	}
 }
