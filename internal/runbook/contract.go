@@ -12,7 +12,9 @@
 //
 // A runbook is one .hcl file or a directory of them. Top-level blocks:
 //
-//	runbook { description, parallelism, objectives { rto, rpo }, drill { target_bucket, target_prefix } }
+//	runbook { description, parallelism, objectives { rto, rpo },
+//	          drill { target_bucket, target_prefix,
+//	                  fault { kind, rate, service, operation, region, latency, after, at_step } } }
 //	variable "NAME" { type, default, description, sensitive, validation { condition, error_message } }
 //	locals { NAME = EXPR ... }
 //	step "TYPE" "NAME" { <the type's attributes>, depends_on, timeout, retry { attempts, backoff },
@@ -59,6 +61,11 @@
 //   - Resume: steps in ResumeState.Finished keep their recorded outputs and
 //     are reported as step_finished with reason "finished in run ID";
 //     approvals in ResumeState.Approved stand; the rest runs again.
+//   - Drill (Options.Drill): before a step plans or applies, its type's
+//     DrillPlan rewrites its configuration and says what it redirected,
+//     recorded as step_drilled; a step whose type is not Drillable fails
+//     unless it says drill_safe = true (CheckDrill finds those before a
+//     run). Teardown (TearDowner) is the caller's, after the run.
 //   - Sensitive variables are shown as "(sensitive)" in run_started, and
 //     their string values (4 characters or more) are masked in every event
 //     (errors, logs, prompts, changes, outputs). Sensitive outputs are masked in run_finished.
