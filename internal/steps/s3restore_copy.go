@@ -220,7 +220,9 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 		for _, t := range tags.TagSet {
 			q.Set(aws.ToString(t.Key), aws.ToString(t.Value))
 		}
-		create.Tagging = aws.String(q.Encode())
+		// Form encoding writes a space as "+"; the tagging header is a URL
+		// query, where "%20" is unambiguous.
+		create.Tagging = aws.String(strings.ReplaceAll(q.Encode(), "+", "%20"))
 	}
 	var up *s3.CreateMultipartUploadOutput
 	err = c.do(ctx, func() error {
