@@ -109,19 +109,25 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		opts.Injector = drill.AdminInjector{URL: ep}
 	}
+	// Refused before a journal exists: nothing was run.
+	if diags := runbook.CheckDrill(l.rb, live); diags.HasErrors() {
+		writeDiags(stderr, l.rb, diags, useColor(stderr, o.noColor), termWidth(stderr))
+		fmt.Fprintf(stderr, "drconsole drill: %s cannot run as a drill (%s)\n", pos[0], countErrors(diags))
+		return exitUsage
+	}
+	// Faults go only to the sandbox: against AWS they are refused.
+	if len(opts.Faults) > 0 || (l.rb.Drill != nil && len(l.rb.Drill.Faults) > 0) {
+		if opts.Injector == nil {
+			fmt.Fprintln(stderr, "drconsole drill: faults can only be injected into the sandbox (--target sandbox)")
+			return exitUsage
+		}
+	}
 	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
 	id, err := journal.NewRunID(time.Now(), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
 		return exitFailed
 	}
-	w, err := store.Create(id, redactor)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
-		return exitUsage
-	}
-	defer w.Close()
-
 	var printer runbook.Sink
 	var junit *output.JUnit
 	switch {
@@ -135,10 +141,32 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	default:
 		printer = output.NewText(stdout, useColor(stdout, o.noColor))
 	}
-	fmt.Fprintf(stderr, "drconsole: drill %s, journal %s\n", id, w.Path())
-
 	opts.Runbook = l.rb
 	opts.Teardown = live
+	if output.Format(o.output) == output.FormatText && !o.dryRun {
+		// The operator sees every step's drill mode before anything runs.
+		plan := opts
+		plan.Run = runbook.Options{RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: dry,
+			Target: target, Operator: operator(), Host: hostname(),
+			Sink: output.Filter(output.BestEffort(output.NewPlan(stdout, planNodes(l.rb), useColor(stdout, o.noColor))), redactor.Event)}
+		pout, err := drill.Run(ctx, plan)
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
+			return exitUsage
+		}
+		if pout.Result.Status != runbook.StatusSucceeded {
+			fmt.Fprintf(stderr, "drconsole drill: the drill cannot be planned, so it does not start: %v\n", pout.Result.Err)
+			return exitFailed
+		}
+		fmt.Fprintln(stdout)
+	}
+	w, err := store.Create(id, redactor)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
+		return exitUsage
+	}
+	defer w.Close()
+	fmt.Fprintf(stderr, "drconsole: drill %s, journal %s\n", id, w.Path())
 	opts.Run = runbook.Options{
 		RunID: id, DryRun: o.dryRun, Parallelism: int(o.parallelism), Vars: l.vars, Registry: live,
 		AutoApprove: o.autoApprove, Target: target, Operator: operator(), Host: hostname(),
@@ -245,6 +273,18 @@ func drillTeardown(ctx context.Context, o *options, df *drillFlags, store *journ
 	var printer runbook.Sink = output.NewText(stdout, useColor(stdout, o.noColor))
 	if output.Format(o.output) == output.FormatJSON {
 		printer = output.NewJSON(stdout)
+	}
+	if target == awsx.TargetSandbox.String() && len(prev.Info.Drill.Faults) > 0 {
+		ep := o.endpoint
+		if ep == "" {
+			ep = sandboxEndpoint
+		}
+		n, err := drill.RemoveFaults(ctx, drill.AdminInjector{URL: ep}, prev.Info.Drill.Faults)
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)
+		} else if n > 0 {
+			fmt.Fprintf(stderr, "drconsole: removed %d %s the drill left in the sandbox\n", n, plural(n, "fault"))
+		}
 	}
 	rec := &eventLog{}
 	sum, terr := drill.Teardown(ctx, drill.TeardownOptions{RunID: id, Events: events, Registry: live, Runbook: rb,

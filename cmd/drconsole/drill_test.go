@@ -168,7 +168,9 @@ func TestDrillKilledThenTeardown(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	srv.SetFaults(nil)
+	if len(srv.Faults()) != 1 {
+		t.Fatalf("faults in the sandbox after the kill: %v", srv.Faults())
+	}
 	if v, b, d := drillLeftovers(t, cfg); v == 0 || len(b) == 0 || d == before {
 		t.Fatalf("the killed drill left nothing to tear down: %d versions, buckets %v, desired %d", v, b, d)
 	}
@@ -180,6 +182,9 @@ func TestDrillKilledThenTeardown(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("teardown %d: exit %d\n%s\n%s", i+1, code, out.String(), errOut.String())
 		}
+	}
+	if len(srv.Faults()) != 0 {
+		t.Errorf("faults left after --teardown: %v", srv.Faults())
 	}
 	if v, b, d := drillLeftovers(t, cfg); v != 0 || len(b) != 0 || d != before {
 		t.Errorf("after --teardown: %d versions, buckets %v, DR desired %d (was %d)", v, b, d, before)

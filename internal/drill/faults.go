@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -245,4 +246,46 @@ func (s *faultSession) stop(ctx context.Context) error {
 		return fmt.Errorf("remove the drill's faults: %w", err)
 	}
 	return nil
+}
+
+// RemoveFaults takes the faults a drill recorded (their specs, as
+// run_started's drill info lists them) out of the sandbox, leaving any
+// other fault in place: what a drill killed before it could clean up left
+// behind. It returns how many it removed.
+func RemoveFaults(ctx context.Context, inj Injector, specs []string) (int, error) {
+	var drop []sandbox.Fault
+	for _, s := range specs {
+		f, err := ParseFault(s)
+		if err != nil {
+			return 0, err
+		}
+		drop = append(drop, f.Fault)
+	}
+	if len(drop) == 0 {
+		return 0, nil
+	}
+	cur, err := inj.Faults(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the sandbox's faults: %w", err)
+	}
+	var keep []sandbox.Fault
+	for _, f := range cur {
+		if !slices.ContainsFunc(drop, func(d sandbox.Fault) bool { return sameFault(f, d) }) {
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) == len(cur) {
+		return 0, nil
+	}
+	if err := inj.SetFaults(ctx, keep); err != nil {
+		return 0, fmt.Errorf("remove the drill's faults: %w", err)
+	}
+	return len(cur) - len(keep), nil
+}
+
+// sameFault compares what a fault does and matches, not its window: a
+// fault that starts after a delay was installed with a start time.
+func sameFault(a, b sandbox.Fault) bool {
+	return a.Kind == b.Kind && a.Service == b.Service && a.Operation == b.Operation && a.Region == b.Region &&
+		a.Rate == b.Rate && a.Latency == b.Latency
 }
