@@ -128,6 +128,13 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 			return nil, fmt.Errorf("drill: fault %q waits for %s, which the runbook does not have", f.Spec, f.AtStep)
 		}
 	}
+	if o.IncidentAt.IsZero() {
+		t, err := incidentVar(rb, o.Run.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("drill: %w", err)
+		}
+		o.IncidentAt = t
+	}
 	info := &runbook.DrillInfo{TargetBucket: d.TargetBucket, TargetPrefix: d.TargetPrefix}
 	if !o.IncidentAt.IsZero() {
 		info.IncidentAt = o.IncidentAt.UTC().Format(time.RFC3339)
@@ -173,6 +180,31 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	rep.Teardown = sum
 	out.Report = rep
 	return out, nil
+}
+
+// IncidentVar is the variable a runbook may declare to say when the
+// rehearsed incident happened, as --incident-at does.
+const IncidentVar = "incident_at"
+
+// incidentVar reads the incident_at variable when the runbook declares it
+// and it is set (or has a default): an RFC 3339 time.
+func incidentVar(rb *runbook.Runbook, vars map[string]cty.Value) (time.Time, error) {
+	v, ok := vars[IncidentVar]
+	if !ok {
+		for _, decl := range rb.Variables {
+			if decl.Name == IncidentVar && decl.HasDefault {
+				v, ok = decl.Default, true
+			}
+		}
+	}
+	if !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String || v.AsString() == "" {
+		return time.Time{}, nil
+	}
+	t, err := runbook.ParseTime(v.AsString())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("variable %s: %w", IncidentVar, err)
+	}
+	return t, nil
 }
 
 // NewReport measures a drill from its events (those of the run; teardown
