@@ -2,6 +2,8 @@ package tui
 
 import (
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/drconsole/drconsole/internal/inventory"
 	"strings"
@@ -65,14 +67,49 @@ func count(n int) string {
 	return b.String()
 }
 
+// clean makes text from AWS (keys, metadata, log lines) safe to draw:
+// control and format characters and invalid UTF-8 become visible
+// replacements instead of reaching the terminal.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteRune('�')
+		case unicode.IsControl(r):
+			b.WriteRune('␣')
+		case unicode.Is(unicode.Cf, r):
+			// Format characters join or hide neighbours, which would
+			// shift columns.
+			b.WriteRune('·')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // cell fits s to exactly w columns: truncated with an ellipsis or padded.
 func cell(s string, w int, right bool) string {
 	if w <= 0 {
 		return ""
 	}
+	s = clean(s)
 	sw := ansi.StringWidth(s)
 	if sw > w {
-		return ansi.Truncate(s, w, "…")
+		// A wide character cut at the edge leaves a column to pad.
+		s = ansi.Truncate(s, w, "…")
+		sw = ansi.StringWidth(s)
 	}
 	pad := strings.Repeat(" ", w-sw)
 	if right {

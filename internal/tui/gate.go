@@ -106,7 +106,12 @@ func (g *modal) box(st *styles, w int, now time.Time) string {
 	inner := max(min(w-6, 90), 30)
 	var b strings.Builder
 	b.WriteString(st.modalTitle.Render("⚠ "+g.title) + "\n")
-	for _, l := range wrap(g.prompt, inner) {
+	// A long prompt is cut so the token and input lines always show.
+	lines := wrap(g.prompt, inner)
+	if len(lines) > 4 {
+		lines = append(lines[:3], "…")
+	}
+	for _, l := range lines {
 		b.WriteString(l + "\n")
 	}
 	if len(g.changes) > 0 {

@@ -546,9 +546,9 @@ func (m *Model) Render() string {
 	e := m.env
 	w, h := max(e.w, 20), max(e.h, 6)
 	var b strings.Builder
-	b.WriteString(m.header(w))
+	b.WriteString(fit(m.header(w), w, 1))
 	b.WriteByte('\n')
-	b.WriteString(m.tabs(w))
+	b.WriteString(fit(m.tabs(w), w, 1))
 	b.WriteByte('\n')
 	bodyH := h - 4
 	var body string
@@ -606,16 +606,26 @@ func (m *Model) header(w int) string {
 
 func (m *Model) tabs(w int) string {
 	st := &m.env.st
-	var parts []string
-	for i, v := range m.views {
-		t := v.title()
-		if i == m.active {
-			parts = append(parts, st.tabActive.Render("["+t+"]"))
-		} else {
-			parts = append(parts, st.tab.Render(" "+t+" "))
+	render := func(short bool) string {
+		var parts []string
+		for i, v := range m.views {
+			t := v.title()
+			switch {
+			case i == m.active:
+				parts = append(parts, st.tabActive.Render("["+t+"]"))
+			case short:
+				parts = append(parts, st.tab.Render(fmt.Sprintf(" %d ", i+1)))
+			default:
+				parts = append(parts, st.tab.Render(" "+t+" "))
+			}
 		}
+		return strings.Join(parts, "")
 	}
-	return strings.Join(parts, "")
+	// Narrow terminals get the views' numbers, the active one named.
+	if s := render(false); widthOf(s) <= w {
+		return s
+	}
+	return render(true)
 }
 
 func (m *Model) statusLine(w int) string {
