@@ -298,6 +298,31 @@ func testMultipart(t *testing.T, newBackend func(testing.TB) *backend) {
 	if !strings.HasSuffix(strings.Trim(aws.ToString(g.ETag), `"`), "-3") {
 		t.Errorf("ETag %s: want a 3-part multipart ETag", aws.ToString(g.ETag))
 	}
+	// A multipart copy whose parts are refused is aborted: no new version,
+	// no upload left behind; the next run copies it.
+	refused := &steps.S3Restore{Clients: be.clients.failing("AccessDenied", func(string) bool { return true }),
+		MultipartThreshold: 5 << 20, PartSize: 5 << 20}
+	versions := versionCount(t, ctx, be.client, b, key)
+	if _, err := be.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: strings.NewReader("broken again")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := restoreStep(t, ctx, refused, set); err == nil || !strings.Contains(err.Error(), "part ") {
+		t.Errorf("restore with refused part copies: %v, want an error naming the part", err)
+	}
+	if n := versionCount(t, ctx, be.client, b, key); n != versions+1 {
+		t.Errorf("%d versions after a failed multipart copy, want %d (no new one)", n, versions+1)
+	}
+	uploads, err := be.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uploads.Uploads) != 0 {
+		t.Errorf("%d multipart uploads left behind, want them aborted", len(uploads.Uploads))
+	}
+	if _, _, err := restoreStep(t, ctx, step, set); err != nil {
+		t.Fatal(err)
+	}
+
 	tags, err := be.client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b), Key: aws.String(key)})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/sourcegraph/conc/pool"
 )
 
 // S3's limits for copies: CopyObject is atomic up to 5 GiB; above it the
@@ -21,6 +22,8 @@ const (
 	maxPartSize     = 5 << 30
 	maxParts        = 10000
 	defaultPartSize = 512 << 20
+	// maxPartWorkers bounds the parts of one object copied at once.
+	maxPartWorkers = 8
 )
 
 // objectVersion names one version of an object.
@@ -244,28 +247,38 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 		return "", errors.Join(cause, aerr)
 	}
 
-	parts := make([]types.CompletedPart, 0, n)
+	// Parts are copied concurrently (within the shared request limit): a
+	// model of hundreds of GiB is hundreds of parts, each a long server-side
+	// copy.
+	parts := make([]types.CompletedPart, n)
 	source := copySource(src)
+	p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(min(n, maxPartWorkers))
 	for i := range n {
-		first := int64(i) * each
-		last := min(first+each, size) - 1
-		var out *s3.UploadPartCopyOutput
-		err := c.do(ctx, func() error {
-			var err error
-			out, err = c.Dst.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-				Bucket:          aws.String(dst.Bucket),
-				Key:             aws.String(dst.Key),
-				UploadId:        up.UploadId,
-				PartNumber:      aws.Int32(int32(i + 1)),
-				CopySource:      aws.String(source),
-				CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+		p.Go(func(ctx context.Context) error {
+			first := int64(i) * each
+			last := min(first+each, size) - 1
+			var out *s3.UploadPartCopyOutput
+			err := c.do(ctx, func() error {
+				var err error
+				out, err = c.Dst.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+					Bucket:          aws.String(dst.Bucket),
+					Key:             aws.String(dst.Key),
+					UploadId:        up.UploadId,
+					PartNumber:      aws.Int32(int32(i + 1)),
+					CopySource:      aws.String(source),
+					CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+				})
+				return err
 			})
-			return err
+			if err != nil {
+				return fmt.Errorf("%w (part %d of %d)", copyError(src, err), i+1, n)
+			}
+			parts[i] = types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(int32(i + 1))}
+			return nil
 		})
-		if err != nil {
-			return abort(fmt.Errorf("%w (part %d of %d)", copyError(src, err), i+1, n))
-		}
-		parts = append(parts, types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	if err := p.Wait(); err != nil {
+		return abort(err)
 	}
 	var done *s3.CompleteMultipartUploadOutput
 	err = c.do(ctx, func() error {

@@ -50,8 +50,9 @@ type backend struct {
 type countingClients struct {
 	cfg      aws.Config
 	readOnly bool
-	// failCopy, when set, fails the copies it returns true for before they
-	// are sent, with the error code failCode, as a store refusing them would.
+	// failCopy, when set, fails the copies (and part copies) it returns
+	// true for before they are sent, with the error code failCode, as a
+	// store refusing them would.
 	failCopy func(key string) bool
 	failCode string
 	mutating *atomic.Int64
@@ -93,7 +94,14 @@ func (c *countingClients) S3(_ context.Context, region string) (*s3.Client, erro
 			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 				return st.Initialize.Add(middleware.InitializeMiddlewareFunc("failCopy",
 					func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-						if ci, ok := in.Parameters.(*s3.CopyObjectInput); ok && c.failCopy(aws.ToString(ci.Key)) {
+						key := ""
+						switch ci := in.Parameters.(type) {
+						case *s3.CopyObjectInput:
+							key = aws.ToString(ci.Key)
+						case *s3.UploadPartCopyInput:
+							key = aws.ToString(ci.Key)
+						}
+						if key != "" && c.failCopy(key) {
 							return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: c.failCode, Message: "copy refused by the test"}
 						}
 						return next.HandleInitialize(ctx, in)
