@@ -221,10 +221,16 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 		t.Errorf("plan of asg_scale does not say it scales back: %q", r)
 	}
 
+	// Under light S3 throttling, through the in-process server.
+	throttle, err := drill.ParseFault("throttle:0.05,service=s3")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ev := &events{}
-	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{
-		RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox",
-	}})
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Faults: []drill.Fault{throttle},
+		Injector: drill.ServerInjector{Server: e.srv}, Run: runbook.Options{
+			RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox",
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +238,9 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 		t.Fatalf("drill %s: %v; teardown: %v\n%s", out.Result.Status, out.Result.Err, out.TeardownErr, ev.dump())
 	}
 	e.assertNothingLeft(t, runID, models, mn, mx, desired)
+	if len(e.srv.Faults()) != 0 {
+		t.Errorf("faults left: %v", e.srv.Faults())
+	}
 
 	rep := out.Report
 	// RTO: the journal's span from run_started to the last step's end.

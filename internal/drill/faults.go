@@ -179,6 +179,22 @@ func (a AdminInjector) Now(ctx context.Context) (time.Time, error) {
 	return t, nil
 }
 
+// ServerInjector reaches a sandbox served in this process (the console's
+// embedded estate).
+type ServerInjector struct{ Server *sandbox.Server }
+
+// Faults implements Injector.
+func (s ServerInjector) Faults(context.Context) ([]sandbox.Fault, error) { return s.Server.Faults(), nil }
+
+// SetFaults implements Injector.
+func (s ServerInjector) SetFaults(_ context.Context, fs []sandbox.Fault) error {
+	s.Server.SetFaults(fs)
+	return nil
+}
+
+// Now implements Injector.
+func (s ServerInjector) Now(context.Context) (time.Time, error) { return s.Server.Now(), nil }
+
 // faultSession keeps the faults a drill installed on top of those the
 // sandbox already had, and puts the sandbox back as it was at the end.
 type faultSession struct {
