@@ -184,7 +184,9 @@ func (a AdminInjector) Now(ctx context.Context) (time.Time, error) {
 type ServerInjector struct{ Server *sandbox.Server }
 
 // Faults implements Injector.
-func (s ServerInjector) Faults(context.Context) ([]sandbox.Fault, error) { return s.Server.Faults(), nil }
+func (s ServerInjector) Faults(context.Context) ([]sandbox.Fault, error) {
+	return s.Server.Faults(), nil
+}
 
 // SetFaults implements Injector.
 func (s ServerInjector) SetFaults(_ context.Context, fs []sandbox.Fault) error {
