@@ -100,11 +100,11 @@ func clean(s string) string {
 }
 
 // cell fits s to exactly w columns: truncated with an ellipsis or padded.
+// s may carry styles; text from AWS goes through clean first.
 func cell(s string, w int, right bool) string {
 	if w <= 0 {
 		return ""
 	}
-	s = clean(s)
 	sw := ansi.StringWidth(s)
 	if sw > w {
 		// A wide character cut at the edge leaves a column to pad.

@@ -121,7 +121,7 @@ func (g *modal) box(st *styles, w int, now time.Time) string {
 			shown = shown[:5]
 		}
 		for _, c := range shown {
-			b.WriteString("  • " + cell(c, inner-4, false) + "\n")
+			b.WriteString("  • " + cell(clean(c), inner-4, false) + "\n")
 		}
 		if len(shown) < len(g.changes) {
 			fmt.Fprintf(&b, "  … and %d more\n", len(g.changes)-len(shown))

@@ -213,7 +213,7 @@ func (g *grid) view(st *styles, w, h int) string {
 			if i < len(cs) {
 				v = cs[i]
 			}
-			line[i] = cell(v, ws[i], c.right)
+			line[i] = cell(clean(v), ws[i], c.right)
 		}
 		b.WriteByte('\n')
 		if pos == g.cursor {

@@ -97,7 +97,7 @@ func FuzzCell(f *testing.F) {
 		if w < 1 || w > 300 {
 			return
 		}
-		out := cell(s, w, right)
+		out := cell(clean(s), w, right)
 		if got := ansi.StringWidth(out); got != w {
 			t.Fatalf("cell(%q, %d) is %d wide: %q", s, w, got, out)
 		}

@@ -671,7 +671,7 @@ func (v *modelsView) detailLines(e *env, w int) []string {
 			if r[1] != r[2] {
 				eq = "≠"
 			}
-			out = append(out, cell(fmt.Sprintf("%s %s: %s | %s", eq, r[0], r[1], r[2]), w, false))
+			out = append(out, cell(clean(fmt.Sprintf("%s %s: %s | %s", eq, r[0], r[1], r[2])), w, false))
 		}
 		return out
 	}
@@ -696,7 +696,7 @@ func (v *modelsView) detailLines(e *env, w int) []string {
 	}
 	out := []string{cell(head, w, false)}
 	for _, k := range sortedKeys(d.Metadata) {
-		out = append(out, cell(k+": "+d.Metadata[k], w, false))
+		out = append(out, cell(clean(k+": "+d.Metadata[k]), w, false))
 	}
 	return out
 }

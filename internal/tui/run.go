@@ -106,7 +106,7 @@ func (r *runState) apply(e runbook.Event) {
 	case runbook.StepProgress:
 		n.progress = e.Progress
 	case runbook.StepLog:
-		n.logs = append(n.logs, e.Time.UTC().Format("15:04:05")+" "+e.Line)
+		n.logs = append(n.logs, e.Time.UTC().Format("15:04:05")+" "+clean(e.Line))
 		if len(n.logs) > maxNodeLogs {
 			n.logs = n.logs[len(n.logs)-maxNodeLogs:]
 		}
