@@ -260,3 +260,35 @@ func TestReportFromEvents(t *testing.T) {
 		}
 	}
 }
+
+// The recovery points the RPO is measured from, per step type.
+func TestRecoveryPointsPerStepType(t *testing.T) {
+	incident := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cfg := func(m map[string]any) json.RawMessage { b, _ := json.Marshal(m); return b }
+	steps := []*StepTiming{
+		{Node: "step.s3_restore.a", Status: "finished", record: &runbook.DrillRecord{Type: "s3_restore", Config: cfg(map[string]any{"to_time": "2026-03-01T11:00:00Z"})}},
+		{Node: "step.backup_restore.snap", Status: "finished", record: &runbook.DrillRecord{Type: "backup_restore", Config: cfg(map[string]any{"to_time": "2026-03-01T11:30:00Z"})},
+			outputs: cfg(map[string]any{"continuous": false, "recovery_point_created": "2026-03-01T05:00:00Z"})},
+		{Node: "step.backup_restore.cont", Status: "finished", record: &runbook.DrillRecord{Type: "backup_restore", Config: cfg(map[string]any{"to_time": "2026-03-01T11:45:00Z"})},
+			outputs: cfg(map[string]any{"continuous": true, "recovery_point_created": "2026-02-01T00:00:00Z"})},
+		{Node: "step.replication_check.lag", Status: "finished", Started: incident.Add(time.Minute), record: &runbook.DrillRecord{Type: "replication_check"},
+			outputs: cfg(map[string]any{"lag_seconds": 300})},
+		{Node: "step.s3_restore.failed", Status: "failed", record: &runbook.DrillRecord{Type: "s3_restore", Config: cfg(map[string]any{"to_time": "2026-01-01T00:00:00Z"})}},
+		{Node: "step.wait.w", Status: "finished", record: &runbook.DrillRecord{Type: "wait"}},
+	}
+	got := recoveryPoints(steps, incident)
+	want := map[string]time.Duration{
+		"step.s3_restore.a":          time.Hour,
+		"step.backup_restore.snap":   7 * time.Hour,
+		"step.backup_restore.cont":   15 * time.Minute,
+		"step.replication_check.lag": 4 * time.Minute,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("points %+v", got)
+	}
+	for _, p := range got {
+		if want[p.Node] != p.Age {
+			t.Errorf("%s: age %v (%s), want %v", p.Node, p.Age, p.Source, want[p.Node])
+		}
+	}
+}
