@@ -273,6 +273,7 @@ type drilledStep struct {
 	rec     *runbook.DrillRecord
 	started bool
 	outputs []byte
+	logs    []string
 }
 
 // Teardown undoes what a drill created, step by step in the reverse of
@@ -287,11 +288,12 @@ func Teardown(ctx context.Context, o TeardownOptions) (TeardownSummary, error) {
 		now = time.Now
 	}
 	var (
-		d       runbook.Drill
-		isDrill bool
-		dry     bool
-		steps   []*drilledStep
-		byNode  = map[string]*drilledStep{}
+		d        runbook.Drill
+		isDrill  bool
+		dry      bool
+		steps    []*drilledStep
+		byNode   = map[string]*drilledStep{}
+		tornDown bool // teardown's own log lines are not the step's
 	)
 	for _, e := range o.Events {
 		switch e.Kind {
@@ -314,6 +316,12 @@ func Teardown(ctx context.Context, o TeardownOptions) (TeardownSummary, error) {
 			if s := byNode[e.Node]; s != nil {
 				s.outputs = e.Outputs
 			}
+		case runbook.StepLog:
+			if s := byNode[e.Node]; s != nil && !tornDown {
+				s.logs = append(s.logs, e.Line)
+			}
+		case runbook.TeardownStarted:
+			tornDown = true
 		}
 	}
 	if !isDrill {
@@ -394,5 +402,6 @@ func teardownStep(ctx context.Context, td runbook.TearDowner, typ runbook.StepTy
 	}
 	sc := &runbook.StepContext{RunID: d.ID, Address: s.node, Attempt: 1, Now: now, Log: logf,
 		Progress: func(int64, int64, string) {}}
-	return td.Teardown(ctx, sc, runbook.TeardownRequest{Drill: d, Config: cfg, Outputs: outs, State: s.rec.State, Action: action})
+	return td.Teardown(ctx, sc, runbook.TeardownRequest{Drill: d, Config: cfg, Outputs: outs, State: s.rec.State,
+		Logs: s.logs, Action: action})
 }

@@ -469,3 +469,53 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 		t.Fatalf("rollback drill without a target: %v %+v", err, out.Result)
 	}
 }
+
+// A drill interrupted while a backup restore job runs: teardown says the
+// job is still running (and fails, so it is run again), and once the job
+// has created its bucket, a second teardown deletes it.
+func TestDrillTeardownWaitsForARunningRestoreJob(t *testing.T) {
+	srv, _ := sandboxtest.Start(t, sandbox.Options{Seed: 1, SnapshotDuration: 200 * time.Millisecond,
+		InstanceWarmup: 200 * time.Millisecond, RestoreDuration: time.Hour})
+	clients, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &estate{srv: srv, clients: clients, cfg: sandboxtest.Config(srv)}
+	e.s3 = s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	reg := e.registry()
+	rb := loadGameday(t, reg)
+	const runID = "20261122T185000Z-b0b0b0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := &events{}
+	ev.onEnd = func(x runbook.Event) {
+		if x.Kind == runbook.StepLog && strings.HasPrefix(x.Line, "restore job ") {
+			cancel()
+		}
+	}
+	res := runbook.Execute(ctx, rb, runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true,
+		Sink: ev, Drill: &runbook.Drill{ID: runID, TargetBucket: "ai-model-artifacts", TargetPrefix: "drills/"}})
+	if res.Status != runbook.StatusCancelled {
+		t.Fatalf("run %s\n%s", res.Status, ev.dump())
+	}
+	_, err = drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+	if err == nil || !strings.Contains(err.Error(), "still") {
+		t.Fatalf("teardown with the restore job running: %v", err)
+	}
+	if _, err := srv.AdvanceClock(2 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.drillBuckets(t); len(got) != 1 {
+		t.Fatalf("the restore job created %v", got)
+	}
+	sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+	if err != nil || sum.Status != "finished" {
+		t.Fatalf("second teardown: %v %+v", err, sum)
+	}
+	if got := e.drillBuckets(t); len(got) != 0 {
+		t.Errorf("restored bucket left: %v", got)
+	}
+	if got := e.drillSnapshots(t, runID); len(got) != 0 {
+		t.Errorf("drill snapshots left: %v", got)
+	}
+}

@@ -56,6 +56,9 @@ type TeardownRequest struct {
 	// finish (it failed or the drill was interrupted).
 	Outputs cty.Value
 	State   json.RawMessage
+	// Logs are the lines the step logged while it ran (step_log), for
+	// what it started but could not report in outputs (a job id).
+	Logs []string
 	// Action records one thing teardown did (or found already done), as it
 	// is done.
 	Action func(Change)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	bktypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -282,6 +284,14 @@ func (t *BackupRestore) Teardown(ctx context.Context, _ *runbook.StepContext, re
 	if req.Outputs.Type().IsObjectType() && !req.Outputs.IsNull() {
 		arn = cfgString(req.Outputs, "created_resource_arn")
 	}
+	if arn == "" {
+		// The step did not finish: the job it started (if any) is in its
+		// log, and may have created the resource since.
+		var err error
+		if arn, err = t.restoredByJob(ctx, region, req.Logs, req.Action); err != nil {
+			return err
+		}
+	}
 	if arn == "" && strings.HasPrefix(cfgString(req.Config, "resource_arn"), "arn:aws:s3:::") && cfgString(req.Config, "target_bucket") != "" {
 		arn = "arn:aws:s3:::" + cfgString(req.Config, "target_bucket")
 	}
@@ -321,4 +331,38 @@ func (t *BackupRestore) Teardown(ctx context.Context, _ *runbook.StepContext, re
 	}
 	report(req.Action, runbook.Change{Action: "none", Target: arn, Detail: "teardown does not delete this kind of resource: delete it by hand"})
 	return nil
+}
+
+// restoredByJob finds the restore job a step logged as started and returns
+// what it created. A job still running is an error: what it creates would
+// be left behind, so teardown must run again once it ends.
+func (t *BackupRestore) restoredByJob(ctx context.Context, region string, logs []string, action func(runbook.Change)) (string, error) {
+	var jobID string
+	for _, l := range logs {
+		if rest, ok := strings.CutPrefix(l, "restore job "); ok {
+			if id, _, ok := strings.Cut(rest, " started"); ok {
+				jobID = id
+			}
+		}
+	}
+	if jobID == "" {
+		return "", nil
+	}
+	client, err := t.clients.Backup(ctx, region)
+	if err != nil {
+		return "", fmt.Errorf("backup_restore teardown: Backup client for %s: %w", region, err)
+	}
+	job, err := client.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: aws.String(jobID)})
+	if err != nil {
+		return "", fmt.Errorf("backup_restore teardown: describe restore job %s: %w", jobID, err)
+	}
+	switch job.Status {
+	case bktypes.RestoreJobStatusCompleted:
+		return aws.ToString(job.CreatedResourceArn), nil
+	case bktypes.RestoreJobStatusAborted, bktypes.RestoreJobStatusFailed:
+		report(action, runbook.Change{Action: "none", Target: jobID, Detail: "restore job " + string(job.Status) + ": it created nothing"})
+		return "", nil
+	}
+	return "", fmt.Errorf("backup_restore teardown: restore job %s is still %s; run drconsole drill --teardown again once it ends, so what it creates is deleted",
+		jobID, job.Status)
 }
