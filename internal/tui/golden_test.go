@@ -103,3 +103,13 @@ func TestGridSortsByValue(t *testing.T) {
 		t.Fatalf("filter kept %d rows", g.len())
 	}
 }
+
+// TestGoldenHeaders checks the header on AWS (account id from STS, the
+// profile, the regions) and in read-only mode.
+func TestGoldenHeaders(t *testing.T) {
+	fx := newFixture(t)
+	h := newHarnessOn(t, fx, 80, 24, func(o *Options) { o.Target, o.Profile, o.ReadOnly = "aws", "prod", true })
+	h.golden("header-aws-readonly-80x24")
+	h = newHarnessOn(t, fx, 120, 40, func(o *Options) { o.Target, o.Profile = "aws", "prod" })
+	h.golden("header-aws-120x40")
+}

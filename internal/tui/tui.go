@@ -595,13 +595,22 @@ func (m *Model) header(w int) string {
 		parts = append(parts, st.readWrite.Render("READ-WRITE"))
 	}
 	parts = append(parts, e.opts.PrimaryRegion+" → "+e.opts.DRRegion)
-	left := strings.Join(parts, "  ")
 	clock := st.clock.Render(e.now().UTC().Format("15:04:05 UTC"))
-	gap := w - widthOf(left) - widthOf(clock)
-	if gap < 1 {
-		return left
+	// When narrow, the brand goes first, then the regions shorten: the
+	// target, read-only state and time always show.
+	for _, shrink := range []func(){
+		func() {},
+		func() { parts = parts[1:] },
+		func() { parts[len(parts)-1] = e.opts.PrimaryRegion + "→" + e.opts.DRRegion },
+		func() { parts = parts[:len(parts)-1] },
+	} {
+		shrink()
+		left := strings.Join(parts, "  ")
+		if gap := w - widthOf(left) - widthOf(clock); gap >= 1 {
+			return left + strings.Repeat(" ", gap) + clock
+		}
 	}
-	return left + strings.Repeat(" ", gap) + clock
+	return strings.Join(parts, "  ") + " " + clock
 }
 
 func (m *Model) tabs(w int) string {
