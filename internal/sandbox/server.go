@@ -145,7 +145,10 @@ func (s *Server) Close() error {
 	s.srvMu.Unlock()
 	var errs []error
 	if h != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Shutdown waits for connections that were opened but never used
+		// (StateNew) for up to five seconds; in-flight sandbox requests are
+		// short, so give them a moment and then close the rest.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		if err := h.Shutdown(ctx); err != nil {
 			h.Close()
