@@ -51,6 +51,9 @@ func TestEventsReadsEveryRecordAndSkipsATornLine(t *testing.T) {
 	if run, err := s.Read(id); err != nil || run.Info.Drill == nil || run.Info.Drill.TargetBucket != "b" {
 		t.Errorf("read: %+v %v", run, err)
 	}
+	if list, err := s.List(); err != nil || len(list) != 1 || !list[0].Drill {
+		t.Errorf("list: %+v %v", list, err)
+	}
 	if _, err := s.Events("../x"); err == nil {
 		t.Error("an invalid id was read")
 	}

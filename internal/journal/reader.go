@@ -151,6 +151,7 @@ type Summary struct {
 	Started     time.Time
 	LastEvent   time.Time
 	DryRun      bool
+	Drill       bool  // the run is a game-day drill (drconsole drill)
 	Err         error // the journal could not be read
 }
 
@@ -173,6 +174,7 @@ func (s *Store) List() ([]Summary, error) {
 			sum.Err = err
 		} else {
 			sum.RunbookPath, sum.Status, sum.Started, sum.LastEvent, sum.DryRun = r.Info.RunbookPath, r.Status, r.Started, r.Last.Time, r.Info.DryRun
+			sum.Drill = r.Info.Drill != nil
 		}
 		out = append(out, sum)
 	}
