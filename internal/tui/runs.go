@@ -31,8 +31,9 @@ func newRuns(m *Model) *runsView {
 		list: newGrid(
 			column{title: "STATUS", width: 13},
 			column{title: "RUN", width: 23},
-			column{title: "RUNBOOK", min: 16},
-			column{title: "STARTED", width: 16},
+			column{title: "RUNBOOK", min: 12},
+			column{title: "STARTED", width: 11},
+			column{title: "TOOK", width: 7, right: true},
 			column{title: "KIND", width: 4},
 		),
 		nodes: newGrid(
@@ -99,7 +100,11 @@ func (v *runsView) setHistory(runs []journal.Summary) {
 			kind = "plan"
 		}
 		st := runSummaryState(s)
-		return []string{st, s.ID, strings.TrimSuffix(filepath.Base(s.RunbookPath), ".hcl"), stamp(s.Started), kind}
+		took := ""
+		if !s.Started.IsZero() && !s.LastEvent.IsZero() {
+			took = age(s.LastEvent.Sub(s.Started))
+		}
+		return []string{st, s.ID, strings.TrimSuffix(filepath.Base(s.RunbookPath), ".hcl"), s.Started.UTC().Format("01-02 15:04"), took, kind}
 	})
 }
 
