@@ -48,7 +48,7 @@ func TestEventsReadsEveryRecordAndSkipsATornLine(t *testing.T) {
 	if strings.Contains(string(evs[1].Drill.Config), "hunter22") || string(evs[1].Drill.State) != `{"a":1}` {
 		t.Errorf("drill record %s %s", evs[1].Drill.Config, evs[1].Drill.State)
 	}
-	if run, err := s.Read(id); err != nil || run.Info.Drill == nil || run.Info.Drill.TargetBucket != "b" {
+	if run, err := s.Read(id); err != nil || run.Info.Drill == nil || run.Info.Drill.TargetBucket != "b" || !run.Resume.Drill {
 		t.Errorf("read: %+v %v", run, err)
 	}
 	if list, err := s.List(); err != nil || len(list) != 1 || !list[0].Drill {

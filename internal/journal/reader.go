@@ -116,6 +116,7 @@ func (run *Run) apply(e runbook.Event) {
 			run.Started = e.Time
 			if e.Run != nil {
 				run.Info = *e.Run
+				rs.Drill = e.Run.Drill != nil
 			}
 		} else {
 			run.Resumes++

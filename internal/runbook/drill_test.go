@@ -121,3 +121,16 @@ at_step = "step.a.b" } } }`,
 		}
 	}
 }
+
+func TestDrillIsNotResumed(t *testing.T) {
+	reg, _, _ := testRegistry()
+	rb := mustParse(t, `
+step "wait" "pause" {
+  duration = "1ms"
+}
+`, reg)
+	res := Execute(context.Background(), rb, Options{RunID: "r3", Resume: &ResumeState{From: "r2", Drill: true}})
+	if res.Status != StatusFailed || !strings.Contains(res.Err.Error(), "drill --teardown r2") {
+		t.Fatalf("resume of a drill: %s %v", res.Status, res.Err)
+	}
+}

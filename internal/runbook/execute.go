@@ -67,6 +67,9 @@ type ResumeState struct {
 	// Approved maps a gate's address (or a confirmed step's) to who
 	// approved it; those approvals stand.
 	Approved map[string]string
+	// Drill is set when the earlier run was a drill. A drill is not
+	// resumed: its remaining steps would run against production.
+	Drill bool
 }
 
 // Result is how a run ended.
@@ -124,6 +127,10 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 	}
 	if rb.diags.HasErrors() || (rb.order == nil && len(rb.Nodes) > 0) {
 		return &Result{Status: StatusFailed, Err: fmt.Errorf("runbook %s has errors; validate it and fix them first", rb.Path)}
+	}
+	if opts.Resume != nil && (opts.Resume.Drill || opts.Drill != nil) {
+		return &Result{Status: StatusFailed, Err: fmt.Errorf("run %s was a drill, and drills are not resumed (their remaining steps would act on production): "+
+			"finish its teardown with drconsole drill --teardown %s, then start a new drill", opts.Resume.From, opts.Resume.From)}
 	}
 	r := &run{rb: rb, opts: opts, now: opts.Now}
 	if r.now == nil {
