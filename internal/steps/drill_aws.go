@@ -93,8 +93,13 @@ func (t *ASGScale) DrillPlan(ctx context.Context, _ *runbook.StepContext, cfg ct
 func (t *ASGScale) Teardown(ctx context.Context, _ *runbook.StepContext, req runbook.TeardownRequest) error {
 	var st asgDrillState
 	if len(req.State) == 0 || json.Unmarshal(req.State, &st) != nil || st.Group == "" {
-		report(req.Action, runbook.Change{Action: "none", Target: "asg_scale", Detail: "no capacity recorded: the group was not scaled"})
-		return nil
+		// No capacity read before the step acted (the group was named by
+		// an earlier step's outputs): the step's own outputs record it.
+		var ok bool
+		if st, ok = asgStateFromOutputs(req); !ok {
+			report(req.Action, runbook.Change{Action: "none", Target: "asg_scale", Detail: "no capacity recorded: the group was not scaled"})
+			return nil
+		}
 	}
 	client, err := t.clients.AutoScaling(ctx, st.Region)
 	if err != nil {
@@ -119,6 +124,22 @@ func (t *ASGScale) Teardown(ctx context.Context, _ *runbook.StepContext, req run
 	}
 	report(req.Action, asgChanges(st.Group, cur, want)[0])
 	return nil
+}
+
+// asgStateFromOutputs reads the capacity before the step from its
+// outputs, when it finished.
+func asgStateFromOutputs(req runbook.TeardownRequest) (asgDrillState, bool) {
+	o := req.Outputs
+	if o == cty.NilVal || o.IsNull() || !o.IsWhollyKnown() || !o.Type().IsObjectType() {
+		return asgDrillState{}, false
+	}
+	num := func(name string) int32 {
+		n, _, _ := cfgInt(o, name)
+		return int32(n)
+	}
+	st := asgDrillState{Region: cfgString(req.Config, "region"), Group: cfgString(req.Config, "group"),
+		Min: num("previous_min"), Max: num("previous_max"), Desired: num("previous_desired")}
+	return st, st.Region != "" && st.Group != ""
 }
 
 // DrillPlan implements runbook.Drillable: the snapshots carry a drill tag

@@ -137,3 +137,19 @@ func TestEBSSnapshotDrillPlanTags(t *testing.T) {
 		t.Errorf("drill configuration invalid: %v", errs)
 	}
 }
+
+func TestASGStateFromOutputs(t *testing.T) {
+	req := runbook.TeardownRequest{
+		Config: cty.ObjectVal(map[string]cty.Value{"region": cty.StringVal("us-west-2"), "group": cty.StringVal("dr")}),
+		Outputs: cty.ObjectVal(map[string]cty.Value{"previous_min": cty.NumberIntVal(0), "previous_max": cty.NumberIntVal(8),
+			"previous_desired": cty.NumberIntVal(1), "desired": cty.NumberIntVal(4), "in_service": cty.NumberIntVal(4)}),
+	}
+	st, ok := asgStateFromOutputs(req)
+	if !ok || st != (asgDrillState{Region: "us-west-2", Group: "dr", Min: 0, Max: 8, Desired: 1}) {
+		t.Errorf("state %+v %v", st, ok)
+	}
+	req.Outputs = cty.NullVal(req.Outputs.Type())
+	if _, ok := asgStateFromOutputs(req); ok {
+		t.Error("a step that did not finish has no recorded capacity in its outputs")
+	}
+}
