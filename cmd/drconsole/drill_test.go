@@ -194,3 +194,35 @@ func TestDrillKilledThenTeardown(t *testing.T) {
 		t.Fatalf("report after teardown: %+v %v", rep, err)
 	}
 }
+
+// drill --dry-run prints each step's drill mode in the plan and changes
+// nothing.
+func TestDrillDryRunShowsRedirects(t *testing.T) {
+	srv, _ := drillSandbox(t)
+	state := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"drill", gamedayPath(t), "--dry-run", "--target", "sandbox", "--endpoint", srv.URL(),
+		"--state-dir", state, "--drill-target", "ai-model-artifacts/rehearsals",
+		"--var", "restore_to=" + srv.Now().Add(-50*time.Hour).UTC().Format(time.RFC3339)},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, s := range []string{"Plan for", "⇢ drill: redirect ai-model-artifacts/rehearsals/", "⇢ drill: scale back at teardown ai-inference-dr",
+		"⇢ drill: tag snapshots drconsole:drill=", "-drill-"} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("plan lacks %q:\n%s", s, stdout.String())
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Mutating {
+			t.Errorf("dry-run drill made a mutating call: %s %s", r.Service, r.Operation)
+		}
+	}
+	var stderr2 bytes.Buffer
+	code = run(context.Background(), []string{"drill", filepath.Join("testdata", "resume.hcl"), "--state-dir", state, "--var", "dir=" + t.TempDir()},
+		strings.NewReader(""), &stdout, &stderr2)
+	if code != exitUsage || !strings.Contains(stderr2.String(), "Step not safe in a drill") {
+		t.Errorf("exec steps in a drill: exit %d\n%s", code, stderr2.String())
+	}
+}
