@@ -60,7 +60,7 @@ type timeline struct {
 // pageSize is how many entries each ListObjectVersions page asks for.
 const pageSize = 1000
 
-func newModels(_ *Model) *modelsView {
+func newModels() *modelsView {
 	return &modelsView{
 		buckets: newGrid(
 			column{title: "BUCKET", min: 20},

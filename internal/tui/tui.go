@@ -206,7 +206,7 @@ func New(ctx context.Context, opts Options) *Model {
 	e := &env{ctx: ctx, opts: &opts, st: newStyles(), keys: newKeyMap(), w: 80, h: 24}
 	m := &Model{env: e, cancel: cancel, rpoSet: opts.RPOObjective != defaultRPO}
 	m.views = []view{
-		newOverview(), newModels(m), newPoints(), newReplication(), newFleet(),
+		newOverview(), newModels(), newPoints(), newReplication(), newFleet(),
 		newRunbooks(m), newRuns(m), newAPILog(),
 	}
 	return m
@@ -224,13 +224,13 @@ const spinnerEvery = 120 * time.Millisecond
 func (m *Model) Init() tea.Cmd {
 	m.live = true
 	m.env.live = true
-	return tea.Batch(m.start(), tea.Tick(spinnerEvery, func(time.Time) tea.Msg { return tickMsg{} }),
+	return tea.Batch(m.Start(), tea.Tick(spinnerEvery, func(time.Time) tea.Msg { return tickMsg{} }),
 		tea.Tick(m.env.opts.RefreshEvery, func(time.Time) tea.Msg { return refreshMsg{} }))
 }
 
-// start loads what the first view and the header need. Tests call it
-// instead of Init so no timers run.
-func (m *Model) start() tea.Cmd {
+// Start loads what the first view and the header need. Init runs it;
+// tests and benchmarks call it alone, so no timers run.
+func (m *Model) Start() tea.Cmd {
 	return tea.Batch(m.env.need(partIdentity), m.views[m.active].activate(m.env), m.objectives())
 }
 
@@ -263,9 +263,6 @@ func (m *Model) objectives() tea.Cmd {
 		return best
 	}
 }
-
-// Start is the first command for a console driven without Init.
-func (m *Model) Start() tea.Cmd { return m.start() }
 
 func (m *Model) setStatus(s string, isErr bool) { m.status, m.isErr = s, isErr }
 
