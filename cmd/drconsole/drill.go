@@ -60,6 +60,12 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
 		return exitUsage
 	}
+	if df.report != "" {
+		if _, err := drill.ReportFormat(df.report, df.reportFormat); err != nil {
+			fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
+			return exitUsage
+		}
+	}
 	if df.teardown != "" {
 		return drillTeardown(ctx, &o, &df, store, stdout, stderr)
 	}

@@ -292,3 +292,15 @@ func TestRecoveryPointsPerStepType(t *testing.T) {
 		}
 	}
 }
+
+func TestReportFormat(t *testing.T) {
+	for _, tt := range []struct{ path, format, want string }{
+		{"r.md", "", "markdown"}, {"R.JSON", "", "json"}, {"r.xml", "", "junit"}, {"r.txt", "junit", "junit"},
+		{"r.txt", "", ""}, {"r.md", "pdf", ""},
+	} {
+		got, err := ReportFormat(tt.path, tt.format)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("%s %q: %q %v", tt.path, tt.format, got, err)
+		}
+	}
+}

@@ -87,32 +87,39 @@ func (rep *Report) Write(dir string) error {
 	return nil
 }
 
-// WriteFile writes the report to path in format ("markdown", "json",
-// "junit"), or the format the extension says when format is "".
-func (rep *Report) WriteFile(path, format string) error {
+// ReportFormat says which format a report written to path takes: format
+// when given ("markdown", "json" or "junit"), else the one path's
+// extension names. Commands check it before a drill starts.
+func ReportFormat(path, format string) (string, error) {
 	if format == "" {
 		switch strings.ToLower(filepath.Ext(path)) {
 		case ".md", ".markdown":
-			format = "markdown"
+			return "markdown", nil
 		case ".json":
-			format = "json"
+			return "json", nil
 		case ".xml":
-			format = "junit"
-		default:
-			return fmt.Errorf("report %s: cannot tell the format from the extension: use .md, .json or .xml, or --report-format", path)
+			return "junit", nil
 		}
+		return "", fmt.Errorf("report %s: cannot tell the format from the extension: use .md, .json or .xml, or --report-format", path)
 	}
-	var write func(io.Writer) error
 	switch format {
 	case "markdown", "md":
-		write = rep.WriteMarkdown
+		return "markdown", nil
 	case "json":
-		write = rep.WriteJSON
+		return "json", nil
 	case "junit", "xml":
-		write = rep.WriteJUnit
-	default:
-		return fmt.Errorf("report format %q: want markdown, json or junit", format)
+		return "junit", nil
 	}
+	return "", fmt.Errorf("report format %q: want markdown, json or junit", format)
+}
+
+// WriteFile writes the report to path in the format ReportFormat picks.
+func (rep *Report) WriteFile(path, format string) error {
+	f, err := ReportFormat(path, format)
+	if err != nil {
+		return err
+	}
+	write := map[string]func(io.Writer) error{"markdown": rep.WriteMarkdown, "json": rep.WriteJSON, "junit": rep.WriteJUnit}[f]
 	return writeFile(path, write)
 }
 
