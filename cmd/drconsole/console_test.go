@@ -195,5 +195,16 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	c.waitFor("the scaled group on the Fleet view", func(s string) bool {
 		return regexp.MustCompile(`✔ ready\s+ai-inference-dr\s+us-west-2\s+0\s+4\s+8\s+4`).MatchString(s)
 	})
+	// q quits at once with no run in progress, and the terminal is handed
+	// back: the session ends with the program.
 	c.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for exec.Command(c.tmux, "-S", c.sock, "has-session", "-t", "dr").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the console did not quit; screen:\n%s", c.screen())
+		}
+		<-tick.C
+	}
 }
