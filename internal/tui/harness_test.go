@@ -16,7 +16,6 @@ import (
 
 	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/journal"
-	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
@@ -101,17 +100,12 @@ func newHarnessOn(t *testing.T, fx *fixture, w, h int, tweak func(*Options)) *ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := runbook.Registry{}
-	for k, v := range steps.Registry(steps.Deps{}) {
-		reg[k] = v
-	}
-	for k, v := range steps.AWSTypes(clients) {
-		reg[k] = v
-	}
+	reg := steps.Registry(steps.Deps{AWS: clients})
+	dry := steps.Registry(steps.Deps{AWS: clients.AsReadOnly()})
 	opts := Options{
 		Target: "sandbox", Clients: clients, Now: clock.Now, Calls: calls, ReadOnly: readOnly,
 		StateDir: state, RunbooksDir: filepath.Join("testdata", "runbooks"), Operator: "tester",
-		Runs: &EngineRuns{Registry: reg, Store: store, Target: "sandbox", Operator: "tester", Host: "test", Now: clock.Now},
+		Runs: &EngineRuns{Registry: reg, DryRegistry: dry, Store: store, Target: "sandbox", Operator: "tester", Host: "test", Now: clock.Now},
 	}
 	if tweak != nil {
 		tweak(&opts)

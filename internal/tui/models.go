@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/drconsole/drconsole/internal/inventory"
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // modelsView browses model buckets and prefixes and shows a key's (or a
@@ -468,6 +471,9 @@ func (v *modelsView) askRollback(e *env, x inventory.Version) tea.Cmd {
 		return status("this version is already current", true)
 	}
 	tl := v.tl
+	if e.opts.Runs != nil {
+		return rollbackRun(e, tl.bucket, x)
+	}
 	token := tl.bucket + "/" + x.Key
 	changes := []string{fmt.Sprintf("CopyObject %s <- version %s (%s, written %s)", token, x.VersionID, bytes(x.Size), stamp(x.LastModified))}
 	if d, ok := tl.details[x.VersionID]; ok {
@@ -706,4 +712,69 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// rollbackRunbookText is the runbook the console runs to roll a model
+// artifact back: the model_rollback step, whose own confirmation shows
+// what becomes current and asks for bucket/key. Values come in as
+// variables, so no key needs quoting in HCL.
+const rollbackRunbookText = `runbook {
+  description = "Make an earlier version of a model artifact current (from the console)"
+}
+
+variable "region" {
+  type = string
+}
+
+variable "bucket" {
+  type = string
+}
+
+variable "key" {
+  type = string
+}
+
+variable "version_id" {
+  type = string
+}
+
+step "model_rollback" "artifact" {
+  region     = var.region
+  bucket     = var.bucket
+  key        = var.key
+  version_id = var.version_id
+}
+`
+
+// startRunMsg asks the root to run a runbook the console prepared.
+type startRunMsg struct {
+	rb   *runbook.Runbook
+	vars []string
+}
+
+// rollbackRun writes the roll back runbook into the state directory (so
+// the run can be resumed like any other) and runs it through the engine:
+// it is journalled, its gate shows the change, and the Runs view keeps
+// it.
+func rollbackRun(e *env, bucket string, x inventory.Version) tea.Cmd {
+	o := e.opts
+	dir := o.StateDir
+	if dir == "" {
+		dir = "."
+	}
+	path := filepath.Join(dir, "console-rollback.hcl")
+	vars := []string{"region=" + o.PrimaryRegion, "bucket=" + bucket, "key=" + x.Key, "version_id=" + x.VersionID}
+	return func() tea.Msg {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
+		}
+		if err := os.WriteFile(path, []byte(rollbackRunbookText), 0o600); err != nil {
+			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
+		}
+		rb, err := o.Runs.Load(path)
+		if err != nil {
+			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
+		}
+		return startRunMsg{rb: rb, vars: vars}
+	}
 }

@@ -305,6 +305,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			msg.fill(&e.est)
 		}
 		return m.views[m.active].update(e, msg)
+	case startRunMsg:
+		cmd := m.startRun(msg.rb, msg.vars, false, "")
+		if m.run != nil && m.run.active() {
+			return tea.Batch(cmd, m.showRun())
+		}
+		return cmd
 	case openRunbookMsg:
 		for i, v := range m.views {
 			if rv, ok := v.(*runbooksView); ok {
