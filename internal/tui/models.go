@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,8 +11,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/drconsole/drconsole/internal/inventory"
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -365,11 +362,6 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 			return v.detail(e)
 		}
 		return nil
-	case rollbackDoneMsg:
-		if msg.err != nil {
-			return status(msg.err.Error(), true)
-		}
-		return tea.Batch(status(msg.text, false), v.openTimeline(e, v.tl.prefix, v.tl.exact))
 	}
 	k, isKey := msg.(tea.KeyPressMsg)
 	switch v.level {
@@ -454,11 +446,6 @@ func (v *modelsView) fetch(e *env, id string) tea.Cmd {
 	return nil
 }
 
-type rollbackDoneMsg struct {
-	text string
-	err  error
-}
-
 // askRollback opens the confirmation that shows what becomes current.
 func (v *modelsView) askRollback(e *env, x inventory.Version) tea.Cmd {
 	if e.opts.ReadOnly {
@@ -470,51 +457,10 @@ func (v *modelsView) askRollback(e *env, x inventory.Version) tea.Cmd {
 	case x.IsLatest:
 		return status("this version is already current", true)
 	}
-	tl := v.tl
-	if e.opts.Runs != nil {
-		return rollbackRun(e, tl.bucket, x)
+	if e.opts.Runs == nil {
+		return status("roll back runs through the engine, which is not configured here", true)
 	}
-	token := tl.bucket + "/" + x.Key
-	changes := []string{fmt.Sprintf("CopyObject %s <- version %s (%s, written %s)", token, x.VersionID, bytes(x.Size), stamp(x.LastModified))}
-	if d, ok := tl.details[x.VersionID]; ok {
-		for _, k := range sortedKeys(d.Metadata) {
-			changes = append(changes, fmt.Sprintf("metadata %s = %s", k, d.Metadata[k]))
-		}
-	}
-	o, ctx := e.opts, e.ctx
-	m := newModal("Roll back "+x.Key, fmt.Sprintf("Make version %s of %s current? Serving picks up the current version.", x.VersionID, x.Key),
-		token, changes, e.now(), o.GateDelay, func(ok bool) tea.Cmd {
-			if !ok {
-				return status("roll back cancelled", false)
-			}
-			return func() tea.Msg {
-				ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
-				defer cancel()
-				err := rollback(ctx, o, tl.bucket, x.Key, x.VersionID)
-				if err != nil {
-					return rollbackDoneMsg{err: err}
-				}
-				return rollbackDoneMsg{text: fmt.Sprintf("✔ %s is now version %s's content", x.Key, x.VersionID)}
-			}
-		})
-	return func() tea.Msg { return openModalMsg{m} }
-}
-
-// openModalMsg asks the root to show a modal.
-type openModalMsg struct{ m *modal }
-
-// rollback copies a version over the key, making its content current.
-func rollback(ctx context.Context, o *Options, bucket, key, versionID string) error {
-	c, err := o.Clients.S3(ctx, o.PrimaryRegion)
-	if err != nil {
-		return fmt.Errorf("roll back s3://%s/%s: %w", bucket, key, err)
-	}
-	src := bucket + "/" + url.PathEscape(key) + "?versionId=" + url.QueryEscape(versionID)
-	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), CopySource: aws.String(src)})
-	if err != nil {
-		return fmt.Errorf("roll back s3://%s/%s to %s: %w", bucket, key, versionID, err)
-	}
-	return nil
+	return rollbackRun(e, v.tl.bucket, x)
 }
 
 func (v *modelsView) render(e *env, w, h int) string {

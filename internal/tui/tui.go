@@ -335,9 +335,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case modalDoneMsg:
 		return msg.then
-	case openModalMsg:
-		m.modal = msg.m
-		return nil
 	case tea.PasteMsg:
 		if m.modal != nil {
 			m.modal.paste()
