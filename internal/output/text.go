@@ -24,7 +24,6 @@ type Text struct {
 
 	started  map[string]time.Time
 	decile   map[string]int64
-	ended    map[string]bool // failed or refused: a later skip adds nothing
 	finished int
 	skipped  int
 	failed   int
@@ -34,7 +33,7 @@ type Text struct {
 // NewText returns a text printer. color adds ANSI colours; pass false when
 // w is not a terminal or NO_COLOR is set.
 func NewText(w io.Writer, color bool) *Text {
-	return &Text{w: w, color: color, started: map[string]time.Time{}, decile: map[string]int64{}, ended: map[string]bool{}}
+	return &Text{w: w, color: color, started: map[string]time.Time{}, decile: map[string]int64{}}
 }
 
 const (
@@ -137,12 +136,8 @@ func (t *Text) Emit(e runbook.Event) error {
 		line("✓", "done", ansiGreen, rest)
 	case runbook.StepFailed:
 		t.failed++
-		t.ended[e.Node] = true
 		line("✗", "FAILED", ansiRed, e.Node+": "+e.Error)
 	case runbook.StepSkipped:
-		if t.ended[e.Node] {
-			return nil
-		}
 		t.skipped++
 		line("-", "skip", ansiDim, e.Node+": "+e.Reason)
 	case runbook.GateAsked:
@@ -165,7 +160,6 @@ func (t *Text) Emit(e runbook.Event) error {
 		line("✓", "approve", ansiGreen, rest)
 	case runbook.GateRefused:
 		t.refused++
-		t.ended[e.Node] = true
 		line("✗", "REFUSED", ansiRed, e.Node+": "+e.Reason)
 	case runbook.StepDrilled:
 		for _, c := range e.Changes {

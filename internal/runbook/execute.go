@@ -552,6 +552,10 @@ func (r *run) runNode(n *Node) (o outcome) {
 			_ = r.emit(Event{Kind: StepFailed, Node: n.Addr, Error: msg})
 		}
 		r.setStatus(n, o.status, cty.NilVal, msg)
+	} else if o.status == statusRefused {
+		// gate_refused was this node's terminal event; recording the status
+		// keeps the run's stop from reporting it skipped as well.
+		r.setStatus(n, statusRefused, cty.NilVal, "")
 	}
 	return o
 }

@@ -539,6 +539,11 @@ func TestGates(t *testing.T) {
 					if !strings.Contains(res.Err.Error(), tc.wantReason) {
 						t.Errorf("error %v", res.Err)
 					}
+					// The refusal is the gate's one terminal event: the run
+					// stopping does not report it skipped as well.
+					if ks := kinds(ev.list(), "gate.failover"); !slices.Equal(ks, []EventKind{GateAsked, GateRefused}) {
+						t.Errorf("events of the refused gate %v; want [gate_asked gate_refused]", ks)
+					}
 					if tc.name == "timeout" && time.Since(start) != 10*time.Minute {
 						t.Errorf("refused after %s; want 10m", time.Since(start))
 					}
