@@ -498,8 +498,8 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 	detailLines := v.detailLines(e, map[bool]int{true: 44, false: w}[side])
 	if side {
 		lw := w - 46
-		left := strings.Split(tl.g.view(st, lw, h-3), "\n")
-		for i := 0; i < h-3; i++ {
+		left := strings.Split(tl.g.view(st, lw, h-4), "\n")
+		for i := 0; i < h-4; i++ {
 			l, r := "", ""
 			if i < len(left) {
 				l = left[i]
@@ -511,8 +511,8 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 		}
 		return b.String()
 	}
-	dh := min(len(detailLines), 4)
-	b.WriteString(tl.g.view(st, w, h-3-dh) + "\n")
+	dh := min(len(detailLines), max(4, (h-4)/3))
+	b.WriteString(tl.g.view(st, w, h-4-dh) + "\n")
 	for _, l := range detailLines[:dh] {
 		b.WriteString(l + "\n")
 	}

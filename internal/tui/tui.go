@@ -717,11 +717,12 @@ func (m *Model) help(w int) string {
 	fmt.Fprintf(&b, "  %-12s %s\n", "1-8", "switch view")
 	b.WriteString(st.title.Render(m.views[m.active].title()) + "\n")
 	line(m.views[m.active].keys(e)...)
-	b.WriteString("Commands: :overview :models :points :replication :fleet :runbooks :runs :api :quit\n")
+	commands := wrap("Commands: :overview :models :points :replication :fleet :runbooks :runs :api :help :quit", w)
 	text := b.String()
-	// Two columns when the terminal is too short for one.
+	// Two columns when the terminal is too short for one; the commands
+	// stay full width below.
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	if bodyH := e.h - 4; len(lines) > bodyH && w >= 70 {
+	if bodyH := e.h - 4; len(lines)+len(commands) > bodyH && w >= 70 {
 		half := (len(lines) + 1) / 2
 		var out []string
 		for i := 0; i < half; i++ {
@@ -731,7 +732,7 @@ func (m *Model) help(w int) string {
 			}
 			out = append(out, cell(lines[i], w/2, false)+r)
 		}
-		return strings.Join(out, "\n")
+		return strings.Join(append(out, commands...), "\n")
 	}
-	return text
+	return strings.Join(append(lines, commands...), "\n")
 }
