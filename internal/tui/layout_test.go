@@ -19,7 +19,7 @@ func TestLayoutFitsEverySize(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	for v := 1; v <= 8; v++ {
 		h.keys(fmt.Sprint(v))
-		for _, sz := range []struct{ w, h int }{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {60, 16}} {
+		for _, sz := range []struct{ w, h int }{{80, 24}, {100, 30}, {120, 40}, {200, 60}, {60, 16}, {30, 8}, {20, 6}} {
 			h.send(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
 			lines := strings.Split(h.m.Render(), "\n")
 			if len(lines) != sz.h {
