@@ -18,6 +18,7 @@ import (
 type nodeState struct {
 	addr     string
 	deps     []string // the graph edges: what this node waits for
+	depth    int      // longest chain of dependencies before it
 	state    string   // pending, running, waiting, done, failed, skipped, approved, refused, retrying
 	started  time.Time
 	finished time.Time
@@ -58,6 +59,15 @@ func newRunState(rb *runbook.Runbook, dry bool) *runState {
 		r.path = rb.Path
 		for _, n := range rb.Order() {
 			r.node(n.Addr).deps = n.Deps
+		}
+		// Order is topological, so each node's dependencies are placed
+		// before it.
+		for _, n := range r.nodes {
+			for _, d := range n.deps {
+				if dn, ok := r.byAddr[d]; ok {
+					n.depth = max(n.depth, dn.depth+1)
+				}
+			}
 		}
 	}
 	return r

@@ -314,7 +314,7 @@ func (v *runbooksView) bindNodes() {
 		case !n.started.IsZero():
 			el = age(now().Sub(n.started))
 		}
-		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.state)), n.addr, el, progressBar(n.progress, 12)}
+		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.state)), graphName(n), el, progressBar(n.progress, 12)}
 	})
 }
 
@@ -523,4 +523,13 @@ func (v *runbooksView) openByName(e *env, msg openRunbookMsg) tea.Cmd {
 		}
 	}
 	return status("no runbook "+msg.name+" in "+e.opts.RunbooksDir, true)
+}
+
+// graphName indents a node by its depth in the dependency graph, so the
+// list reads as the graph it is.
+func graphName(n *nodeState) string {
+	if n.depth == 0 {
+		return n.addr
+	}
+	return strings.Repeat("  ", n.depth-1) + "└ " + n.addr
 }
