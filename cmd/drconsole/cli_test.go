@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -365,5 +366,69 @@ step "exec" "b" {
 	}
 	if b, _ := os.ReadFile(filepath.Join(work, "log")); string(b) != "a\n" {
 		t.Errorf("log = %q: step a ran again", b)
+	}
+}
+
+// TestDrillInRunListingAndNotResumed: a drill's journal is listed as a
+// drill, and run --resume sends the operator to its teardown instead of
+// resuming it or suggesting a resume.
+func TestDrillInRunListingAndNotResumed(t *testing.T) {
+	state := t.TempDir()
+	store, err := journal.OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "20261122T164500Z-3f9a1c"
+	w, err := store.Create(id, journal.NewRedactor(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []runbook.Event{
+		{Kind: runbook.RunStarted, RunID: id, Run: &runbook.RunInfo{RunbookPath: smoke, Target: "sandbox", Drill: &runbook.DrillInfo{}}},
+		{Kind: runbook.StepFailed, RunID: id, Node: "step.wait.settle", Error: "boom"},
+		{Kind: runbook.RunFinished, RunID: id, Status: runbook.StatusFailed, Error: "step.wait.settle failed"},
+	} {
+		if err := w.Emit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := cli(t, t.Context(), "runs", "--state-dir", state)
+	if code != exitOK || !strings.Contains(stdout, id+"  failed (drill)") {
+		t.Errorf("runs: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli(t, t.Context(), "run", "--resume", id, "--state-dir", state)
+	if code != exitUsage || !strings.Contains(stderr, "drconsole drill --teardown "+id) || strings.Contains(stderr, "resume with") {
+		t.Errorf("resume of a drill: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestNoSandboxListening: a runbook with AWS steps against a sandbox that
+// is not running fails at once with exit 2, naming the endpoint and how to
+// start one, instead of retrying refused connections for minutes. The
+// deadline is far below the SDK's retrying, so a slow failure shows as a
+// cancelled run.
+func TestNoSandboxListening(t *testing.T) {
+	endpoint := "http://" + freeAddr(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for _, args := range [][]string{
+		{"plan", "../../runbooks/model-serving-failover.hcl", "--var", "restore_to=2026-11-22T10:00:00Z"},
+		{"run", "../../runbooks/model-serving-failover.hcl", "--var", "restore_to=2026-11-22T10:00:00Z", "--state-dir", t.TempDir()},
+		{"drill", gamedayPath(t), "--var", "restore_to=2026-11-22T10:00:00Z", "--state-dir", t.TempDir()},
+	} {
+		args = append(args, "--target", "sandbox", "--endpoint", endpoint)
+		code, stdout, stderr := cli(t, ctx, args...)
+		if code != exitUsage || !strings.Contains(stderr, "no sandbox is listening at "+endpoint) || !strings.Contains(stderr, "drconsole sandbox") {
+			t.Errorf("drconsole %s: exit %d (want %d)\n%s%s", args[0], code, exitUsage, stdout, stderr)
+		}
+	}
+	// Runbooks without AWS steps need no sandbox.
+	code, stdout, stderr := cli(t, ctx, "plan", smoke, "--target", "sandbox", "--endpoint", endpoint)
+	if code != exitOK {
+		t.Errorf("plan of a runbook without AWS steps: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

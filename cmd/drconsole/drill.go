@@ -99,21 +99,17 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		opts.Faults = append(opts.Faults, f)
 	}
 
-	live, dry, target, err := registries(&o)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
-		return exitUsage
-	}
-	l, ok := loadDrill(pos[0], live, &o, stderr)
+	s, l, ok := load("drill", pos[0], &o, stderr)
 	if !ok {
 		return exitUsage
 	}
+	live, dry, target := s.live, s.dry, s.target
+	if err := checkSandbox(ctx, l.rb, target, &o); err != nil {
+		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
+		return exitUsage
+	}
 	if target == awsx.TargetSandbox.String() {
-		ep := o.endpoint
-		if ep == "" {
-			ep = sandboxEndpoint
-		}
-		opts.Injector = drill.AdminInjector{URL: ep}
+		opts.Injector = drill.AdminInjector{URL: sandboxURL(&o)}
 	}
 	// Refused before a journal exists: nothing was run.
 	if diags := runbook.CheckDrill(l.rb, live); diags.HasErrors() {
@@ -224,25 +220,6 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return code
 }
 
-// loadDrill decodes the runbook and resolves its variables, writing
-// diagnostics to stderr.
-func loadDrill(path string, reg runbook.Registry, o *options, stderr io.Writer) (loaded, bool) {
-	color, width := useColor(stderr, o.noColor), termWidth(stderr)
-	rb, diags := runbook.Load(path, reg)
-	writeDiags(stderr, rb, diags, color, width)
-	if diags.HasErrors() || rb == nil {
-		fmt.Fprintf(stderr, "drconsole: %s is not a valid runbook (%s)\n", path, countErrors(diags))
-		return loaded{}, false
-	}
-	vars, diags := rb.ResolveVars(runbook.VarInputs{Flags: o.vars, Files: o.varFiles, Env: os.Environ()})
-	writeDiags(stderr, rb, diags, color, width)
-	if diags.HasErrors() {
-		fmt.Fprintf(stderr, "drconsole: variables of %s are not valid (%s)\n", path, countErrors(diags))
-		return loaded{}, false
-	}
-	return loaded{rb: rb, vars: vars}, true
-}
-
 // drillTeardown finishes the teardown of an earlier drill from its
 // journal, appending what it does to that journal.
 func drillTeardown(ctx context.Context, o *options, df *drillFlags, store *journal.Store, stdout, stderr io.Writer) int {
@@ -281,11 +258,7 @@ func drillTeardown(ctx context.Context, o *options, df *drillFlags, store *journ
 		printer = output.NewJSON(stdout)
 	}
 	if target == awsx.TargetSandbox.String() && len(prev.Info.Drill.Faults) > 0 {
-		ep := o.endpoint
-		if ep == "" {
-			ep = sandboxEndpoint
-		}
-		n, err := drill.RemoveFaults(ctx, drill.AdminInjector{URL: ep}, prev.Info.Drill.Faults)
+		n, err := drill.RemoveFaults(ctx, drill.AdminInjector{URL: sandboxURL(o)}, prev.Info.Drill.Faults)
 		if err != nil {
 			fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)
 		} else if n > 0 {

@@ -19,17 +19,6 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
-// buildCLI builds the drconsole binary into a temporary directory.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "drconsole")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startRun starts `drconsole run ... --output json` and returns the process
 // and a channel of the events it prints, closed at end of output.
 func startRun(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbook.Event) {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -51,10 +54,108 @@ func registries(o *options) (live, dry runbook.Registry, target string, err erro
 		t.String(), nil
 }
 
+// sandboxURL is the sandbox a sandbox target talks to: --endpoint when
+// given, else where `drconsole sandbox` listens by default.
+func sandboxURL(o *options) string {
+	if o.endpoint != "" {
+		return o.endpoint
+	}
+	return sandboxEndpoint
+}
+
+// checkSandbox fails fast when the target is the sandbox, the runbook has
+// AWS steps and nothing listens at the sandbox's address: the SDK would
+// otherwise retry refused connections for over a minute. AWS itself is
+// never probed.
+func checkSandbox(ctx context.Context, rb *runbook.Runbook, target string, o *options) error {
+	if target != awsx.TargetSandbox.String() || !usesAWS(rb) {
+		return nil
+	}
+	ep := sandboxURL(o)
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("sandbox endpoint %q: want a URL such as %s", ep, sandboxEndpoint)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("no sandbox is listening at %s (%v): start one with `drconsole sandbox` in another terminal, or pass --target aws", ep, err)
+	}
+	_ = conn.Close()
+	return nil
+}
+
+// usesAWS reports whether any step of rb calls AWS.
+func usesAWS(rb *runbook.Runbook) bool {
+	for _, n := range rb.Nodes {
+		if n.Kind == runbook.KindStep && steps.UsesAWS(n.Type) {
+			return true
+		}
+	}
+	return false
+}
+
 // loaded is a decoded runbook with its variables resolved.
 type loaded struct {
 	rb   *runbook.Runbook
 	vars map[string]cty.Value
+}
+
+// session is what a command runs: a decoded runbook, the step types for a
+// run and for a dry-run, and the target's name for reports.
+type session struct {
+	rb        *runbook.Runbook
+	live, dry runbook.Registry
+	target    string
+}
+
+// open builds the step types for the target the flags choose and decodes
+// the runbook at path, writing what went wrong to stderr prefixed with the
+// command's name. ok is false when the command must exit with exitUsage.
+func open(cmd, path string, o *options, stderr io.Writer) (session, bool) {
+	live, dry, target, err := registries(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
+		return session{}, false
+	}
+	rb, ok := decode(path, live, o, stderr)
+	if !ok {
+		return session{}, false
+	}
+	return session{rb: rb, live: live, dry: dry, target: target}, true
+}
+
+// load opens the runbook at path and resolves its variables.
+func load(cmd, path string, o *options, stderr io.Writer) (session, loaded, bool) {
+	s, ok := open(cmd, path, o, stderr)
+	if !ok {
+		return session{}, loaded{}, false
+	}
+	l, ok := resolve(s.rb, o, nil, stderr)
+	return s, l, ok
+}
+
+// oneRunbook parses a command's flags and wants exactly one runbook
+// argument. code is the exit code when ok is false.
+func oneRunbook(cmd string, fs *flag.FlagSet, args []string, stderr io.Writer) (path string, code int, ok bool) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", parseFailed(err), false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "drconsole %s: want one runbook file or directory\n", cmd)
+		fs.Usage()
+		return "", exitUsage, false
+	}
+	return pos[0], exitOK, true
 }
 
 // decode reads the runbook at path, writing any diagnostics to stderr. ok is
@@ -81,15 +182,6 @@ func resolve(rb *runbook.Runbook, o *options, recorded []string, stderr io.Write
 		return loaded{}, false
 	}
 	return loaded{rb: rb, vars: vars}, true
-}
-
-// load decodes a runbook and resolves its variables.
-func load(path string, reg runbook.Registry, o *options, stderr io.Writer) (loaded, bool) {
-	rb, ok := decode(path, reg, o, stderr)
-	if !ok {
-		return loaded{}, false
-	}
-	return resolve(rb, o, nil, stderr)
 }
 
 // writeDiags prints each diagnostic with a compiler-style
@@ -127,21 +219,11 @@ func countErrors(diags hcl.Diagnostics) string {
 func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var o options
 	fs := newFlags("validate", &o, withVars, stderr, "[flags] RUNBOOK")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseFailed(err)
+	path, code, ok := oneRunbook("validate", fs, args, stderr)
+	if !ok {
+		return code
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "drconsole validate: want one runbook file or directory")
-		fs.Usage()
-		return exitUsage
-	}
-	reg, _, _, err := registries(&o)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole validate: %v\n", err)
-		return exitUsage
-	}
-	l, ok := load(pos[0], reg, &o, stderr)
+	_, l, ok := load("validate", path, &o, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -153,29 +235,23 @@ func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 			steps++
 		}
 	}
-	fmt.Fprintf(stdout, "%s is valid: %d %s, %d %s.\n", pos[0], steps, plural(steps, "step"), gates, plural(gates, "gate"))
+	fmt.Fprintf(stdout, "%s is valid: %d %s, %d %s.\n", path, steps, plural(steps, "step"), gates, plural(gates, "gate"))
 	return exitOK
 }
 
 func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var o options
 	fs := newFlags("plan", &o, withVars|withOutput|withTarget, stderr, "[flags] RUNBOOK")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseFailed(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "drconsole plan: want one runbook file or directory")
-		fs.Usage()
-		return exitUsage
-	}
-	live, dry, target, err := registries(&o)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
-		return exitUsage
-	}
-	l, ok := load(pos[0], live, &o, stderr)
+	path, code, ok := oneRunbook("plan", fs, args, stderr)
 	if !ok {
+		return code
+	}
+	s, l, ok := load("plan", path, &o, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if err := checkSandbox(ctx, l.rb, s.target, &o); err != nil {
+		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
 		return exitUsage
 	}
 	id, err := journal.NewRunID(time.Now(), nil)
@@ -197,8 +273,8 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
 	res := runbook.Execute(ctx, l.rb, runbook.Options{
-		RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: dry,
-		Sink: output.Filter(output.BestEffort(printer), redactor.Event), Target: target,
+		RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: s.dry,
+		Sink: output.Filter(output.BestEffort(printer), redactor.Event), Target: s.target,
 		Operator: operator(), Host: hostname(),
 	})
 	if junit != nil {
@@ -268,6 +344,11 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return exitUsage
 		}
 		switch {
+		case prev.Info.Drill != nil:
+			// Its remaining steps would act on production.
+			fmt.Fprintf(stderr, "drconsole run: resume: run %s was a drill, and drills are not resumed: "+
+				"finish it with drconsole drill --teardown %s\n", prev.ID, prev.ID)
+			return exitUsage
 		case prev.Info.DryRun:
 			fmt.Fprintf(stderr, "drconsole run: resume: run %s was a dry run; there is nothing to resume\n", prev.ID)
 			return exitUsage
@@ -284,15 +365,11 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		recorded = recordedVars(prev.Info.Variables)
 	}
 
-	live, dry, target, err := registries(&o)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
-		return exitUsage
-	}
-	rb, ok := decode(path, live, &o, stderr)
+	s, ok := open("run", path, &o, stderr)
 	if !ok {
 		return exitUsage
 	}
+	rb := s.rb
 	if prev != nil && rb.Hash != prev.Info.RunbookHash {
 		fmt.Fprintf(stderr, "drconsole run: resume: runbook %s has changed since run %s started (content hash %.12s, recorded %.12s); "+
 			"a resumed run must use the runbook it started with: restore that version, or start a new run\n",
@@ -301,6 +378,10 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	l, ok := resolve(rb, &o, recorded, stderr)
 	if !ok {
+		return exitUsage
+	}
+	if err := checkSandbox(ctx, l.rb, s.target, &o); err != nil {
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
 	}
 
@@ -338,12 +419,12 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 	opts := runbook.Options{
 		RunID: id, DryRun: o.dryRun, Parallelism: int(o.parallelism), Vars: l.vars,
-		AutoApprove: o.autoApprove, Target: target, Operator: operator(), Host: hostname(),
+		AutoApprove: o.autoApprove, Target: s.target, Operator: operator(), Host: hostname(),
 		// The journal comes first: if it cannot record, the run stops.
 		Sink: output.Multi(w, output.Filter(output.BestEffort(printer), redactor.Event)),
 	}
 	if o.dryRun {
-		opts.Registry = dry
+		opts.Registry = s.dry
 	}
 	switch {
 	case o.autoApprove:
@@ -472,8 +553,15 @@ func cmdRuns(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 			continue
 		}
 		status := string(r.Status)
+		var marks []string
+		if r.Drill {
+			marks = append(marks, "drill")
+		}
 		if r.DryRun {
-			status += " (dry-run)"
+			marks = append(marks, "dry-run")
+		}
+		if len(marks) > 0 {
+			status += " (" + strings.Join(marks, ", ") + ")"
 		}
 		fmt.Fprintf(stdout, "%s  %-24s %s\n", r.ID, status, strings.TrimSpace(r.RunbookPath))
 	}

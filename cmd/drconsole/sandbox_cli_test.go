@@ -36,22 +36,6 @@ func awsCLI(t *testing.T) string {
 	return p
 }
 
-// buildDrconsole builds the real binary once per test.
-func buildDrconsole(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "drconsole")
-	// go test puts its own go command first on PATH.
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go command: %v", err)
-	}
-	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // sandboxProc is `drconsole sandbox` running as a child process.
 type sandboxProc struct {
 	cmd      *exec.Cmd
@@ -276,7 +260,7 @@ func TestSandboxWithAWSCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the AWS CLI")
 	}
-	bin := buildDrconsole(t)
+	bin := buildCLI(t)
 	p := startSandboxProc(t, bin, "--strict-auth", "--seed", "3", "--warmup", "30s", "--replication-lag", "20s")
 	c := &cliRunner{aws: aws, p: p, home: t.TempDir()}
 	body := filepath.Join(c.home, "body.bin")

@@ -60,6 +60,13 @@ func Registry(deps Deps) runbook.Registry {
 	return reg
 }
 
+// UsesAWS reports whether the step type named typ calls AWS.
+func UsesAWS(typ string) bool {
+	_, aws := AWSTypes(nil)[typ]
+	_, s3 := S3Types(nil)[typ]
+	return aws || s3
+}
+
 // noAWS stands in for AWS clients that could not be built.
 type noAWS struct{ err error }
 
