@@ -599,6 +599,25 @@ func (r *run) prepare(n *Node) (st settings, skip bool, err error) {
 	return st, false, nil
 }
 
+// begin evaluates a node's settings, or skips it when its condition is
+// false, now or in the run being resumed. ended reports that the node
+// ended here, with end and err.
+func (r *run) begin(n *Node) (st settings, end nodeEnd, ended bool, err error) {
+	if r.skippedBefore(n) {
+		end, err = r.skipWhen(n)
+		return st, end, true, err
+	}
+	st, skip, err := r.prepare(n)
+	if err != nil {
+		return st, nodeEnd{statusPending, nil}, true, err
+	}
+	if skip {
+		end, err = r.skipWhen(n)
+		return st, end, true, err
+	}
+	return st, nodeEnd{}, false, nil
+}
+
 func (r *run) resumeApproval(n *Node) (string, bool) {
 	if r.opts.Resume == nil {
 		return "", false
@@ -620,15 +639,9 @@ func (r *run) runGate(n *Node) (nodeEnd, error) {
 		r.setStatus(n, statusDone, v, "")
 		return nodeEnd{statusDone, nil}, nil
 	}
-	if r.skippedBefore(n) {
-		return r.skipWhen(n)
-	}
-	st, skip, err := r.prepare(n)
-	if err != nil {
-		return nodeEnd{statusPending, nil}, err
-	}
-	if skip {
-		return r.skipWhen(n)
+	st, end, ended, err := r.begin(n)
+	if ended {
+		return end, err
 	}
 	prompt := st.prompt
 	if prompt == "" {
@@ -735,15 +748,9 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			return nodeEnd{statusDone, nil}, nil
 		}
 	}
-	if r.skippedBefore(n) {
-		return r.skipWhen(n)
-	}
-	st, skip, err := r.prepare(n)
-	if err != nil {
-		return nodeEnd{statusPending, nil}, err
-	}
-	if skip {
-		return r.skipWhen(n)
+	st, end, ended, err := r.begin(n)
+	if ended {
+		return end, err
 	}
 	if r.opts.Drill != nil {
 		if typ, st.cfg, err = r.drillStep(n, typ, st.cfg); err != nil {
