@@ -1088,25 +1088,19 @@ func (p *ruleParser) peek() string {
 	return ""
 }
 
-func (p *ruleParser) or() (*alarmRule, error) {
-	l, err := p.and()
-	for err == nil && strings.EqualFold(p.peek(), "OR") {
-		p.pos++
-		var r *alarmRule
-		if r, err = p.and(); err == nil {
-			l = &alarmRule{op: "or", kids: []*alarmRule{l, r}}
-		}
-	}
-	return l, err
-}
+func (p *ruleParser) or() (*alarmRule, error) { return p.binary("or", p.and) }
 
-func (p *ruleParser) and() (*alarmRule, error) {
-	l, err := p.unary()
-	for err == nil && strings.EqualFold(p.peek(), "AND") {
+func (p *ruleParser) and() (*alarmRule, error) { return p.binary("and", p.unary) }
+
+// binary parses operands joined by the keyword op (either case), left to
+// right; next parses one operand, which binds tighter.
+func (p *ruleParser) binary(op string, next func() (*alarmRule, error)) (*alarmRule, error) {
+	l, err := next()
+	for err == nil && strings.EqualFold(p.peek(), op) {
 		p.pos++
 		var r *alarmRule
-		if r, err = p.unary(); err == nil {
-			l = &alarmRule{op: "and", kids: []*alarmRule{l, r}}
+		if r, err = next(); err == nil {
+			l = &alarmRule{op: op, kids: []*alarmRule{l, r}}
 		}
 	}
 	return l, err

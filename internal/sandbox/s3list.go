@@ -298,6 +298,26 @@ func (l *currentListing) writeEntries(out *bytes.Buffer, p *listParams) {
 	}
 }
 
+// listCurrent lists a bucket's current objects after key after.
+func (s *s3Service) listCurrent(c *call, bucket string, p *listParams, after string) (currentListing, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, e := s.bucketLocked(bucket, c.Now)
+	if e != nil {
+		return currentListing{}, e
+	}
+	return listCurrentLocked(b, p, after), nil
+}
+
+// writeListHead opens a ListBucketResult (both versions of ListObjects)
+// with the bucket's name and the prefix listed.
+func writeListHead(out *bytes.Buffer, bucket string, p *listParams) {
+	out.WriteString(`<ListBucketResult xmlns="` + s3XMLNS + `"><Name>`)
+	xmlText(out, bucket)
+	out.WriteString("</Name>")
+	p.elem(out, "Prefix", p.prefix)
+}
+
 func (s *s3Service) handleListObjectsV2(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
 	q := r.URL.Query()
 	p, e := parseListParams(q)
@@ -313,20 +333,13 @@ func (s *s3Service) handleListObjectsV2(w http.ResponseWriter, r *http.Request, 
 		}
 		after = string(raw)
 	}
-	s.mu.Lock()
-	b, e := s.bucketLocked(t.bucket, c.Now)
+	l, e := s.listCurrent(c, t.bucket, &p, after)
 	if e != nil {
-		s.mu.Unlock()
 		return e
 	}
-	l := listCurrentLocked(b, &p, after)
-	s.mu.Unlock()
 
 	var out bytes.Buffer
-	out.WriteString(`<ListBucketResult xmlns="` + s3XMLNS + `"><Name>`)
-	xmlText(&out, t.bucket)
-	out.WriteString("</Name>")
-	p.elem(&out, "Prefix", p.prefix)
+	writeListHead(&out, t.bucket, &p)
 	if p.delimiter != "" {
 		p.elem(&out, "Delimiter", p.delimiter)
 	}
@@ -357,20 +370,13 @@ func (s *s3Service) handleListObjectsV1(w http.ResponseWriter, r *http.Request, 
 		return e
 	}
 	marker := q.Get("marker")
-	s.mu.Lock()
-	b, e := s.bucketLocked(t.bucket, c.Now)
+	l, e := s.listCurrent(c, t.bucket, &p, marker)
 	if e != nil {
-		s.mu.Unlock()
 		return e
 	}
-	l := listCurrentLocked(b, &p, marker)
-	s.mu.Unlock()
 
 	var out bytes.Buffer
-	out.WriteString(`<ListBucketResult xmlns="` + s3XMLNS + `"><Name>`)
-	xmlText(&out, t.bucket)
-	out.WriteString("</Name>")
-	p.elem(&out, "Prefix", p.prefix)
+	writeListHead(&out, t.bucket, &p)
 	p.elem(&out, "Marker", marker)
 	if p.delimiter != "" {
 		p.elem(&out, "Delimiter", p.delimiter)
