@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,4 +287,36 @@ func TestAPIErrorsShowInStatusLine(t *testing.T) {
 	h.srv.SetFaults(nil)
 	h.keys("r")
 	h.waitFor("the error to clear", func() bool { return !strings.Contains(h.screen(), "could not read") })
+}
+
+func TestAPILogExportHasCallsAndNoCredentials(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("8", "e")
+	h.waitScreen("exported")
+	files, err := filepath.Glob(filepath.Join(h.m.env.opts.StateDir, "api-log-*.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("export files %v, %v", files, err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []APICall
+	if err := json.Unmarshal(b, &calls); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]bool{}
+	for _, c := range calls {
+		ops[c.Service+" "+c.Operation] = true
+	}
+	for _, want := range []string{"sts GetCallerIdentity", "backup ListRecoveryPointsByBackupVault", "cloudwatch DescribeAlarms"} {
+		if !ops[want] {
+			t.Errorf("export lacks %s: %v", want, ops)
+		}
+	}
+	for _, secret := range []string{sandbox.DefaultSecretAccessKey, sandbox.DefaultAccessKeyID, "Authorization", "X-Amz-Signature"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the export contains %q", secret)
+		}
+	}
 }
