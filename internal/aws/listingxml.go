@@ -200,20 +200,26 @@ func (s *xmlScanner) skipTo(end string) error {
 func (s *xmlScanner) misc() error {
 	for {
 		s.skipSpace()
-		rest := s.doc[s.pos:]
-		switch {
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			if err := s.skipTo("-->"); err != nil {
-				return err
-			}
-		case bytes.HasPrefix(rest, []byte("<?")):
-			if err := s.skipTo("?>"); err != nil {
-				return err
-			}
-		default:
-			return nil
+		if skipped, err := s.skipMarkup(false); err != nil || !skipped {
+			return err
 		}
 	}
+}
+
+// skipMarkup passes over a comment or a processing instruction at the
+// scanner's position, and a CDATA section too when cdata is set (inside an
+// element). skipped is false when there is none.
+func (s *xmlScanner) skipMarkup(cdata bool) (skipped bool, err error) {
+	rest := s.doc[s.pos:]
+	switch {
+	case cdata && bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		return true, s.skipTo("]]>")
+	case bytes.HasPrefix(rest, []byte("<!--")):
+		return true, s.skipTo("-->")
+	case bytes.HasPrefix(rest, []byte("<?")):
+		return true, s.skipTo("?>")
+	}
+	return false, nil
 }
 
 func (s *xmlScanner) prolog() error {
@@ -374,17 +380,16 @@ func (s *xmlScanner) text(name string, self bool) (string, error) {
 			}
 			buf = append(buf, rest[len("<![CDATA["):j]...)
 			s.pos += j + len("]]>")
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			if err := s.skipTo("-->"); err != nil {
-				return "", err
-			}
 		case bytes.HasPrefix(rest, []byte("</")):
 			return string(buf), s.endTag(name)
-		case bytes.HasPrefix(rest, []byte("<?")):
-			if err := s.skipTo("?>"); err != nil {
+		default:
+			skipped, err := s.skipMarkup(false)
+			if err != nil {
 				return "", err
 			}
-		default:
+			if skipped {
+				continue
+			}
 			// An element inside a value: S3 sends none; skip it as
 			// encoding/xml would.
 			child, self, err := s.startTag()
@@ -458,30 +463,22 @@ func (s *xmlScanner) skip(name string, self bool, depth int) error {
 			return s.errorf("unterminated <%s>", name)
 		}
 		s.pos += i
-		rest := s.doc[s.pos:]
-		switch {
-		case bytes.HasPrefix(rest, []byte("</")):
+		if bytes.HasPrefix(s.doc[s.pos:], []byte("</")) {
 			return s.endTag(name)
-		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
-			if err := s.skipTo("]]>"); err != nil {
-				return err
-			}
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			if err := s.skipTo("-->"); err != nil {
-				return err
-			}
-		case bytes.HasPrefix(rest, []byte("<?")):
-			if err := s.skipTo("?>"); err != nil {
-				return err
-			}
-		default:
-			child, self, err := s.startTag()
-			if err != nil {
-				return err
-			}
-			if err := s.skip(child, self, depth+1); err != nil {
-				return err
-			}
+		}
+		skipped, err := s.skipMarkup(true)
+		if err != nil {
+			return err
+		}
+		if skipped {
+			continue
+		}
+		child, self, err := s.startTag()
+		if err != nil {
+			return err
+		}
+		if err := s.skip(child, self, depth+1); err != nil {
+			return err
 		}
 	}
 }
