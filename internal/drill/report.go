@@ -2,7 +2,6 @@ package drill
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -278,60 +278,26 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", "").Replace(s)
 }
 
-type junitSuites struct {
-	XMLName xml.Name   `xml:"testsuites"`
-	Suites  []junitSut `xml:"testsuite"`
-}
-
-type junitSut struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
-type junitSkipped struct {
-	Message string `xml:"message,attr"`
-}
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
-
 // WriteJUnit writes the report as JUnit XML: one test case per objective
 // and one per step, so CI shows a drill that missed its objectives as
 // failed tests.
 func (rep *Report) WriteJUnit(w io.Writer) error {
-	suite := junitSut{Name: "drill " + rep.Runbook, Time: seconds(rep.Finished.Sub(rep.Started))}
+	suite := output.JUnitSuite{Name: "drill " + rep.Runbook, Time: output.JUnitSeconds(rep.Finished.Sub(rep.Started))}
 	for _, o := range []Objective{rep.RTO, rep.RPO} {
-		c := junitCase{Name: strings.ToUpper(o.Name), ClassName: "objectives", Time: seconds(o.Achieved),
+		c := output.JUnitCase{Name: strings.ToUpper(o.Name), Classname: "objectives", Time: output.JUnitSeconds(o.Achieved),
 			SystemOut: fmt.Sprintf("objective %s, achieved %s: %s", objectiveWords(o), achievedWords(o), o.Detail)}
 		if !o.Pass {
-			c.Failure = &junitFailure{Message: fmt.Sprintf("%s %s", strings.ToUpper(o.Name), passWord(o)), Text: o.Detail}
+			c.Failure = &output.JUnitFailure{Message: fmt.Sprintf("%s %s", strings.ToUpper(o.Name), passWord(o)), Text: o.Detail}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
 	for _, st := range rep.Steps {
-		c := junitCase{Name: st.Node, ClassName: "steps", Time: seconds(st.Duration)}
+		c := output.JUnitCase{Name: st.Node, Classname: "steps", Time: output.JUnitSeconds(st.Duration)}
 		switch st.Status {
 		case "failed", "refused":
-			c.Failure = &junitFailure{Message: st.Status, Text: st.Error + st.Reason}
+			c.Failure = &output.JUnitFailure{Message: st.Status, Text: st.Error + st.Reason}
 		case "skipped", "not run":
-			c.Skipped = &junitSkipped{Message: orDash(st.Reason)}
+			c.Skipped = &output.JUnitSkipped{Message: orDash(st.Reason)}
 		}
 		var red []string
 		for _, ch := range st.Redirects {
@@ -340,23 +306,5 @@ func (rep *Report) WriteJUnit(w io.Writer) error {
 		c.SystemOut = strings.Join(red, "\n")
 		suite.Cases = append(suite.Cases, c)
 	}
-	for _, c := range suite.Cases {
-		suite.Tests++
-		if c.Failure != nil {
-			suite.Failures++
-		}
-		if c.Skipped != nil {
-			suite.Skipped++
-		}
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSut{suite}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return output.NewJUnitSuites(suite).Encode(w)
 }

@@ -144,66 +144,99 @@ func (j *JUnit) Close() error {
 	return j.write()
 }
 
-type xmlSuites struct {
-	XMLName  xml.Name   `xml:"testsuites"`
-	Name     string     `xml:"name,attr"`
-	Tests    int        `xml:"tests,attr"`
-	Failures int        `xml:"failures,attr"`
-	Skipped  int        `xml:"skipped,attr"`
-	Time     string     `xml:"time,attr"`
-	Suites   []xmlSuite `xml:"testsuite"`
+// JUnitSuites is a JUnit XML report as CI systems read it: a run's report
+// and a drill's share these types.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
 }
 
-type xmlSuite struct {
-	Name       string        `xml:"name,attr"`
-	ID         string        `xml:"id,attr,omitempty"`
-	Tests      int           `xml:"tests,attr"`
-	Failures   int           `xml:"failures,attr"`
-	Errors     int           `xml:"errors,attr"`
-	Skipped    int           `xml:"skipped,attr"`
-	Time       string        `xml:"time,attr"`
-	Timestamp  string        `xml:"timestamp,attr,omitempty"`
-	Properties []xmlProperty `xml:"properties>property,omitempty"`
-	Cases      []xmlCase     `xml:"testcase"`
-	SystemErr  string        `xml:"system-err,omitempty"`
+// JUnitSuite is one test suite of a JUnit report.
+type JUnitSuite struct {
+	Name       string          `xml:"name,attr"`
+	ID         string          `xml:"id,attr,omitempty"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []JUnitProperty `xml:"properties>property,omitempty"`
+	Cases      []JUnitCase     `xml:"testcase"`
+	SystemErr  string          `xml:"system-err,omitempty"`
 }
 
-type xmlProperty struct {
+// JUnitProperty is a name and value recorded with a suite.
+type JUnitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
 }
 
-type xmlCase struct {
-	Name      string      `xml:"name,attr"`
-	Classname string      `xml:"classname,attr"`
-	Time      string      `xml:"time,attr"`
-	Failure   *xmlFailure `xml:"failure,omitempty"`
-	Skipped   *xmlSkipped `xml:"skipped,omitempty"`
-	SystemOut string      `xml:"system-out,omitempty"`
+// JUnitCase is one test case: passed, failed or skipped.
+type JUnitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitFailure `xml:"failure,omitempty"`
+	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
-type xmlFailure struct {
+// JUnitFailure says why a case failed.
+type JUnitFailure struct {
 	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
+	Type    string `xml:"type,attr,omitempty"`
 	Text    string `xml:",chardata"`
 }
 
-type xmlSkipped struct {
+// JUnitSkipped says why a case did not run.
+type JUnitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+// NewJUnitSuites makes a report of one suite, counting the suite's and
+// the report's totals from its cases.
+func NewJUnitSuites(s JUnitSuite) JUnitSuites {
+	s.Tests, s.Failures, s.Skipped = len(s.Cases), 0, 0
+	for _, c := range s.Cases {
+		switch {
+		case c.Failure != nil:
+			s.Failures++
+		case c.Skipped != nil:
+			s.Skipped++
+		}
+	}
+	return JUnitSuites{Name: "drconsole", Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: s.Time, Suites: []JUnitSuite{s}}
+}
+
+// Encode writes the report, indented, with the XML header.
+func (r JUnitSuites) Encode(w io.Writer) error {
+	out, err := xml.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s%s\n", xml.Header, out)
+	return err
+}
+
+// JUnitSeconds renders a duration as JUnit's time attribute.
+func JUnitSeconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 func (j *JUnit) write() error {
 	j.written = true
-	s := xmlSuite{Name: j.suite, ID: j.runID}
+	s := JUnitSuite{Name: j.suite, ID: j.runID}
 	if !j.start.IsZero() {
 		s.Timestamp = j.start.UTC().Format(time.RFC3339)
-		s.Time = seconds(j.end.Sub(j.start))
+		s.Time = JUnitSeconds(j.end.Sub(j.start))
 	} else {
-		s.Time = seconds(0)
+		s.Time = JUnitSeconds(0)
 	}
-	s.Properties = []xmlProperty{{"run_id", j.runID}, {"status", string(j.status)}}
+	s.Properties = []JUnitProperty{{"run_id", j.runID}, {"status", string(j.status)}}
 	if j.runErr != "" {
 		s.SystemErr = j.runErr
 	}
@@ -216,27 +249,18 @@ func (j *JUnit) write() error {
 				class = j.suite + "." + parts[1]
 			}
 		}
-		xc := xmlCase{Name: addr, Classname: class, Time: seconds(max(c.duration, 0)), SystemOut: c.out.String()}
+		xc := JUnitCase{Name: addr, Classname: class, Time: JUnitSeconds(max(c.duration, 0)), SystemOut: c.out.String()}
 		switch {
 		case c.failure != "":
-			xc.Failure = &xmlFailure{Message: firstLine(c.failure), Type: c.failKind, Text: c.failure}
-			s.Failures++
+			xc.Failure = &JUnitFailure{Message: firstLine(c.failure), Type: c.failKind, Text: c.failure}
 		case c.skipped != "":
-			xc.Skipped = &xmlSkipped{Message: c.skipped}
-			s.Skipped++
+			xc.Skipped = &JUnitSkipped{Message: c.skipped}
 		case !c.done:
-			xc.Skipped = &xmlSkipped{Message: "not run"}
-			s.Skipped++
+			xc.Skipped = &JUnitSkipped{Message: "not run"}
 		}
-		s.Tests++
 		s.Cases = append(s.Cases, xc)
 	}
-	doc := xmlSuites{Name: "drconsole", Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: s.Time, Suites: []xmlSuite{s}}
-	out, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write junit report: %w", err)
-	}
-	if _, err := fmt.Fprintf(j.w, "%s%s\n", xml.Header, out); err != nil {
+	if err := NewJUnitSuites(s).Encode(j.w); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}
 	return nil
