@@ -1,10 +1,14 @@
 package tui
 
 import (
+	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // gateScript drives a modal with keys at given offsets from its opening.
@@ -122,5 +126,32 @@ func FuzzGateNeverApprovesWithoutToken(f *testing.F) {
 		if approved && typedRight != token {
 			t.Fatalf("approved with input %q", typedRight)
 		}
+	})
+}
+
+func TestApproverTimesOutAndAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		asked := make(chan gateMsg, 4)
+		a := NewApprover(func(m tea.Msg) { asked <- m.(gateMsg) }, "oncall")
+		// Nobody answers: the gate's timeout (on the fake clock) refuses it.
+		d, err := a.Approve(context.Background(), runbook.GateRequest{Node: "gate.failover", Timeout: time.Minute})
+		if err != nil || d.Approved || d.By != "oncall" || d.Reason == "" {
+			t.Fatalf("decision %+v, %v", d, err)
+		}
+		<-asked
+		// The operator answers through the modal.
+		go func() { (<-asked).reply <- runbook.Decision{Approved: true} }()
+		d, err = a.Approve(context.Background(), runbook.GateRequest{Node: "gate.failover"})
+		if err != nil || !d.Approved || d.By != "oncall" {
+			t.Fatalf("decision %+v, %v", d, err)
+		}
+		// The run ends while the gate is open.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := a.Approve(ctx, runbook.GateRequest{Node: "gate.failover"}); err == nil {
+			t.Fatal("no error after the context ended")
+		}
+		synctest.Wait()
+		<-asked
 	})
 }
