@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,32 +137,9 @@ func TestDrillKilledThenTeardown(t *testing.T) {
 		// Holds the last step, so the kill lands while the drill runs.
 		"--fault", "latency:3s,service=monitoring,at_step=step.alarms_check.health")
 	cmd.Stderr = &lockedBuffer{}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	dec := json.NewDecoder(stdout)
-	var id string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var e runbook.Event
-		if err := dec.Decode(&e); err != nil {
-			t.Fatalf("drill output ended before step.alarms_check.health started: %v\n%s", err, cmd.Stderr)
-		}
-		if e.Kind == runbook.RunStarted {
-			id = e.RunID
-		}
-		if e.Kind == runbook.StepStarted && e.Node == "step.alarms_check.health" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no step.alarms_check.health within 60s")
-		}
-	}
+	events := startEvents(t, cmd)
+	id := awaitEvent(t, events, runbook.RunStarted, "").RunID
+	awaitEvent(t, events, runbook.StepStarted, "step.alarms_check.health")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,14 @@ func startRun(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbo
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"run", "--output", "json"}, args...)...)
 	cmd.Stderr = &lockedBuffer{}
+	return cmd, startEvents(t, cmd)
+}
+
+// startEvents starts cmd, which prints events as JSON lines, and returns a
+// channel of the events, closed at end of output. The process is killed
+// when the test ends.
+func startEvents(t *testing.T, cmd *exec.Cmd) <-chan runbook.Event {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,7 @@ func startRun(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbo
 			}
 		}
 	}()
-	return cmd, events
+	return events
 }
 
 // awaitEvent reads events until one of kind on node arrives, failing after
@@ -80,29 +88,11 @@ func awaitMatch(t *testing.T, events <-chan runbook.Event, kind runbook.EventKin
 func startRunStderr(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbook.Event, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"run", "--output", "json"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	events := make(chan runbook.Event, 64)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var e runbook.Event
-			if json.Unmarshal(sc.Bytes(), &e) == nil {
-				events <- e
-			}
-		}
-	}()
+	events := startEvents(t, cmd)
 	lines := make(chan string, 64)
 	go func() {
 		defer close(lines)
