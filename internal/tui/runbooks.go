@@ -19,12 +19,12 @@ import (
 // shows its plan (a dry-run), and follows a run live: a graph of steps
 // with state, elapsed time and progress bars, and each step's log.
 type runbooksView struct {
-	m     *Model
-	level int // 0 list, 1 form, 2 plan / run
-	list  *grid
-	files []rbFile
-	gen   int
-	busy_ bool
+	m       *Model
+	level   int // 0 list, 1 form, 2 plan / run
+	list    *grid
+	files   []rbFile
+	gen     int
+	loading bool
 
 	rb     *runbook.Runbook
 	fields []field
@@ -68,7 +68,7 @@ func newRunbooks(m *Model) *runbooksView {
 
 func (v *runbooksView) title() string   { return "Runbooks" }
 func (v *runbooksView) command() string { return "runbooks" }
-func (v *runbooksView) busy() bool      { return v.busy_ }
+func (v *runbooksView) busy() bool      { return v.loading }
 func (v *runbooksView) keys(e *env) []key.Binding {
 	switch v.level {
 	case 1:
@@ -86,7 +86,7 @@ func (v *runbooksView) keys(e *env) []key.Binding {
 func (v *runbooksView) capturing() bool { return v.level == 1 || v.cancel }
 
 func (v *runbooksView) activate(e *env) tea.Cmd {
-	if v.files == nil && !v.busy_ {
+	if v.files == nil && !v.loading {
 		return v.refresh(e)
 	}
 	return nil
@@ -104,7 +104,7 @@ func (v *runbooksView) refresh(e *env) tea.Cmd {
 		return nil
 	}
 	v.gen++
-	v.busy_ = true
+	v.loading = true
 	gen, dir, svc := v.gen, e.opts.RunbooksDir, e.opts.Runs
 	return func() tea.Msg {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
@@ -154,7 +154,7 @@ func (v *runbooksView) update(e *env, msg tea.Msg) tea.Cmd {
 		if msg.gen != v.gen {
 			return nil
 		}
-		v.busy_ = false
+		v.loading = false
 		v.files = msg.files
 		if v.files == nil {
 			v.files = []rbFile{}

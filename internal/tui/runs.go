@@ -15,14 +15,14 @@ import (
 // runsView is the journal's history: open a run to see its steps,
 // durations, outputs and approvals; resume an unfinished one.
 type runsView struct {
-	m      *Model
-	list   *grid
-	runs   []journal.Summary
-	gen    int
-	busy_  bool
-	open   *runState
-	nodes  *grid
-	loaded bool
+	m       *Model
+	list    *grid
+	runs    []journal.Summary
+	gen     int
+	loading bool
+	open    *runState
+	nodes   *grid
+	loaded  bool
 }
 
 func newRuns(m *Model) *runsView {
@@ -47,7 +47,7 @@ func newRuns(m *Model) *runsView {
 
 func (v *runsView) title() string   { return "Runs" }
 func (v *runsView) command() string { return "runs" }
-func (v *runsView) busy() bool      { return v.busy_ }
+func (v *runsView) busy() bool      { return v.loading }
 func (v *runsView) keys(e *env) []key.Binding {
 	if v.open != nil {
 		return []key.Binding{e.keys.Resume, e.keys.Back}
@@ -57,7 +57,7 @@ func (v *runsView) keys(e *env) []key.Binding {
 func (v *runsView) capturing() bool { return false }
 
 func (v *runsView) activate(e *env) tea.Cmd {
-	if !v.loaded && !v.busy_ {
+	if !v.loaded && !v.loading {
 		return v.refresh(e)
 	}
 	return nil
@@ -82,7 +82,7 @@ func (v *runsView) refresh(e *env) tea.Cmd {
 		return nil
 	}
 	v.gen++
-	v.busy_ = true
+	v.loading = true
 	gen := v.gen
 	return func() tea.Msg {
 		runs, err := svc.History()
@@ -149,7 +149,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		if msg.gen != v.gen {
 			return nil
 		}
-		v.busy_ = false
+		v.loading = false
 		if msg.err != nil {
 			v.loaded = true
 			return status(msg.err.Error(), true)
@@ -157,7 +157,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		v.setHistory(msg.runs)
 		return nil
 	case openRunMsg:
-		v.busy_ = false
+		v.loading = false
 		if msg.err != nil {
 			return status(msg.err.Error(), true)
 		}
@@ -200,7 +200,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		id, svc := v.runs[i].ID, e.opts.Runs
-		v.busy_ = true
+		v.loading = true
 		return func() tea.Msg {
 			evs, err := svc.Events(id)
 			return openRunMsg{id: id, events: evs, err: err}

@@ -41,8 +41,8 @@ type Options struct {
 	LoadTimeout time.Duration
 	// RefreshEvery reloads the estate on an interval (default 30s).
 	RefreshEvery time.Duration
-	// Calls is the API log the console shows; nil hides nothing, it is
-	// just empty.
+	// Calls is the API log the console shows (nil: a new, empty one that
+	// only the clients given an observer fill).
 	Calls *CallLog
 	// Runs executes and lists runbooks; nil disables the Runbooks and Runs
 	// actions with a message.
