@@ -25,6 +25,7 @@ import (
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/drconsole/drconsole/internal/testutil/estatetest"
 )
 
 // estate is a seeded sandbox, drconsole's clients for it and the test's
@@ -38,18 +39,8 @@ type estate struct {
 
 func newEstate(t *testing.T) *estate {
 	t.Helper()
-	srv, cfg := sandboxtest.Start(t, sandbox.Options{
-		Seed:             1,
-		SnapshotDuration: 200 * time.Millisecond,
-		InstanceWarmup:   200 * time.Millisecond,
-		RestoreDuration:  200 * time.Millisecond,
-	})
-	clients, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), MaxBackoff: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &estate{srv: srv, clients: clients, cfg: cfg,
-		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+	x := estatetest.Start(t, 200*time.Millisecond)
+	return &estate{srv: x.Server, clients: x.Clients, cfg: x.Config, s3: x.S3}
 }
 
 func (e *estate) registry() runbook.Registry {

@@ -22,8 +22,8 @@ import (
 	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
-	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/drconsole/drconsole/internal/testutil/estatetest"
 )
 
 // estate is a fresh seeded sandbox and drconsole's clients for it.
@@ -42,25 +42,11 @@ var faults = []sandbox.Fault{
 	{Kind: sandbox.FaultLatency, Latency: 50 * time.Millisecond},
 }
 
-// newEstate starts the seeded estate with snapshots, instance warm-up and
-// restore jobs taking a fraction of a second, so waits end quickly but are
-// still waits.
+// newEstate starts the seeded estate with waits of a fraction of a second.
 func newEstate(t *testing.T) *estate {
 	t.Helper()
-	srv, cfg := sandboxtest.Start(t, sandbox.Options{
-		Seed:             1,
-		SnapshotDuration: 300 * time.Millisecond,
-		InstanceWarmup:   300 * time.Millisecond,
-		RestoreDuration:  300 * time.Millisecond,
-	})
-	// Short back-off caps keep retries under injected faults fast; the
-	// retry policy is otherwise the one drconsole runs with.
-	clients, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), MaxBackoff: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &estate{srv: srv, clients: clients, cfg: cfg,
-		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+	x := estatetest.Start(t, 300*time.Millisecond)
+	return &estate{srv: x.Server, clients: x.Clients, cfg: x.Config, s3: x.S3}
 }
 
 // registry wires every step type to the given clients, as cmd/drconsole
