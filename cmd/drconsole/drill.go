@@ -130,19 +130,11 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
 		return exitFailed
 	}
-	var printer runbook.Sink
-	var junit *output.JUnit
-	switch {
-	case output.Format(o.output) == output.FormatJSON:
-		printer = output.NewJSON(stdout)
-	case output.Format(o.output) == output.FormatJUnit:
-		junit = output.NewJUnit(stdout, l.rb.Path, addresses(l.rb))
-		printer = junit
-	case o.dryRun:
-		printer = output.NewPlan(stdout, planNodes(l.rb), useColor(stdout, o.noColor))
-	default:
-		printer = output.NewText(stdout, useColor(stdout, o.noColor))
+	var text runbook.Sink = output.NewText(stdout, useColor(stdout, o.noColor))
+	if o.dryRun {
+		text = output.NewPlan(stdout, planNodes(l.rb), useColor(stdout, o.noColor))
 	}
+	printer, junit := printerFor(&o, stdout, l.rb, text)
 	opts.Runbook = l.rb
 	opts.Teardown = live
 	if output.Format(o.output) == output.FormatText && !o.dryRun {

@@ -259,18 +259,7 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
 		return exitFailed
 	}
-	color := useColor(stdout, o.noColor)
-	var printer runbook.Sink
-	var junit *output.JUnit
-	switch output.Format(o.output) {
-	case output.FormatJSON:
-		printer = output.NewJSON(stdout)
-	case output.FormatJUnit:
-		junit = output.NewJUnit(stdout, l.rb.Path, addresses(l.rb))
-		printer = junit
-	default:
-		printer = output.NewPlan(stdout, planNodes(l.rb), color)
-	}
+	printer, junit := printerFor(&o, stdout, l.rb, output.NewPlan(stdout, planNodes(l.rb), useColor(stdout, o.noColor)))
 	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
 	res := runbook.Execute(ctx, l.rb, runbook.Options{
 		RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: s.dry,
@@ -281,6 +270,20 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		_ = junit.Close()
 	}
 	return finish(res, output.Format(o.output), stderr)
+}
+
+// printerFor is the printer of the output format the flags chose, with text
+// for --output text. junit is set for --output junit, to be closed when the
+// run ends.
+func printerFor(o *options, stdout io.Writer, rb *runbook.Runbook, text runbook.Sink) (printer runbook.Sink, junit *output.JUnit) {
+	switch output.Format(o.output) {
+	case output.FormatJSON:
+		return output.NewJSON(stdout), nil
+	case output.FormatJUnit:
+		junit = output.NewJUnit(stdout, rb.Path, addresses(rb))
+		return junit, junit
+	}
+	return text, nil
 }
 
 // finish reports how a run ended and returns its exit code.
@@ -404,17 +407,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	defer w.Close()
 
-	var printer runbook.Sink
-	var junit *output.JUnit
-	switch output.Format(o.output) {
-	case output.FormatJSON:
-		printer = output.NewJSON(stdout)
-	case output.FormatJUnit:
-		junit = output.NewJUnit(stdout, l.rb.Path, addresses(l.rb))
-		printer = junit
-	default:
-		printer = output.NewText(stdout, useColor(stdout, o.noColor))
-	}
+	printer, junit := printerFor(&o, stdout, l.rb, output.NewText(stdout, useColor(stdout, o.noColor)))
 	fmt.Fprintf(stderr, "drconsole: run %s, journal %s\n", id, w.Path())
 
 	opts := runbook.Options{
