@@ -28,6 +28,12 @@ func (s *s3Service) createBucket(name, region string, versioned bool, now time.T
 // putObjectAt stores an object version as if PUT at now; replication
 // applies. The version id is "null" unless the bucket is versioned.
 func (s *s3Service) putObjectAt(bucket, key string, body []byte, meta map[string]string, now time.Time) (string, error) {
+	return s.putVersionAt(bucket, key, &s3Version{modified: now, size: int64(len(body)), etag: md5ETag(body), body: bytesBody(body), meta: metaOf(meta)}, now)
+}
+
+// putVersionAt stores v as key's new version as if PUT at now and returns
+// its version id.
+func (s *s3Service) putVersionAt(bucket, key string, v *s3Version, now time.Time) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, e := s.bucketLocked(bucket, now)
@@ -37,7 +43,6 @@ func (s *s3Service) putObjectAt(bucket, key string, body []byte, meta map[string
 	if e := checkKey(key); e != nil {
 		return "", fmt.Errorf("put %s/%s: %w", bucket, key, e)
 	}
-	v := &s3Version{modified: now, size: int64(len(body)), etag: md5ETag(body), body: bytesBody(body), meta: metaOf(meta)}
 	s.putLocked(b, key, v, now)
 	return v.id, nil
 }
@@ -49,19 +54,8 @@ func (s *s3Service) putSyntheticObjectAt(bucket, key string, size int64, seed ui
 	if size < 0 {
 		return "", fmt.Errorf("put %s/%s: negative size %d", bucket, key, size)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, e := s.bucketLocked(bucket, now)
-	if e != nil {
-		return "", fmt.Errorf("put %s/%s: %w", bucket, key, e)
-	}
-	if e := checkKey(key); e != nil {
-		return "", fmt.Errorf("put %s/%s: %w", bucket, key, e)
-	}
 	body := synthBody(seed, size)
-	v := &s3Version{modified: now, size: size, etag: bodyETag(body), body: body, meta: metaOf(meta)}
-	s.putLocked(b, key, v, now)
-	return v.id, nil
+	return s.putVersionAt(bucket, key, &s3Version{modified: now, size: size, etag: bodyETag(body), body: body, meta: metaOf(meta)}, now)
 }
 
 // deleteObjectAt deletes key as a DELETE without version id at now would:
