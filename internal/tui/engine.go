@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,8 +23,10 @@ type RunService interface {
 	// its events go to sink and its gates to ap, and done delivers the
 	// result.
 	Start(ctx context.Context, rb *runbook.Runbook, vars []string, dryRun bool, sink func(runID string) runbook.Sink, ap runbook.Approver) (runID string, done <-chan *runbook.Result, err error)
-	// Resume continues an unfinished run.
-	Resume(ctx context.Context, runID string, sink func(runID string) runbook.Sink, ap runbook.Approver) (rb *runbook.Runbook, done <-chan *runbook.Result, err error)
+	// Resume continues an unfinished run with the variables it recorded;
+	// vars (name=value) give those it could not record (sensitive ones)
+	// and override the others.
+	Resume(ctx context.Context, runID string, vars []string, sink func(runID string) runbook.Sink, ap runbook.Approver) (rb *runbook.Runbook, done <-chan *runbook.Result, err error)
 	// History lists the journal's runs, newest first.
 	History() ([]journal.Summary, error)
 	// Events reads one run's journal.
@@ -86,7 +89,7 @@ func (s *EngineRuns) Start(ctx context.Context, rb *runbook.Runbook, vars []stri
 }
 
 // Resume implements RunService.
-func (s *EngineRuns) Resume(ctx context.Context, runID string, sink func(string) runbook.Sink, ap runbook.Approver) (*runbook.Runbook, <-chan *runbook.Result, error) {
+func (s *EngineRuns) Resume(ctx context.Context, runID string, vars []string, sink func(string) runbook.Sink, ap runbook.Approver) (*runbook.Runbook, <-chan *runbook.Result, error) {
 	prev, err := s.Store.Read(runID)
 	if err != nil {
 		return nil, nil, err
@@ -94,13 +97,17 @@ func (s *EngineRuns) Resume(ctx context.Context, runID string, sink func(string)
 	if prev.Status == runbook.StatusSucceeded {
 		return nil, nil, fmt.Errorf("resume %s: the run already succeeded", runID)
 	}
+	if prev.Info.Drill != nil {
+		return nil, nil, fmt.Errorf("resume %s: a drill is not resumed; finish its teardown instead", runID)
+	}
 	rb, err := s.Load(prev.Info.RunbookPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resume %s: %w", runID, err)
 	}
-	var flags []string
-	for k, v := range prev.Info.Variables {
-		flags = append(flags, k+"="+v)
+	flags, missing := ResumeVars(rb, prev.Info.Variables, vars)
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("resume %s: sensitive %s %s not recorded: give %s again",
+			runID, plural(len(missing), "variable", "variables"), strings.Join(missing, ", "), plural(len(missing), "it", "them"))
 	}
 	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: flags})
 	if diags.HasErrors() {
@@ -135,6 +142,50 @@ func (s *EngineRuns) execute(ctx context.Context, rb *runbook.Runbook, o runbook
 		done <- res
 	}()
 	return done
+}
+
+// sensitiveMark is what the journal records for a sensitive variable.
+const sensitiveMark = "(sensitive)"
+
+// ResumeVars merges a run's recorded variables with those given again
+// (name=value, given ones win). A sensitive variable is recorded only as
+// a mark, never its value: missing lists those not given again, which a
+// resume must ask for rather than pass the mark on as a value.
+func ResumeVars(rb *runbook.Runbook, recorded map[string]string, given []string) (flags, missing []string) {
+	have := map[string]bool{}
+	for _, g := range given {
+		name, _, _ := strings.Cut(g, "=")
+		have[name] = true
+	}
+	sensitive := map[string]bool{}
+	if rb != nil {
+		for _, v := range rb.Variables {
+			sensitive[v.Name] = v.Sensitive
+		}
+	}
+	names := make([]string, 0, len(recorded))
+	for k := range recorded {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := recorded[k]
+		switch {
+		case have[k]:
+		case sensitive[k] || v == sensitiveMark:
+			missing = append(missing, k)
+		default:
+			flags = append(flags, k+"="+v)
+		}
+	}
+	return append(flags, given...), missing
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // History implements RunService.

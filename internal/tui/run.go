@@ -303,7 +303,7 @@ func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID 
 	var done <-chan *runbook.Result
 	var err error
 	if resumeID != "" {
-		rb, done, err = svc.Resume(ctx, resumeID, sink, ap)
+		rb, done, err = svc.Resume(ctx, resumeID, vars, sink, ap)
 		id = resumeID
 		if err == nil {
 			r = newRunState(rb, false)

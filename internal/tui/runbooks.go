@@ -29,6 +29,8 @@ type runbooksView struct {
 	rb     *runbook.Runbook
 	fields []field
 	focus  int
+	// resumeID is the run the form resumes ("": the form plans a new run).
+	resumeID string
 
 	nodes  *grid
 	cancel bool // asking to cancel the run
@@ -48,6 +50,8 @@ type rbFile struct {
 type field struct {
 	name, desc, typ, value string
 	required               bool
+	// sensitive values are masked on screen.
+	sensitive bool
 }
 
 func newRunbooks(m *Model) *runbooksView {
@@ -72,8 +76,12 @@ func (v *runbooksView) busy() bool      { return v.loading }
 func (v *runbooksView) keys(e *env) []key.Binding {
 	switch v.level {
 	case 1:
+		what := "plan"
+		if v.resumeID != "" {
+			what = "resume"
+		}
 		return []key.Binding{key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↓", "next field")),
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "plan")), e.keys.Back}
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", what)), e.keys.Back}
 	case 2:
 		if r := v.m.run; r != nil && r.active() {
 			return []key.Binding{e.keys.Cancel, e.keys.Up, e.keys.Down}
@@ -221,14 +229,7 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	if f.rb == nil {
 		return status("runbooks cannot be opened here: no engine configured", true)
 	}
-	v.rb, v.fields, v.focus = f.rb, nil, 0
-	for _, x := range f.rb.Variables {
-		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault}
-		if x.HasDefault {
-			fl.value = defaultText(x.Default)
-		}
-		v.fields = append(v.fields, fl)
-	}
+	v.setForm(f.rb)
 	v.level = 1
 	if len(v.fields) == 0 {
 		return v.plan(e)
@@ -236,10 +237,54 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// setForm fills the form with rb's variables and their defaults.
+func (v *runbooksView) setForm(rb *runbook.Runbook) {
+	v.rb, v.fields, v.focus, v.resumeID = rb, nil, 0, ""
+	for _, x := range rb.Variables {
+		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault, sensitive: x.Sensitive}
+		if x.HasDefault {
+			fl.value = defaultText(x.Default)
+		}
+		v.fields = append(v.fields, fl)
+	}
+}
+
+// openResume asks again for the sensitive variables of a run to resume,
+// the form pre-filled with the values it recorded.
+func (v *runbooksView) openResume(e *env, msg resumeMsg) tea.Cmd {
+	if r := v.m.run; r != nil && r.active() {
+		return status("a run is in progress: "+msg.id+" can be resumed when it ends", true)
+	}
+	v.setForm(msg.rb)
+	v.resumeID = msg.id
+	missing := map[string]bool{}
+	for _, n := range msg.missing {
+		missing[n] = true
+	}
+	first := -1
+	for i := range v.fields {
+		f := &v.fields[i]
+		switch {
+		case missing[f.name]:
+			f.value, f.required = "", true
+			if first < 0 {
+				first = i
+			}
+		default:
+			if val, ok := msg.recorded[f.name]; ok {
+				f.value = val
+			}
+		}
+	}
+	v.focus = max(first, 0)
+	v.level = 1
+	return nil
+}
+
 func (v *runbooksView) formKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "esc":
-		v.level = 0
+		v.level, v.resumeID = 0, ""
 	case "tab", "down":
 		v.focus = (v.focus + 1) % max(len(v.fields), 1)
 	case "shift+tab", "up":
@@ -279,12 +324,24 @@ func (v *runbooksView) vars() []string {
 	return out
 }
 
-// plan dry-runs the runbook: every step's Plan, no gate, no write.
+// plan dry-runs the runbook: every step's Plan, no gate, no write. A
+// resume form resumes its run instead.
 func (v *runbooksView) plan(e *env) tea.Cmd {
 	for _, f := range v.fields {
 		if f.required && strings.TrimSpace(f.value) == "" {
 			return status("variable "+f.name+" is required", true)
 		}
+	}
+	if id := v.resumeID; id != "" {
+		cmd := v.m.startRun(nil, v.vars(), false, id)
+		if r := v.m.run; r == nil || r.id != id || !r.active() {
+			return cmd
+		}
+		v.resumeID = ""
+		v.level = 2
+		v.bindNodes()
+		v.follow = true
+		return cmd
 	}
 	cmd := v.m.startRun(v.rb, v.vars(), true, "")
 	v.level = 2
@@ -373,10 +430,17 @@ func (v *runbooksView) renderForm(e *env, w, h int) string {
 	st := &e.st
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s\n", st.title.Render(filepath.Base(v.rb.Path)), v.rb.Description)
+	if v.resumeID != "" {
+		fmt.Fprintf(&b, "Resume %s: the journal does not keep sensitive values, give them again\n", v.resumeID)
+	}
 	if o := v.rb.Objectives; o != nil {
 		fmt.Fprintf(&b, "objectives: RTO %s, RPO %s\n", age(o.RTO), age(o.RPO))
 	}
-	b.WriteString("Variables (enter on the last one plans the run):\n")
+	if v.resumeID != "" {
+		b.WriteString("Variables (enter on the last one resumes the run):\n")
+	} else {
+		b.WriteString("Variables (enter on the last one plans the run):\n")
+	}
 	for i, f := range v.fields {
 		mark := "  "
 		if i == v.focus {
@@ -394,7 +458,11 @@ func (v *runbooksView) renderForm(e *env, w, h int) string {
 		if i == v.focus {
 			cursor = "█"
 		}
-		fmt.Fprintf(&b, "    > %s%s\n", f.value, cursor)
+		shown := f.value
+		if f.sensitive {
+			shown = strings.Repeat("•", len([]rune(f.value)))
+		}
+		fmt.Fprintf(&b, "    > %s%s\n", shown, cursor)
 	}
 	return b.String()
 }

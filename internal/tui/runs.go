@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
@@ -23,6 +24,8 @@ type runsView struct {
 	open    *runState
 	nodes   *grid
 	loaded  bool
+	// report is the open run's drill measurements (nil: not a drill).
+	report *drill.Report
 }
 
 func newRuns(m *Model) *runsView {
@@ -156,6 +159,8 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		v.setHistory(msg.runs)
 		return nil
+	case resumeMsg:
+		return v.resume(e, msg)
 	case openRunMsg:
 		v.loading = false
 		if msg.err != nil {
@@ -206,22 +211,86 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			return openRunMsg{id: id, events: evs, err: err}
 		}
 	case key.Matches(k, e.keys.Resume):
-		id := ""
+		id, isDrill := "", false
 		if v.open != nil {
-			id = v.open.id
+			id, isDrill = v.open.id, v.report != nil
 		} else if i := v.list.selected(); i >= 0 {
-			id = v.runs[i].ID
+			id, isDrill = v.runs[i].ID, v.runs[i].Drill
 		}
-		if id == "" {
+		if id == "" || e.opts.Runs == nil {
 			return nil
 		}
-		cmd := v.m.startRun(nil, nil, false, id)
-		if v.m.run != nil && v.m.run.id == id {
-			return tea.Batch(cmd, v.m.showRun())
+		if isDrill {
+			return status("a drill is not resumed: open it and press T to finish its teardown", true)
 		}
-		return cmd
+		svc := e.opts.Runs
+		return func() tea.Msg { return checkResume(svc, id) }
 	}
 	return nil
+}
+
+// resumeMsg is what a resume needs, read off the loop: the runbook and
+// the variables the run recorded.
+type resumeMsg struct {
+	id       string
+	rb       *runbook.Runbook
+	recorded map[string]string
+	missing  []string
+	drill    bool
+	err      error
+}
+
+func checkResume(svc RunService, id string) tea.Msg {
+	evs, err := svc.Events(id)
+	if err != nil {
+		return resumeMsg{id: id, err: err}
+	}
+	msg := resumeMsg{id: id}
+	path := ""
+	for _, ev := range evs {
+		if ev.Kind == runbook.RunStarted && ev.Run != nil {
+			path, msg.recorded, msg.drill = ev.Run.RunbookPath, ev.Run.Variables, ev.Run.Drill != nil
+			break
+		}
+	}
+	if msg.drill || path == "" {
+		return msg
+	}
+	msg.rb, msg.err = svc.Load(path)
+	if msg.err == nil {
+		_, msg.missing = ResumeVars(msg.rb, msg.recorded, nil)
+	}
+	return msg
+}
+
+// resume starts the resume checked by msg, or asks for the sensitive
+// variables the journal could not keep.
+func (v *runsView) resume(e *env, msg resumeMsg) tea.Cmd {
+	switch {
+	case msg.drill:
+		return status("a drill is not resumed: open it and press T to finish its teardown", true)
+	case msg.err != nil && msg.rb == nil && msg.recorded != nil:
+		return status(fmt.Sprintf("resume %s: the variable form cannot be shown: %v", msg.id, msg.err), true)
+	case msg.err != nil:
+		return status(fmt.Sprintf("resume %s: %v", msg.id, msg.err), true)
+	case len(msg.missing) > 0:
+		for i, vw := range v.m.views {
+			if rv, ok := vw.(*runbooksView); ok {
+				cmd := rv.openResume(e, msg)
+				if rv.level == 1 {
+					v.m.active = i
+					return tea.Batch(cmd, status("resume "+msg.id+": give the sensitive variables again", false))
+				}
+				return cmd
+			}
+		}
+		return status(fmt.Sprintf("resume %s: the variable form cannot be shown to ask for %s", msg.id, strings.Join(msg.missing, ", ")), true)
+	}
+	cmd := v.m.startRun(nil, nil, false, msg.id)
+	if r := v.m.run; r != nil && r.id == msg.id && r.active() {
+		return tea.Batch(cmd, v.m.showRun())
+	}
+	return cmd
 }
 
 func (v *runsView) render(e *env, w, h int) string {
