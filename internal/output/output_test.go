@@ -313,3 +313,20 @@ func TestTextDrill(t *testing.T) {
 		}
 	}
 }
+
+// A log event that carries several lines prints each with its step's prefix.
+func TestTextMultiLineLog(t *testing.T) {
+	var buf bytes.Buffer
+	emitAll(t, NewText(&buf, false), []runbook.Event{
+		ev(runbook.StepLog, "step.s3_restore.models", 0, func(e *runbook.Event) { e.Line = "{\"key\":\"a\"}\n{\"key\":\"b\"}\n" }),
+	})
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for i, key := range []string{"a", "b"} {
+		if want := "step.s3_restore.models │ {\"key\":\"" + key + "\"}"; !strings.HasSuffix(lines[i], want) {
+			t.Errorf("line %d = %q, want suffix %q", i, lines[i], want)
+		}
+	}
+}

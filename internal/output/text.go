@@ -121,7 +121,12 @@ func (t *Text) Emit(e runbook.Event) error {
 			line("…", "progress", ansiDim, rest)
 		}
 	case runbook.StepLog:
-		fmt.Fprintf(&b, "%s   %s %s\n", ts, t.paint(ansiDim, e.Node+" │"), e.Line)
+		// One event may carry several lines (a step groups records written
+		// while the journal syncs): each gets the prefix, so every printed
+		// line says which step it came from.
+		for _, l := range strings.Split(strings.TrimRight(e.Line, "\n"), "\n") {
+			fmt.Fprintf(&b, "%s   %s %s\n", ts, t.paint(ansiDim, e.Node+" │"), l)
+		}
 	case runbook.StepRetried:
 		line("↻", "retry", ansiYellow, fmt.Sprintf("%s: attempt %d failed: %s; next attempt in %s", e.Node, e.Attempt, e.Error, e.Delay.Round(time.Millisecond)))
 	case runbook.StepFinished:
