@@ -152,6 +152,10 @@ func (r *S3Restore) plan(ctx context.Context, sp restoreSpec, src, dst *s3.Clien
 // (each attempt once).
 func countRequests(c *s3.Client, n *atomic.Int64) *s3.Client {
 	return s3.New(c.Options(), func(o *s3.Options) {
+		// The copied options share c's S3 Express credentials provider, which
+		// New would rebind to this client while c's calls read it: a data
+		// race. This client gets a provider of its own.
+		o.ExpressCredentials = nil
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("drconsole.CountRequests",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
