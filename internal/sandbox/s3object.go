@@ -715,6 +715,12 @@ func (s *s3Service) handlePutObjectTagging(w http.ResponseWriter, r *http.Reques
 	if e := validateTags(tags); e != nil {
 		return e
 	}
+	return s.setTags(w, r, c, t, tags, http.StatusOK)
+}
+
+// setTags replaces the tags of the version a tagging request names and
+// answers with status.
+func (s *s3Service) setTags(w http.ResponseWriter, r *http.Request, c *call, t s3Target, tags map[string]string, status int) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, e := s.taggedVersionLocked(r, c, t)
@@ -723,7 +729,7 @@ func (s *s3Service) handlePutObjectTagging(w http.ResponseWriter, r *http.Reques
 	}
 	v.tags = tags
 	w.Header().Set("x-amz-version-id", v.id)
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	return nil
 }
 
@@ -754,14 +760,5 @@ func (s *s3Service) handleGetObjectTagging(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *s3Service) handleDeleteObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, e := s.taggedVersionLocked(r, c, t)
-	if e != nil {
-		return e
-	}
-	v.tags = nil
-	w.Header().Set("x-amz-version-id", v.id)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.setTags(w, r, c, t, nil, http.StatusNoContent)
 }
