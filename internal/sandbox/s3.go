@@ -29,7 +29,7 @@ type s3Config struct {
 // single PUT holds at most 1 GiB (content lives in memory; larger objects
 // are generated, see putSyntheticObjectAt), chunk signatures of signed
 // aws-chunked bodies are parsed but not verified, and bucket settings other
-// than versioning and replication answer NotImplemented.
+// than versioning, replication and tags answer NotImplemented.
 type s3Service struct {
 	mu      sync.Mutex
 	cfg     s3Config
@@ -143,6 +143,8 @@ func s3Operation(r *http.Request, t s3Target) string {
 			switch {
 			case has("replication"):
 				return "DeleteBucketReplication"
+			case has("tagging"):
+				return "DeleteBucketTagging"
 			case len(q) == 0 || (len(q) == 1 && has("x-id")):
 				return "DeleteBucket"
 			}
@@ -259,6 +261,12 @@ func (s *s3Service) dispatch(w http.ResponseWriter, r *http.Request, c *call, t 
 		return s.handleGetBucketReplication(w, t)
 	case "DeleteBucketReplication":
 		return s.handleDeleteBucketReplication(w, t)
+	case "PutBucketTagging":
+		return s.handlePutBucketTagging(w, r, t)
+	case "GetBucketTagging":
+		return s.handleGetBucketTagging(w, t)
+	case "DeleteBucketTagging":
+		return s.handleDeleteBucketTagging(w, t)
 	case "ListObjectVersions":
 		return s.handleListObjectVersions(w, r, c, t)
 	case "ListObjectsV2":

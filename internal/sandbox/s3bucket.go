@@ -180,3 +180,48 @@ func (s *s3Service) handleGetBucketVersioning(w http.ResponseWriter, t s3Target)
 	writeXMLBytes(w, []byte(out))
 	return nil
 }
+
+func (s *s3Service) handlePutBucketTagging(w http.ResponseWriter, r *http.Request, t s3Target) *apiError {
+	tags, e := readTagging(r)
+	if e != nil {
+		return e
+	}
+	return s.setBucketTags(w, t, tags)
+}
+
+func (s *s3Service) handleDeleteBucketTagging(w http.ResponseWriter, t s3Target) *apiError {
+	return s.setBucketTags(w, t, nil)
+}
+
+func (s *s3Service) setBucketTags(w http.ResponseWriter, t s3Target, tags map[string]string) *apiError {
+	s.mu.Lock()
+	b, ok := s.buckets[t.bucket]
+	if ok {
+		b.tags = tags
+	}
+	s.mu.Unlock()
+	if !ok {
+		return errNoSuchBucket(t.bucket)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleGetBucketTagging answers NoSuchTagSet for a bucket without tags, as
+// S3 does.
+func (s *s3Service) handleGetBucketTagging(w http.ResponseWriter, t s3Target) *apiError {
+	s.mu.Lock()
+	b, ok := s.buckets[t.bucket]
+	var tags map[string]string
+	if ok {
+		tags = b.tags
+	}
+	s.mu.Unlock()
+	if !ok {
+		return errNoSuchBucket(t.bucket)
+	}
+	if len(tags) == 0 {
+		return &apiError{Status: http.StatusNotFound, Code: "NoSuchTagSet", Message: "The TagSet does not exist"}
+	}
+	return writeTagging(w, tags)
+}

@@ -697,25 +697,49 @@ func (s *s3Service) taggedVersionLocked(r *http.Request, c *call, t s3Target) (*
 }
 
 func (s *s3Service) handlePutObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {
-	body, _, e := readS3Body(r)
+	tags, e := readTagging(r)
 	if e != nil {
 		return e
 	}
+	return s.setTags(w, r, c, t, tags, http.StatusOK)
+}
+
+// readTagging reads and checks a Tagging document, for objects and buckets.
+func readTagging(r *http.Request) (map[string]string, *apiError) {
+	body, _, e := readS3Body(r)
+	if e != nil {
+		return nil, e
+	}
 	var tx taggingXML
 	if err := xml.Unmarshal(body, &tx); err != nil {
-		return errMalformedXML()
+		return nil, errMalformedXML()
 	}
 	tags := map[string]string{}
 	for _, tg := range tx.TagSet.Tags {
 		if _, dup := tags[tg.Key]; dup {
-			return &apiError{Status: 400, Code: "InvalidTag", Message: "Cannot provide multiple Tags with the same key"}
+			return nil, &apiError{Status: 400, Code: "InvalidTag", Message: "Cannot provide multiple Tags with the same key"}
 		}
 		tags[tg.Key] = tg.Value
 	}
 	if e := validateTags(tags); e != nil {
-		return e
+		return nil, e
 	}
-	return s.setTags(w, r, c, t, tags, http.StatusOK)
+	return tags, nil
+}
+
+// writeTagging answers with a Tagging document, keys in order.
+func writeTagging(w http.ResponseWriter, tags map[string]string) *apiError {
+	tx := taggingXML{Xmlns: s3XMLNS}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	tx.TagSet.Tags = []tagXML{}
+	for _, k := range keys {
+		tx.TagSet.Tags = append(tx.TagSet.Tags, tagXML{Key: k, Value: tags[k]})
+	}
+	return writeXML(w, &tx)
 }
 
 // setTags replaces the tags of the version a tagging request names and
@@ -745,18 +769,8 @@ func (s *s3Service) handleGetObjectTagging(w http.ResponseWriter, r *http.Reques
 	if e != nil {
 		return e
 	}
-	tx := taggingXML{Xmlns: s3XMLNS}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	tx.TagSet.Tags = []tagXML{}
-	for _, k := range keys {
-		tx.TagSet.Tags = append(tx.TagSet.Tags, tagXML{Key: k, Value: tags[k]})
-	}
 	w.Header().Set("x-amz-version-id", id)
-	return writeXML(w, &tx)
+	return writeTagging(w, tags)
 }
 
 func (s *s3Service) handleDeleteObjectTagging(w http.ResponseWriter, r *http.Request, c *call, t s3Target) *apiError {

@@ -30,6 +30,7 @@ type bucketSnapshot struct {
 	Created      time.Time
 	Versioning   string
 	Replication  *replicationConfig
+	Tags         map[string]string
 	Keys         []keySnapshot
 }
 
@@ -81,7 +82,7 @@ func (s *s3Service) saveState(w io.Writer) error {
 	snap := s3Snapshot{Seq: s.ids.seq, Done: s.repl.done, MaxLag: s.repl.maxLag}
 	shared := sharedTables{snap: &snap, bodies: map[*s3Body]int{}, metas: map[uintptr]int{}, headerIdx: map[capturedHeaders]int{}}
 	for _, b := range s.buckets {
-		bs := bucketSnapshot{Name: b.name, Region: b.region, Created: b.created, Versioning: b.versioning, Replication: b.replication}
+		bs := bucketSnapshot{Name: b.name, Region: b.region, Created: b.created, Versioning: b.versioning, Replication: b.replication, Tags: b.tags}
 		for _, k := range b.keys() {
 			ks := keySnapshot{Key: k}
 			for _, v := range b.objects[k].versions {
@@ -135,7 +136,7 @@ func (s *s3Service) loadState(r io.Reader) error {
 	repl.maxLag = snap.MaxLag
 	for _, bs := range snap.Buckets {
 		b := &s3Bucket{name: bs.Name, region: bs.Region, created: bs.Created, versioning: bs.Versioning,
-			replication: bs.Replication, objects: make(map[string]*s3Key, len(bs.Keys))}
+			replication: bs.Replication, tags: bs.Tags, objects: make(map[string]*s3Key, len(bs.Keys))}
 		for _, ks := range bs.Keys {
 			o := &s3Key{versions: make([]*s3Version, 0, len(ks.Versions))}
 			for i := range ks.Versions {

@@ -22,6 +22,7 @@ type s3Bucket struct {
 	sorted      []string
 	unsorted    []string
 	replication *replicationConfig
+	tags        map[string]string // bucket tags, as PutBucketTagging set them
 }
 
 // s3Key holds one key's versions and delete markers, newest first.
