@@ -20,6 +20,7 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 )
 
 func drillSandbox(t *testing.T) (*sandbox.Server, aws.Config) {
@@ -136,7 +137,7 @@ func TestDrillKilledThenTeardown(t *testing.T) {
 		"--auto-approve", "--output", "json", "--var", "restore_to="+restoreTo, "--var", "poll_interval=50ms",
 		// Holds the last step, so the kill lands while the drill runs.
 		"--fault", "latency:3s,service=monitoring,at_step=step.alarms_check.health")
-	cmd.Stderr = &lockedBuffer{}
+	cmd.Stderr = &lockedbuf.Buffer{}
 	events := startEvents(t, cmd)
 	id := awaitEvent(t, events, runbook.RunStarted, "").RunID
 	awaitEvent(t, events, runbook.StepStarted, "step.alarms_check.health")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 )
 
 // startRun starts `drconsole run ... --output json` and returns the process
@@ -24,7 +25,7 @@ import (
 func startRun(t *testing.T, bin string, args ...string) (*exec.Cmd, <-chan runbook.Event) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"run", "--output", "json"}, args...)...)
-	cmd.Stderr = &lockedBuffer{}
+	cmd.Stderr = &lockedbuf.Buffer{}
 	return cmd, startEvents(t, cmd)
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -36,22 +34,4 @@ func freeAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process and a test to share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

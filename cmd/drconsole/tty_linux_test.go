@@ -11,6 +11,7 @@ import (
 
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +72,7 @@ func testGateOnTerminal(t *testing.T, bin string) {
 			cmd := exec.Command(bin, "run", rbPath, "--state-dir", state, "--output", "json")
 			cmd.Stdin, cmd.Stderr = terminal, terminal
 			cmd.Env = append(os.Environ(), "USER=alice")
-			var stdout lockedBuffer
+			var stdout lockedbuf.Buffer
 			cmd.Stdout = &stdout
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -5,31 +5,13 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 )
-
-// syncBuffer is a strings.Builder safe for the prompt and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var req = runbook.GateRequest{
 	RunID: "20261122T164500Z-3f9a1c", Node: "gate.failover", Prompt: "Scale the DR fleet?", Token: "failover",
@@ -49,7 +31,7 @@ func TestPromptAnswers(t *testing.T) {
 		{"Failover\n", false, "typed something other than"},
 		{"failover", true, ""}, // last line without newline
 	} {
-		var out syncBuffer
+		var out lockedbuf.Buffer
 		p := NewPrompt(strings.NewReader(tt.input), &out, "alice")
 		d, err := p.Approve(t.Context(), req)
 		if err != nil {
@@ -116,7 +98,7 @@ func TestPromptTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pr, pw := io.Pipe()
 		defer pw.Close()
-		var out syncBuffer
+		var out lockedbuf.Buffer
 		p := NewPrompt(pr, &out, "alice")
 		r := req
 		r.Timeout = 5 * time.Minute

@@ -8,7 +8,6 @@
 package minio
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,9 +17,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 )
 
 // Fixed root credentials of every test server.
@@ -75,7 +75,7 @@ func Start(t testing.TB) *Server {
 		t.Skipf("MinIO server not available, skipping: %v (run make test-deps to build it)", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out lockedbuf.Buffer
 	var cmd *exec.Cmd
 	var addr string
 	// A freed port can be taken between probe and bind; retry a few times.
@@ -163,28 +163,4 @@ func waitLive(ctx context.Context, url string, exited <-chan struct{}, within ti
 		case <-tick.C:
 		}
 	}
-}
-
-// syncBuffer collects the server's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }
