@@ -369,25 +369,19 @@ step "exec" "b" {
 	}
 }
 
-// TestDrillInRunListingAndNotResumed: a drill's journal is listed as a
-// drill, and run --resume sends the operator to its teardown instead of
-// resuming it or suggesting a resume.
-func TestDrillInRunListingAndNotResumed(t *testing.T) {
-	state := t.TempDir()
+// writeJournal records events as run id in the state directory.
+func writeJournal(t *testing.T, state, id string, events ...runbook.Event) {
+	t.Helper()
 	store, err := journal.OpenStore(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const id = "20261122T164500Z-3f9a1c"
 	w, err := store.Create(id, journal.NewRedactor(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []runbook.Event{
-		{Kind: runbook.RunStarted, RunID: id, Run: &runbook.RunInfo{RunbookPath: smoke, Target: "sandbox", Drill: &runbook.DrillInfo{}}},
-		{Kind: runbook.StepFailed, RunID: id, Node: "step.wait.settle", Error: "boom"},
-		{Kind: runbook.RunFinished, RunID: id, Status: runbook.StatusFailed, Error: "step.wait.settle failed"},
-	} {
+	for _, e := range events {
+		e.RunID = id
 		if err := w.Emit(e); err != nil {
 			t.Fatal(err)
 		}
@@ -395,6 +389,18 @@ func TestDrillInRunListingAndNotResumed(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDrillInRunListingAndNotResumed: a drill's journal is listed as a
+// drill, and run --resume sends the operator to its teardown instead of
+// resuming it or suggesting a resume.
+func TestDrillInRunListingAndNotResumed(t *testing.T) {
+	state := t.TempDir()
+	const id = "20261122T164500Z-3f9a1c"
+	writeJournal(t, state, id,
+		runbook.Event{Kind: runbook.RunStarted, Run: &runbook.RunInfo{RunbookPath: smoke, Target: "sandbox", Drill: &runbook.DrillInfo{}}},
+		runbook.Event{Kind: runbook.StepFailed, Node: "step.wait.settle", Error: "boom"},
+		runbook.Event{Kind: runbook.RunFinished, Status: runbook.StatusFailed, Error: "step.wait.settle failed"})
 
 	code, stdout, stderr := cli(t, t.Context(), "runs", "--state-dir", state)
 	if code != exitOK || !strings.Contains(stdout, id+"  failed (drill)") {
@@ -413,12 +419,19 @@ func TestDrillInRunListingAndNotResumed(t *testing.T) {
 // cancelled run.
 func TestNoSandboxListening(t *testing.T) {
 	endpoint := "http://" + freeAddr(t)
+	// A drill that was interrupted after it redirected a step: its
+	// teardown acts on the sandbox.
+	state, drilled := t.TempDir(), "20261122T164500Z-3f9a1c"
+	writeJournal(t, state, drilled,
+		runbook.Event{Kind: runbook.RunStarted, Run: &runbook.RunInfo{RunbookPath: gamedayPath(t), Target: "sandbox", Drill: &runbook.DrillInfo{}}},
+		runbook.Event{Kind: runbook.StepDrilled, Node: "step.s3_restore.models"})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	for _, args := range [][]string{
 		{"plan", "../../runbooks/model-serving-failover.hcl", "--var", "restore_to=2026-11-22T10:00:00Z"},
 		{"run", "../../runbooks/model-serving-failover.hcl", "--var", "restore_to=2026-11-22T10:00:00Z", "--state-dir", t.TempDir()},
 		{"drill", gamedayPath(t), "--var", "restore_to=2026-11-22T10:00:00Z", "--state-dir", t.TempDir()},
+		{"drill", "--teardown", drilled, "--state-dir", state},
 	} {
 		args = append(args, "--target", "sandbox", "--endpoint", endpoint)
 		code, stdout, stderr := cli(t, ctx, args...)

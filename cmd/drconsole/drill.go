@@ -104,7 +104,7 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return exitUsage
 	}
 	live, dry, target := s.live, s.dry, s.target
-	if err := checkSandbox(ctx, l.rb, target, &o); err != nil {
+	if err := checkSandbox(ctx, usesAWS(l.rb), target, &o); err != nil {
 		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
 		return exitUsage
 	}
@@ -235,6 +235,10 @@ func drillTeardown(ctx context.Context, o *options, df *drillFlags, store *journ
 		fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)
 		return exitUsage
 	}
+	if err := checkSandbox(ctx, drilledAny(events), target, o); err != nil {
+		fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)
+		return exitUsage
+	}
 	// The runbook gives the graph for the report; the teardown itself
 	// needs only the journal.
 	rb, _ := runbook.Load(prev.Info.RunbookPath, live)
@@ -274,6 +278,17 @@ func drillTeardown(ctx context.Context, o *options, df *drillFlags, store *journ
 	}
 	fmt.Fprintf(stderr, "drconsole: teardown of drill %s finished: %d actions\n", id, len(rec.events))
 	return exitOK
+}
+
+// drilledAny reports whether a drill's journal records a drilled step,
+// which is what a teardown undoes through AWS.
+func drilledAny(events []runbook.Event) bool {
+	for _, e := range events {
+		if e.Kind == runbook.StepDrilled {
+			return true
+		}
+	}
+	return false
 }
 
 // eventLog counts the teardown's events.

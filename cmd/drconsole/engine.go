@@ -63,12 +63,12 @@ func sandboxURL(o *options) string {
 	return sandboxEndpoint
 }
 
-// checkSandbox fails fast when the target is the sandbox, the runbook has
-// AWS steps and nothing listens at the sandbox's address: the SDK would
-// otherwise retry refused connections for over a minute. AWS itself is
-// never probed.
-func checkSandbox(ctx context.Context, rb *runbook.Runbook, target string, o *options) error {
-	if target != awsx.TargetSandbox.String() || !usesAWS(rb) {
+// checkSandbox fails fast when the target is the sandbox, the command will
+// call AWS (needsAWS) and nothing listens at the sandbox's address: the SDK
+// would otherwise retry refused connections for over a minute. AWS itself
+// is never probed.
+func checkSandbox(ctx context.Context, needsAWS bool, target string, o *options) error {
+	if target != awsx.TargetSandbox.String() || !needsAWS {
 		return nil
 	}
 	ep := sandboxURL(o)
@@ -250,7 +250,7 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if !ok {
 		return exitUsage
 	}
-	if err := checkSandbox(ctx, l.rb, s.target, &o); err != nil {
+	if err := checkSandbox(ctx, usesAWS(l.rb), s.target, &o); err != nil {
 		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
 		return exitUsage
 	}
@@ -383,7 +383,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if !ok {
 		return exitUsage
 	}
-	if err := checkSandbox(ctx, l.rb, s.target, &o); err != nil {
+	if err := checkSandbox(ctx, usesAWS(l.rb), s.target, &o); err != nil {
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
 	}
