@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
@@ -45,6 +46,9 @@ type EngineRuns struct {
 	Operator    string
 	Host        string
 	Now         func() time.Time
+	// Injector reaches the embedded sandbox for a drill's faults; nil
+	// refuses faults (the target is AWS).
+	Injector drill.Injector
 }
 
 // Load decodes a runbook, turning diagnostics into one error.

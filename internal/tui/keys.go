@@ -14,7 +14,8 @@ type keyMap struct {
 	Timeline, Compare, Rollback key.Binding // Models
 	Group, Restore              key.Binding // Recovery points
 	Plan, Run, Cancel           key.Binding // Runbooks
-	Resume                      key.Binding // Runs
+	Resume, Teardown            key.Binding // Runs
+	Drill                       key.Binding // Runbooks
 	Export                      key.Binding // API log
 }
 
@@ -49,6 +50,8 @@ func newKeyMap() keyMap {
 		Run:      b("x", "run", "x"),
 		Cancel:   b("ctrl+x", "cancel run", "ctrl+x"),
 		Resume:   b("R", "resume", "R"),
+		Teardown: b("T", "finish teardown", "T"),
+		Drill:    b("D", "drill", "D"),
 		Export:   b("e", "export JSON", "e"),
 	}
 }

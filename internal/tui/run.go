@@ -29,6 +29,8 @@ type nodeState struct {
 	err      string
 	outputs  string
 	actor    string
+	// drilled is what a drill redirects (step_drilled).
+	drilled []runbook.Change
 }
 
 // maxNodeLogs bounds the lines kept per node on screen.
@@ -51,6 +53,12 @@ type runState struct {
 	cancel  context.CancelFunc
 	fanin   *Fanin
 	live    bool
+	// drill: the run is a drill. teardown lists its teardown's actions
+	// and failures as they happen; tornDown is how the teardown ended
+	// ("" while it has not).
+	drill    bool
+	teardown []string
+	tornDown string
 }
 
 func newRunState(rb *runbook.Runbook, dry bool) *runState {
@@ -103,7 +111,7 @@ func (r *runState) apply(e runbook.Event) {
 			r.started = e.Time
 		}
 		if e.Run != nil {
-			r.path, r.dry = e.Run.RunbookPath, e.Run.DryRun
+			r.path, r.dry, r.drill = e.Run.RunbookPath, e.Run.DryRun, e.Run.Drill != nil
 		}
 		r.status, r.err = "", ""
 	case runbook.StepPlanned:
@@ -144,6 +152,21 @@ func (r *runState) apply(e runbook.Event) {
 		n.state, n.finished, n.actor, n.err = "refused", e.Time, e.Actor, e.Reason
 	case runbook.RunFinished:
 		r.status, r.ended, r.err, r.outputs = e.Status, e.Time, e.Error, string(e.Outputs)
+	case runbook.StepDrilled:
+		n.drilled = append(n.drilled, e.Changes...)
+	case runbook.TeardownStarted:
+		r.tornDown = ""
+	case runbook.TeardownAction:
+		for _, c := range e.Changes {
+			r.teardown = append(r.teardown, "↺ "+e.Node+": "+clean(c.String()))
+		}
+	case runbook.TeardownFailed:
+		r.teardown = append(r.teardown, "✖ "+e.Node+": "+clean(e.Error))
+	case runbook.TeardownFinished:
+		r.tornDown = "finished"
+		if e.Status != runbook.StatusSucceeded {
+			r.tornDown = "incomplete: " + clean(e.Error)
+		}
 	}
 }
 
@@ -174,13 +197,21 @@ func nodeGlyph(st *styles, s string) string {
 
 func runStatusText(st *styles, r *runState) string {
 	what := "run"
-	if r.dry {
+	switch {
+	case r.drill && r.dry:
+		what = "drill plan"
+	case r.drill:
+		what = "drill"
+	case r.dry:
 		what = "plan"
 	}
 	switch r.status {
 	case "":
 		if r.live {
 			return st.warn.Render("▶ " + what + " in progress")
+		}
+		if r.drill {
+			return st.bad.Render("✖ drill interrupted (T in Runs finishes its teardown)")
 		}
 		return st.bad.Render("✖ interrupted (resume with R in Runs)")
 	case runbook.StatusSucceeded:

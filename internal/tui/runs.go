@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -26,6 +27,50 @@ type runsView struct {
 	loaded  bool
 	// report is the open run's drill measurements (nil: not a drill).
 	report *drill.Report
+	// tearing: a teardown of the open drill is under way.
+	tearing bool
+}
+
+// teardownMsg is one event of a teardown the Runs view started, or
+// (event nil) its end.
+type teardownMsg struct {
+	id     string
+	event  *runbook.Event
+	report *drill.Report
+	err    error
+}
+
+// teardownPending reports whether the open drill's teardown did not
+// finish, so T is offered.
+func (v *runsView) teardownPending() bool {
+	return v.report != nil && v.report.Teardown.Status != "finished" && !v.tearing
+}
+
+// teardown finishes the open drill's teardown; its actions show as they
+// are done.
+func (v *runsView) teardown(e *env) tea.Cmd {
+	ds, ok := e.opts.Runs.(DrillService)
+	switch {
+	case !ok:
+		return status("drills cannot be torn down here: no engine configured", true)
+	case e.opts.ReadOnly:
+		return status("read-only console: the teardown is disabled (drconsole drill --teardown "+v.open.id+" finishes it)", true)
+	case v.tearing:
+		return status("the teardown is under way", false)
+	case !v.teardownPending():
+		return status("the teardown of this drill already finished", false)
+	case v.m.send == nil:
+		return status("the console is not attached to a terminal program", true)
+	}
+	v.tearing = true
+	id, send, ctx := v.open.id, v.m.send, e.ctx
+	return tea.Batch(status("tearing down drill "+id+"…", false), func() tea.Msg {
+		rep, err := ds.Teardown(ctx, id, runbook.SinkFunc(func(ev runbook.Event) error {
+			send(teardownMsg{id: id, event: &ev})
+			return nil
+		}))
+		return teardownMsg{id: id, report: rep, err: err}
+	})
 }
 
 func newRuns(m *Model) *runsView {
@@ -37,7 +82,7 @@ func newRuns(m *Model) *runsView {
 			column{title: "RUNBOOK", min: 12},
 			column{title: "STARTED", width: 11},
 			column{title: "TOOK", width: 7, right: true},
-			column{title: "KIND", width: 4},
+			column{title: "KIND", width: 5},
 		),
 		nodes: newGrid(
 			column{title: "STATE", width: 10},
@@ -53,6 +98,12 @@ func (v *runsView) command() string { return "runs" }
 func (v *runsView) busy() bool      { return v.loading }
 func (v *runsView) keys(e *env) []key.Binding {
 	if v.open != nil {
+		if v.report != nil {
+			if v.teardownPending() {
+				return []key.Binding{e.keys.Teardown, e.keys.Back}
+			}
+			return []key.Binding{e.keys.Back}
+		}
 		return []key.Binding{e.keys.Resume, e.keys.Back}
 	}
 	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Refresh, e.keys.Sort}
@@ -76,6 +127,9 @@ type openRunMsg struct {
 	id     string
 	events []runbook.Event
 	err    error
+	// report is a drill's measurements; reportErr why they are missing.
+	report    *drill.Report
+	reportErr error
 }
 
 func (v *runsView) refresh(e *env) tea.Cmd {
@@ -99,7 +153,10 @@ func (v *runsView) setHistory(runs []journal.Summary) {
 	v.list.setSource(len(runs), func(i int) []string {
 		s := v.runs[i]
 		kind := "run"
-		if s.DryRun {
+		switch {
+		case s.Drill:
+			kind = "drill"
+		case s.DryRun:
 			kind = "plan"
 		}
 		st := runSummaryState(s)
@@ -142,7 +199,7 @@ func (v *runsView) back(e *env) (tea.Cmd, bool) {
 	if v.open == nil {
 		return nil, false
 	}
-	v.open = nil
+	v.open, v.report = nil, nil
 	return nil, true
 }
 
@@ -171,13 +228,38 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		for _, ev := range msg.events {
 			r.apply(ev)
 		}
-		v.open = r
+		v.open, v.report = r, msg.report
 		v.nodes.top()
+		timing := map[string]*drill.StepTiming{}
+		if rep := msg.report; rep != nil {
+			rank := map[string]int{}
+			for i, st := range rep.Steps {
+				timing[st.Node], rank[st.Node] = st, i
+			}
+			// The report lists the steps in the graph's order, which
+			// parallel branches do not keep in the journal.
+			sort.SliceStable(r.nodes, func(i, j int) bool {
+				ri, iok := rank[r.nodes[i].addr]
+				rj, jok := rank[r.nodes[j].addr]
+				return iok && (!jok || ri < rj)
+			})
+		}
 		v.nodes.setSource(len(r.nodes), func(i int) []string {
 			n := r.nodes[i]
 			took := ""
 			if !n.started.IsZero() && !n.finished.IsZero() {
 				took = age(n.finished.Sub(n.started))
+			}
+			addr := n.addr
+			if v.report != nil {
+				// The critical path is what the RTO is made of.
+				addr = "  " + addr
+				if st := timing[n.addr]; st != nil {
+					took = age(st.Duration)
+					if st.Critical {
+						addr = "◆ " + n.addr
+					}
+				}
 			}
 			extra := n.outputs
 			if n.actor != "" {
@@ -186,9 +268,28 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			if n.err != "" {
 				extra = n.err
 			}
-			return []string{ansiStrip(nodeGlyph(&e.st, n.state)), n.addr, took, extra}
+			return []string{ansiStrip(nodeGlyph(&e.st, n.state)), addr, took, extra}
 		})
+		if msg.reportErr != nil {
+			return status(msg.reportErr.Error(), true)
+		}
 		return nil
+	case teardownMsg:
+		if v.open == nil || v.open.id != msg.id {
+			return nil
+		}
+		if msg.event != nil {
+			v.open.apply(*msg.event)
+			return nil
+		}
+		v.tearing = false
+		if msg.report != nil {
+			v.report = msg.report
+		}
+		if msg.err != nil {
+			return status(msg.err.Error(), true)
+		}
+		return status(fmt.Sprintf("teardown of drill %s finished: %d %s", msg.id, len(v.report.Teardown.Actions), plural(len(v.report.Teardown.Actions), "action", "actions")), false)
 	}
 	k, isKey := msg.(tea.KeyPressMsg)
 	g := v.list
@@ -204,12 +305,18 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		if i < 0 || e.opts.Runs == nil {
 			return nil
 		}
-		id, svc := v.runs[i].ID, e.opts.Runs
+		id, svc, isDrill := v.runs[i].ID, e.opts.Runs, v.runs[i].Drill
 		v.loading = true
 		return func() tea.Msg {
 			evs, err := svc.Events(id)
-			return openRunMsg{id: id, events: evs, err: err}
+			msg := openRunMsg{id: id, events: evs, err: err}
+			if ds, ok := svc.(DrillService); ok && isDrill && err == nil {
+				msg.report, msg.reportErr = ds.DrillReport(id)
+			}
+			return msg
 		}
+	case key.Matches(k, e.keys.Teardown) && v.open != nil && v.report != nil:
+		return v.teardown(e)
 	case key.Matches(k, e.keys.Resume):
 		id, isDrill := "", false
 		if v.open != nil {
@@ -318,6 +425,77 @@ func (v *runsView) render(e *env, w, h int) string {
 	if r.outputs != "" && r.outputs != "null" {
 		b.WriteString(cell("outputs "+r.outputs, w, false) + "\n")
 	}
+	if v.report != nil {
+		for _, l := range v.drillLines(st, h) {
+			b.WriteString(cell(l, w, false) + "\n")
+		}
+	}
 	used := strings.Count(b.String(), "\n")
 	return b.String() + v.nodes.view(st, w, h-used)
+}
+
+// drillLines are a drill's measurements: the objectives met or not, the
+// critical path, the faults, and what its teardown did.
+func (v *runsView) drillLines(st *styles, h int) []string {
+	rep, r := v.report, v.open
+	objective := func(label string, o drill.Objective) string {
+		verdict := st.ok.Render("✔ PASS")
+		switch {
+		case !o.Measured:
+			verdict = st.bad.Render("✖ FAIL (not measured)")
+		case !o.Pass:
+			verdict = st.bad.Render("✖ FAIL")
+		}
+		s := label + " " + verdict
+		if o.Measured {
+			s += " " + age(o.Achieved)
+		}
+		if o.Objective > 0 {
+			s += " of " + age(o.Objective)
+		} else {
+			s += ", no objective"
+		}
+		return s
+	}
+	lines := []string{st.title.Render("DRILL") + "  " + objective("RTO", rep.RTO) + "   " + objective("RPO", rep.RPO)}
+	path := "critical path " + age(rep.CriticalDuration) + ": " + strings.Join(rep.CriticalPath, " → ")
+	if len(rep.CriticalPath) == 0 {
+		path = "critical path: none measured"
+	}
+	lines = append(lines, path+"  (◆ below)")
+	if len(rep.Faults) > 0 {
+		lines = append(lines, "faults injected: "+strings.Join(rep.Faults, ", "))
+	} else {
+		lines = append(lines, "faults injected: none")
+	}
+	var td string
+	switch status := rep.Teardown.Status; {
+	case v.tearing:
+		td = st.warn.Render("▶ teardown in progress")
+	case status == "finished":
+		td = st.ok.Render("✔ teardown finished")
+	case status == "not run":
+		td = st.bad.Render("✖ teardown NOT RUN") + " (T runs it)"
+	default:
+		td = st.bad.Render("✖ teardown "+strings.ToUpper(status)) + " (T finishes it)"
+	}
+	n := len(rep.Teardown.Actions)
+	lines = append(lines, fmt.Sprintf("%s: %d %s", td, n, plural(n, "action", "actions")))
+	acts := r.teardown
+	if len(acts) == 0 {
+		for _, a := range rep.Teardown.Actions {
+			acts = append(acts, "↺ "+a.Node+": "+clean(a.Action.String()))
+		}
+		for _, f := range rep.Teardown.Errors {
+			acts = append(acts, "✖ "+f.Node+": "+clean(f.Error))
+		}
+	}
+	// The newest actions show; the graph keeps at least half the body.
+	if room := max(h/2-len(lines)-2, 1); len(acts) > room {
+		acts = append([]string{fmt.Sprintf("… %d earlier", len(acts)-room+1)}, acts[len(acts)-room+1:]...)
+	}
+	for _, a := range acts {
+		lines = append(lines, "  "+a)
+	}
+	return lines
 }
