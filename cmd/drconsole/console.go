@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
@@ -80,6 +81,9 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		primary = "us-east-1"
 	}
 	sandboxURL := ""
+	// Faults are injected only into the embedded sandbox; against AWS
+	// (or another endpoint) a drill asking for them is refused.
+	var injector drill.Injector
 	if t == awsx.TargetSandbox && *endpoint == "" {
 		o := consoleSandbox()
 		o.PrimaryRegion, o.DRRegion = primary, *drRegion
@@ -93,6 +97,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		defer srv.Close()
 		sandboxURL = srv.URL()
+		injector = drill.ServerInjector{Server: srv}
 	}
 
 	calls := tui.NewCallLog(0)
@@ -120,6 +125,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		Registry:    steps.Registry(steps.Deps{AWS: clients}),
 		DryRegistry: steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),
 		Store:       store, Target: t.String(), Operator: operator(), Host: hostname(),
+		Injector: injector,
 	}
 	m := tui.New(ctx, tui.Options{
 		Target: t.String(), Profile: *profile, PrimaryRegion: primary, DRRegion: *drRegion,

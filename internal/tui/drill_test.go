@@ -227,3 +227,50 @@ func TestReadOnlyRefusesDrillTeardown(t *testing.T) {
 	h.keys("T")
 	h.waitScreen("drconsole drill --teardown " + id)
 }
+
+// TestRunbooksDrill drills a runbook from the Runbooks view: D plans the
+// drill (what it redirects shows on the step), x runs it, the gate asks,
+// and the end shows the teardown and the report.
+func TestRunbooksDrill(t *testing.T) {
+	fx := newDrillFixture(t)
+	dir := drillDir(t)
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			h := newHarnessOn(t, fx, sz.w, sz.h, func(o *Options) { o.RunbooksDir = dir })
+			suffix := fmt.Sprintf("-%dx%d", sz.w, sz.h)
+			h.keys("6")
+			h.waitScreen("fleet-drill")
+			if !strings.Contains(h.screen(), "D drill") {
+				t.Fatalf("the footer does not offer drills:\n%s", h.screen())
+			}
+			h.keys("D")
+			h.waitScreen("drill plan SUCCEEDED")
+			h.keys("G")
+			h.waitScreen("⇢ drill:")
+			h.golden("runbooks-drill-plan" + suffix)
+			h.clock.Advance(time.Second)
+			h.keys("x")
+			h.waitFor("the gate", func() bool { return h.m.modal != nil })
+			token := h.m.modal.token
+			h.clock.Advance(90 * time.Second)
+			approve(h, token)
+			h.waitScreen("RTO ✔ PASS")
+			scr := h.screen()
+			for _, want := range []string{"drill SUCCEEDED", "✔ teardown finished", "↺ step.asg_scale.serving"} {
+				if !strings.Contains(scr, want) {
+					t.Errorf("drill end lacks %q:\n%s", want, scr)
+				}
+			}
+			h.golden("runbooks-drill-done" + suffix)
+		})
+	}
+}
+
+func TestReadOnlyRefusesDrill(t *testing.T) {
+	dir := drillDir(t)
+	h := newHarnessOn(t, newDrillFixture(t), 80, 24, func(o *Options) { o.RunbooksDir, o.ReadOnly = dir, true })
+	h.keys("6")
+	h.waitScreen("fleet-drill")
+	h.keys("D")
+	h.waitScreen("read-only console: drills are disabled")
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -59,6 +61,8 @@ type runState struct {
 	drill    bool
 	teardown []string
 	tornDown string
+	// report is a finished drill's measurements.
+	report *drill.Report
 }
 
 func newRunState(rb *runbook.Runbook, dry bool) *runState {
@@ -247,6 +251,10 @@ type runMsg struct {
 type runDone struct {
 	id  string
 	res *runbook.Result
+	// report is a drill's; err a drill's failure to start, tear down or
+	// write its report.
+	report *drill.Report
+	err    error
 }
 
 // handleRun folds run messages into the active run.
@@ -282,6 +290,10 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 				m.setStatus(res.Err.Error(), true)
 			}
 		}
+		r.report = msg.done.report
+		if msg.done.err != nil {
+			m.setStatus(msg.done.err.Error(), true)
+		}
 		for _, v := range m.views {
 			if rv, ok := v.(*runsView); ok {
 				return rv.refresh(m.env)
@@ -293,11 +305,66 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 
 // startRun starts rb and returns the commands that follow it.
 func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID string) tea.Cmd {
-	e := m.env
-	svc := e.opts.Runs
+	svc := m.env.opts.Runs
 	if svc == nil {
 		return status("runbooks cannot run here: no engine configured", true)
 	}
+	return m.launch(dry, false, func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error) {
+		if resumeID != "" {
+			rb, done, err := svc.Resume(ctx, resumeID, vars, sink, ap)
+			return resumeID, rb, results(resumeID, done), err
+		}
+		id, done, err := svc.Start(ctx, rb, vars, dry, sink, ap)
+		return id, rb, results(id, done), err
+	})
+}
+
+// startDrill drills rb (a plan of the drill when dry) and returns the
+// commands that follow it.
+func (m *Model) startDrill(rb *runbook.Runbook, vars []string, dry bool) tea.Cmd {
+	e := m.env
+	ds, ok := e.opts.Runs.(DrillService)
+	switch {
+	case !ok:
+		return status("drills cannot run here: no engine configured", true)
+	case e.opts.ReadOnly:
+		return status("read-only console: drills are disabled", true)
+	}
+	return m.launch(dry, true, func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error) {
+		id, done, err := ds.StartDrill(ctx, rb, vars, dry, sink, ap)
+		if err != nil {
+			return "", rb, nil, err
+		}
+		out := make(chan runDone, 1)
+		go func() {
+			d := <-done
+			rd := runDone{id: id, err: d.Err}
+			if d.Outcome != nil {
+				rd.res, rd.report = d.Outcome.Result, d.Outcome.Report
+				if d.Outcome.TeardownErr != nil {
+					rd.err = errors.Join(rd.err, d.Outcome.TeardownErr)
+				}
+			}
+			out <- rd
+		}()
+		return id, rb, out, nil
+	})
+}
+
+// results turns an engine result channel into the console's.
+func results(id string, done <-chan *runbook.Result) <-chan runDone {
+	if done == nil {
+		return nil
+	}
+	out := make(chan runDone, 1)
+	go func() { out <- runDone{id: id, res: <-done} }()
+	return out
+}
+
+// launch starts a run, a resume or a drill through start, wiring its
+// events and gates to the console.
+func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error)) tea.Cmd {
+	e := m.env
 	if m.run != nil && m.run.active() {
 		return status("a run is already in progress: wait for it or cancel it (ctrl+x)", true)
 	}
@@ -308,8 +375,6 @@ func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID 
 		return status("the console is not attached to a terminal program", true)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	r := newRunState(rb, dry)
-	r.live, r.cancel = true, cancel
 	send := m.send
 	var fanin *Fanin
 	sink := func(id string) runbook.Sink {
@@ -330,23 +395,13 @@ func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID 
 			send(runMsg{events: &ev})
 		}
 	}
-	var id string
-	var done <-chan *runbook.Result
-	var err error
-	if resumeID != "" {
-		rb, done, err = svc.Resume(ctx, resumeID, vars, sink, ap)
-		id = resumeID
-		if err == nil {
-			r = newRunState(rb, false)
-			r.live, r.cancel = true, cancel
-		}
-	} else {
-		id, done, err = svc.Start(ctx, rb, vars, dry, sink, ap)
-	}
+	id, rb, done, err := start(ctx, sink, ap)
 	if err != nil {
 		cancel()
 		return status(err.Error(), true)
 	}
+	r := newRunState(rb, dry)
+	r.live, r.cancel, r.drill = true, cancel, isDrill
 	r.id, r.fanin = id, fanin
 	m.run = r
 	m.setStatus("", false)
@@ -354,7 +409,7 @@ func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID 
 	// command stays pending for the length of the run.
 	go func() {
 		res := <-done
-		send(runMsg{done: &runDone{id: id, res: res}})
+		send(runMsg{done: &res})
 	}()
 	return nil
 }

@@ -31,6 +31,8 @@ type runbooksView struct {
 	focus  int
 	// resumeID is the run the form resumes ("": the form plans a new run).
 	resumeID string
+	// drill: the form, plan and run are a game-day drill's.
+	drill bool
 
 	nodes  *grid
 	cancel bool // asking to cancel the run
@@ -77,8 +79,11 @@ func (v *runbooksView) keys(e *env) []key.Binding {
 	switch v.level {
 	case 1:
 		what := "plan"
-		if v.resumeID != "" {
+		switch {
+		case v.resumeID != "":
 			what = "resume"
+		case v.drill:
+			what = "plan the drill"
 		}
 		return []key.Binding{key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↓", "next field")),
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", what)), e.keys.Back}
@@ -86,9 +91,12 @@ func (v *runbooksView) keys(e *env) []key.Binding {
 		if r := v.m.run; r != nil && r.active() {
 			return []key.Binding{e.keys.Cancel, e.keys.Up, e.keys.Down}
 		}
+		if v.drill {
+			return []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run the drill")), e.keys.Back, e.keys.Up, e.keys.Down}
+		}
 		return []key.Binding{e.keys.Run, e.keys.Back, e.keys.Up, e.keys.Down}
 	}
-	return []key.Binding{e.keys.Enter, e.keys.Refresh}
+	return []key.Binding{e.keys.Enter, e.keys.Drill, e.keys.Refresh}
 }
 
 func (v *runbooksView) capturing() bool { return v.level == 1 || v.cancel }
@@ -215,8 +223,12 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	if listKeys(e, v.list, k) {
 		return nil
 	}
-	if !key.Matches(k, e.keys.Enter) {
+	isDrill := key.Matches(k, e.keys.Drill)
+	if !key.Matches(k, e.keys.Enter) && !isDrill {
 		return nil
+	}
+	if isDrill && e.opts.ReadOnly {
+		return status("read-only console: drills are disabled", true)
 	}
 	i := v.list.selected()
 	if i < 0 {
@@ -230,6 +242,7 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		return status("runbooks cannot be opened here: no engine configured", true)
 	}
 	v.setForm(f.rb)
+	v.drill = isDrill
 	v.level = 1
 	if len(v.fields) == 0 {
 		return v.plan(e)
@@ -239,7 +252,7 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 
 // setForm fills the form with rb's variables and their defaults.
 func (v *runbooksView) setForm(rb *runbook.Runbook) {
-	v.rb, v.fields, v.focus, v.resumeID = rb, nil, 0, ""
+	v.rb, v.fields, v.focus, v.resumeID, v.drill = rb, nil, 0, "", false
 	for _, x := range rb.Variables {
 		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault, sensitive: x.Sensitive}
 		if x.HasDefault {
@@ -343,7 +356,12 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 		v.follow = true
 		return cmd
 	}
-	cmd := v.m.startRun(v.rb, v.vars(), true, "")
+	var cmd tea.Cmd
+	if v.drill {
+		cmd = v.m.startDrill(v.rb, v.vars(), true)
+	} else {
+		cmd = v.m.startRun(v.rb, v.vars(), true, "")
+	}
 	v.level = 2
 	v.bindNodes()
 	v.nodes.top()
@@ -403,7 +421,12 @@ func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		if v.rb == nil {
 			return status("open a runbook first", true)
 		}
-		cmd := v.m.startRun(v.rb, v.vars(), false, "")
+		var cmd tea.Cmd
+		if v.drill {
+			cmd = v.m.startDrill(v.rb, v.vars(), false)
+		} else {
+			cmd = v.m.startRun(v.rb, v.vars(), false, "")
+		}
 		v.bindNodes()
 		v.follow = true
 		return cmd
@@ -436,9 +459,13 @@ func (v *runbooksView) renderForm(e *env, w, h int) string {
 	if o := v.rb.Objectives; o != nil {
 		fmt.Fprintf(&b, "objectives: RTO %s, RPO %s\n", age(o.RTO), age(o.RPO))
 	}
-	if v.resumeID != "" {
+	switch {
+	case v.resumeID != "":
 		b.WriteString("Variables (enter on the last one resumes the run):\n")
-	} else {
+	case v.drill:
+		b.WriteString("DRILL: production is not touched; what the drill creates is torn down at the end.\n")
+		b.WriteString("Variables (enter on the last one plans the drill):\n")
+	default:
 		b.WriteString("Variables (enter on the last one plans the run):\n")
 	}
 	for i, f := range v.fields {
@@ -489,10 +516,25 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 		b.WriteString(st.bad.Render("Cancel the run? y = cancel it, any other key = let it go on") + "\n")
 	} else if r.err != "" {
 		b.WriteString(st.statusErr.Render(cell("✖ "+r.err, w, false)) + "\n")
+	} else if !r.active() && r.dry && r.status == runbook.StatusSucceeded && r.drill {
+		b.WriteString("drill plan ready: x runs the drill (gates will ask), esc goes back\n")
 	} else if !r.active() && r.dry && r.status == runbook.StatusSucceeded {
 		b.WriteString("plan ready: x runs it for real (gates will ask), esc goes back\n")
 	} else {
 		b.WriteString("\n")
+	}
+	if r.drill && !r.dry {
+		// What the drill measured, then its teardown as it happens.
+		var extra []string
+		if r.report != nil {
+			extra = drillLines(st, r.report, r, false, false, h)
+		} else {
+			extra = teardownLines(st, r, h)
+		}
+		for _, l := range extra {
+			b.WriteString(cell(l, w, false) + "\n")
+		}
+		h -= len(extra)
 	}
 	if v.follow && v.nodes.filter == "" && v.nodes.sortCol < 0 {
 		// The last node that has started is where the run is.
@@ -522,6 +564,9 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 	}
 	if n.actor != "" {
 		lines = append(lines, "decided by "+n.actor)
+	}
+	for _, c := range n.drilled {
+		lines = append(lines, "  ⇢ drill: "+c.String())
 	}
 	for _, c := range n.changes {
 		lines = append(lines, "  • "+c.String())

@@ -426,7 +426,7 @@ func (v *runsView) render(e *env, w, h int) string {
 		b.WriteString(cell("outputs "+r.outputs, w, false) + "\n")
 	}
 	if v.report != nil {
-		for _, l := range v.drillLines(st, h) {
+		for _, l := range drillLines(st, v.report, v.open, v.tearing, true, h) {
 			b.WriteString(cell(l, w, false) + "\n")
 		}
 	}
@@ -434,10 +434,33 @@ func (v *runsView) render(e *env, w, h int) string {
 	return b.String() + v.nodes.view(st, w, h-used)
 }
 
+// teardownLines show a live drill's teardown as it happens.
+func teardownLines(st *styles, r *runState, h int) []string {
+	if len(r.teardown) == 0 && r.tornDown == "" {
+		return nil
+	}
+	head := st.warn.Render("▶ teardown in progress")
+	switch {
+	case r.tornDown == "finished":
+		head = st.ok.Render("✔ teardown finished")
+	case r.tornDown != "":
+		head = st.bad.Render("✖ teardown " + r.tornDown)
+	}
+	acts := r.teardown
+	if room := max(h/4, 1); len(acts) > room {
+		acts = acts[len(acts)-room:]
+	}
+	lines := []string{head}
+	for _, a := range acts {
+		lines = append(lines, "  "+a)
+	}
+	return lines
+}
+
 // drillLines are a drill's measurements: the objectives met or not, the
 // critical path, the faults, and what its teardown did.
-func (v *runsView) drillLines(st *styles, h int) []string {
-	rep, r := v.report, v.open
+// marked says the step list below marks the critical path with ◆.
+func drillLines(st *styles, rep *drill.Report, r *runState, tearing, marked bool, h int) []string {
 	objective := func(label string, o drill.Objective) string {
 		verdict := st.ok.Render("✔ PASS")
 		switch {
@@ -458,11 +481,15 @@ func (v *runsView) drillLines(st *styles, h int) []string {
 		return s
 	}
 	lines := []string{st.title.Render("DRILL") + "  " + objective("RTO", rep.RTO) + "   " + objective("RPO", rep.RPO)}
-	path := "critical path " + age(rep.CriticalDuration) + ": " + strings.Join(rep.CriticalPath, " → ")
+	path := "critical path "
+	if marked {
+		path += "(◆) "
+	}
+	path += age(rep.CriticalDuration) + ": " + strings.Join(rep.CriticalPath, " → ")
 	if len(rep.CriticalPath) == 0 {
 		path = "critical path: none measured"
 	}
-	lines = append(lines, path+"  (◆ below)")
+	lines = append(lines, path)
 	if len(rep.Faults) > 0 {
 		lines = append(lines, "faults injected: "+strings.Join(rep.Faults, ", "))
 	} else {
@@ -470,7 +497,7 @@ func (v *runsView) drillLines(st *styles, h int) []string {
 	}
 	var td string
 	switch status := rep.Teardown.Status; {
-	case v.tearing:
+	case tearing:
 		td = st.warn.Render("▶ teardown in progress")
 	case status == "finished":
 		td = st.ok.Render("✔ teardown finished")
