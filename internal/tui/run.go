@@ -53,6 +53,7 @@ type runState struct {
 	outputs string
 	dropped int
 	cancel  context.CancelFunc
+	release context.CancelFunc // stops the event flow once the result is in
 	fanin   *Fanin
 	live    bool
 	// drill: the run is a drill. teardown lists its teardown's actions
@@ -281,6 +282,9 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		if r.cancel != nil {
 			r.cancel()
 		}
+		if r.release != nil {
+			r.release()
+		}
 		m.closeStaleGate()
 		if res := msg.done.res; res != nil {
 			if r.status == "" {
@@ -375,6 +379,9 @@ func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink f
 		return status("the console is not attached to a terminal program", true)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
+	// The events flow until the result is in, past a cancel: a cancelled
+	// drill's teardown still shows as it happens.
+	flow, release := context.WithCancel(e.ctx)
 	send := m.send
 	var fanin *Fanin
 	sink := func(id string) runbook.Sink {
@@ -383,7 +390,7 @@ func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink f
 				send(runMsg{events: &ev})
 			}
 		}, 100*time.Millisecond)
-		go fanin.Run(ctx)
+		go fanin.Run(flow)
 		return fanin
 	}
 	ap := NewApprover(send, e.opts.Operator)
@@ -398,10 +405,11 @@ func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink f
 	id, rb, done, err := start(ctx, sink, ap)
 	if err != nil {
 		cancel()
+		release()
 		return status(err.Error(), true)
 	}
 	r := newRunState(rb, dry)
-	r.live, r.cancel, r.drill = true, cancel, isDrill
+	r.live, r.cancel, r.release, r.drill = true, cancel, release, isDrill
 	r.id, r.fanin = id, fanin
 	m.run = r
 	m.setStatus("", false)

@@ -106,6 +106,10 @@ func (v *runsView) keys(e *env) []key.Binding {
 		}
 		return []key.Binding{e.keys.Resume, e.keys.Back}
 	}
+	if i := v.list.selected(); i >= 0 && i < len(v.runs) && v.runs[i].Drill {
+		// A drill is not resumed.
+		return []key.Binding{e.keys.Enter, e.keys.Refresh, e.keys.Sort}
+	}
 	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Refresh, e.keys.Sort}
 }
 func (v *runsView) capturing() bool { return false }
