@@ -274,3 +274,53 @@ func TestReadOnlyRefusesDrill(t *testing.T) {
 	h.keys("D")
 	h.waitScreen("read-only console: drills are disabled")
 }
+
+const faultRunbook = `runbook {
+  description = "A drill under S3 throttling"
+  drill {
+    fault {
+      kind    = "throttle"
+      service = "s3"
+    }
+  }
+}
+
+step "wait" "prepare" {
+  duration = "1ms"
+}
+`
+
+// TestDrillFaultsOnlyOnTheSandbox: a drill asking for faults is refused
+// without an injector (AWS), and on the embedded sandbox its report
+// lists them.
+func TestDrillFaultsOnlyOnTheSandbox(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "throttled.hcl"), []byte(faultRunbook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx := newDrillFixture(t)
+	h := newHarnessOn(t, fx, 120, 40, func(o *Options) { o.RunbooksDir = dir })
+	h.keys("6")
+	h.waitScreen("throttled")
+	h.keys("D")
+	h.waitScreen("faults can only be injected into the embedded sandbox")
+	if runs, err := h.m.env.opts.Runs.History(); err != nil || len(runs) != 0 {
+		t.Fatalf("a refused drill left runs %v (%v)", runs, err)
+	}
+
+	h = newHarnessOn(t, fx, 120, 40, func(o *Options) {
+		o.RunbooksDir = dir
+		if e, ok := o.Runs.(*EngineRuns); ok {
+			e.Injector = drill.ServerInjector{Server: fx.srv}
+		}
+	})
+	h.keys("6")
+	h.waitScreen("throttled")
+	h.keys("D")
+	h.waitScreen("drill plan SUCCEEDED")
+	h.keys("x")
+	h.waitScreen("faults injected: throttle")
+	if fs := fx.srv.Faults(); len(fs) != 0 {
+		t.Fatalf("faults left in the sandbox after the drill: %v", fs)
+	}
+}

@@ -42,6 +42,15 @@ func (s *EngineRuns) StartDrill(ctx context.Context, rb *runbook.Runbook, vars [
 	if diags := runbook.CheckDrill(rb, s.Registry); diags.HasErrors() {
 		return "", nil, &drill.DiagError{Diags: diags}
 	}
+	// Refused before anything is journalled: faults reach only the
+	// sandbox the console embeds.
+	faults, err := drill.FromRunbook(rb)
+	if err != nil {
+		return "", nil, fmt.Errorf("drill: %w", err)
+	}
+	if len(faults) > 0 && s.Injector == nil {
+		return "", nil, errors.New("drill: faults can only be injected into the embedded sandbox; against AWS, rehearse failures with AWS Fault Injection Service")
+	}
 	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: vars})
 	if diags.HasErrors() {
 		var msgs []string
