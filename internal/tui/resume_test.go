@@ -132,3 +132,36 @@ func TestResumeAsksForSensitiveVariables(t *testing.T) {
 		t.Fatal("the journal holds the sensitive value")
 	}
 }
+
+// FuzzResumeVars: whatever was recorded, a resume never passes the
+// sensitive mark on as a value it was not given, and every recorded
+// variable is either passed back or asked for.
+func FuzzResumeVars(f *testing.F) {
+	f.Add("label", "a", "token", "(sensitive)", "token=x")
+	f.Add("a", "(sensitive)", "b", "c", "")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2, given string) {
+		if n1 == "" || n2 == "" || n1 == n2 || strings.Contains(n1, "=") || strings.Contains(n2, "=") {
+			t.Skip()
+		}
+		rb := &runbook.Runbook{Variables: []*runbook.Variable{{Name: n1}, {Name: n2, Sensitive: true}}}
+		var g []string
+		if given != "" {
+			g = []string{given}
+		}
+		flags, missing := ResumeVars(rb, map[string]string{n1: v1, n2: v2}, g)
+		out := map[string]bool{}
+		for _, fl := range flags {
+			name, val, _ := strings.Cut(fl, "=")
+			out[name] = true
+			if val == sensitiveMark && !slices.Contains(g, fl) {
+				t.Fatalf("flag %q passes the mark on", fl)
+			}
+		}
+		for _, m := range missing {
+			out[m] = true
+		}
+		if !out[n1] || !out[n2] {
+			t.Fatalf("flags %q missing %q lose a recorded variable", flags, missing)
+		}
+	})
+}
