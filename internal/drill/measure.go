@@ -298,26 +298,24 @@ func recoveryPoints(steps []*StepTiming, incident time.Time) []RecoveryPoint {
 		add := func(source string, at time.Time) {
 			out = append(out, RecoveryPoint{Node: st.Node, Source: source, At: at, Age: incident.Sub(at)})
 		}
-		switch st.record.Type {
-		case "s3_restore", "model_rollback":
-			if s, ok := cfg["to_time"].(string); ok {
+		// addAt adds the RFC 3339 time at m[key], if there is one.
+		addAt := func(source string, m map[string]any, key string) {
+			if s, ok := m[key].(string); ok {
 				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					add("to_time", t)
+					add(source, t)
 				}
 			}
+		}
+		switch st.record.Type {
+		case "s3_restore", "model_rollback":
+			addAt("to_time", cfg, "to_time")
 		case "backup_restore":
 			// A continuous point restores to to_time itself; a snapshot
 			// point holds the state of its creation.
 			if cont, _ := outs["continuous"].(bool); cont {
-				if s, ok := cfg["to_time"].(string); ok {
-					if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-						add("to_time (continuous backup)", t)
-					}
-				}
-			} else if s, ok := outs["recovery_point_created"].(string); ok {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					add("recovery_point_created", t)
-				}
+				addAt("to_time (continuous backup)", cfg, "to_time")
+			} else {
+				addAt("recovery_point_created", outs, "recovery_point_created")
 			}
 		case "replication_check":
 			if lag, ok := outs["lag_seconds"].(float64); ok && !st.Started.IsZero() {
