@@ -21,14 +21,11 @@ const snapshotFailTag = "sandbox:fail"
 type ec2Service struct{ e *estate }
 
 func (s *ec2Service) identify(r *http.Request) (string, bool, error) {
-	f, err := parseForm(r)
+	op, f, err := queryAction(r)
 	if err != nil {
 		return "", false, err
 	}
-	op := f.get("Action")
-	if op == "" {
-		return "", false, &apiError{http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action"}
-	}
+	// A dry run changes nothing.
 	return op, isMutatingName(op) && f.get("DryRun") != "true", nil
 }
 

@@ -11,15 +11,24 @@ type queryHandler func(d *xmlDoc, f form, c *call) *apiError
 
 // identifyQuery names the Action of a query-protocol request.
 func identifyQuery(r *http.Request) (string, bool, error) {
-	f, err := parseForm(r)
+	op, _, err := queryAction(r)
 	if err != nil {
 		return "", false, err
 	}
+	return op, isMutatingName(op), nil
+}
+
+// queryAction parses a query-protocol request and names its Action.
+func queryAction(r *http.Request) (string, form, error) {
+	f, err := parseForm(r)
+	if err != nil {
+		return "", nil, err
+	}
 	op := f.get("Action")
 	if op == "" {
-		return "", false, &apiError{http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action"}
+		return "", nil, &apiError{http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action"}
 	}
-	return op, isMutatingName(op), nil
+	return op, f, nil
 }
 
 // writeQueryError writes the query protocol's error shape.
