@@ -44,15 +44,9 @@ type Run struct {
 
 // Read loads the journal of run id.
 func (s *Store) Read(id string) (*Run, error) {
-	if !ValidRunID(id) {
-		return nil, fmt.Errorf("read run: invalid run id %q (ids look like 20261122T164500Z-3f9a1c)", id)
-	}
-	f, err := os.Open(s.Path(id))
+	f, err := s.open(id)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("read run %s: no such run in %s", id, s.Dir)
-		}
-		return nil, fmt.Errorf("read run %s: %w", id, err)
+		return nil, err
 	}
 	defer f.Close()
 	run, err := Decode(f)
@@ -63,39 +57,34 @@ func (s *Store) Read(id string) (*Run, error) {
 	return run, nil
 }
 
-// Decode rebuilds a run from journal text. A last line that is not valid
-// JSON is taken as torn by a crash and ignored; a bad line anywhere else is
-// an error, since the journal can no longer be trusted.
+// open opens the journal of run id for reading.
+func (s *Store) open(id string) (*os.File, error) {
+	if !ValidRunID(id) {
+		return nil, fmt.Errorf("read run: invalid run id %q (ids look like 20261122T164500Z-3f9a1c)", id)
+	}
+	f, err := os.Open(s.Path(id))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read run %s: no such run in %s", id, s.Dir)
+		}
+		return nil, fmt.Errorf("read run %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// Decode rebuilds a run from journal text. A torn last line is ignored, as
+// records explains.
 func Decode(r io.Reader) (*Run, error) {
 	run := &Run{Resume: runbook.ResumeState{
 		Finished: map[string]json.RawMessage{},
 		Skipped:  map[string]string{},
 		Approved: map[string]string{},
 	}}
-	br := bufio.NewReader(r)
-	var pendingErr error
-	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			if pendingErr != nil {
-				return nil, pendingErr
-			}
-			var e runbook.Event
-			if jerr := json.Unmarshal(line, &e); jerr != nil {
-				// Only fatal if more lines follow.
-				pendingErr = fmt.Errorf("journal line %d: %w", lineNo, jerr)
-				run.Torn = true
-			} else {
-				run.apply(e)
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read journal: %w", err)
-		}
+	torn, err := records(r, run.apply)
+	if err != nil {
+		return nil, err
 	}
+	run.Torn = torn
 	if run.Events == 0 {
 		return nil, errors.New("journal holds no complete record")
 	}
@@ -104,6 +93,37 @@ func Decode(r io.Reader) (*Run, error) {
 	}
 	run.Resume.From = run.Last.RunID
 	return run, nil
+}
+
+// records calls fn with each complete record of journal text, in order. A
+// last line that is not valid JSON is taken as torn by a crash and skipped,
+// which torn reports; a bad line anywhere else is an error, since the
+// journal can no longer be trusted.
+func records(r io.Reader, fn func(runbook.Event)) (torn bool, err error) {
+	br := bufio.NewReader(r)
+	var pendingErr error
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if pendingErr != nil {
+				return false, pendingErr
+			}
+			var e runbook.Event
+			if jerr := json.Unmarshal(line, &e); jerr != nil {
+				// Only fatal if more lines follow.
+				pendingErr = fmt.Errorf("journal line %d: %w", lineNo, jerr)
+				torn = true
+			} else {
+				fn(e)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return torn, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read journal: %w", err)
+		}
+	}
 }
 
 func (run *Run) apply(e runbook.Event) {
@@ -195,30 +215,14 @@ func (s *Store) List() ([]Summary, error) {
 // Events returns every complete record of run id's journal, in order. A
 // torn last line is ignored, as Read does.
 func (s *Store) Events(id string) ([]runbook.Event, error) {
-	if !ValidRunID(id) {
-		return nil, fmt.Errorf("read run: invalid run id %q (ids look like 20261122T164500Z-3f9a1c)", id)
-	}
-	b, err := os.ReadFile(s.Path(id))
+	f, err := s.open(id)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("read run %s: no such run in %s", id, s.Dir)
-		}
-		return nil, fmt.Errorf("read run %s: %w", id, err)
+		return nil, err
 	}
-	lines := bytes.Split(b, []byte("\n"))
+	defer f.Close()
 	var out []runbook.Event
-	for i, line := range lines {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var e runbook.Event
-		if err := json.Unmarshal(line, &e); err != nil {
-			if i == len(lines)-1 {
-				break // torn by a crash mid-write
-			}
-			return nil, fmt.Errorf("read run %s: journal line %d: %w", id, i+1, err)
-		}
-		out = append(out, e)
+	if _, err := records(f, func(e runbook.Event) { out = append(out, e) }); err != nil {
+		return nil, fmt.Errorf("read run %s: %w", id, err)
 	}
 	return out, nil
 }
