@@ -2,11 +2,9 @@ package tui
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
@@ -51,34 +49,12 @@ func (s *EngineRuns) StartDrill(ctx context.Context, rb *runbook.Runbook, vars [
 	if len(faults) > 0 && s.Injector == nil {
 		return "", nil, errors.New("drill: faults can only be injected into the embedded sandbox; against AWS, rehearse failures with AWS Fault Injection Service")
 	}
-	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: vars})
-	if diags.HasErrors() {
-		var msgs []string
-		for _, d := range diags.Errs() {
-			msgs = append(msgs, d.Error())
-		}
-		return "", nil, fmt.Errorf("variables: %s", strings.Join(msgs, "; "))
-	}
-	id, err := journal.NewRunID(s.now(), rand.Reader)
+	o, w, err := s.create(rb, vars, dryRun, "drill")
 	if err != nil {
-		return "", nil, fmt.Errorf("start drill: %w", err)
+		return "", nil, err
 	}
-	w, err := s.Store.Create(id, journal.NewRedactor(os.Environ()))
-	if err != nil {
-		return "", nil, fmt.Errorf("start drill: %w", err)
-	}
-	o := runbook.Options{RunID: id, DryRun: dryRun, Vars: vals, Registry: s.Registry, Approver: ap, Now: s.Now,
-		Target: s.Target, Operator: s.Operator, Host: s.Host}
-	if dryRun && s.DryRegistry != nil {
-		o.Registry = s.DryRegistry
-	}
-	out := sink(id)
-	o.Sink = runbook.SinkFunc(func(e runbook.Event) error {
-		if err := w.Emit(e); err != nil {
-			return err
-		}
-		return out.Emit(e)
-	})
+	id := o.RunID
+	o = s.options(o, w, sink(id), ap)
 	done := make(chan DrillDone, 1)
 	go func() {
 		res, err := drill.Run(ctx, drill.Options{Runbook: rb, Run: o, Injector: s.Injector, Teardown: s.Registry})
@@ -144,15 +120,7 @@ func (s *EngineRuns) Teardown(ctx context.Context, runID string, sink runbook.Si
 		return nil, fmt.Errorf("teardown %s: %w", runID, err)
 	}
 	sum, terr := drill.Teardown(ctx, drill.TeardownOptions{RunID: runID, Events: events, Registry: s.Registry, Runbook: rb, Now: s.Now,
-		Sink: runbook.SinkFunc(func(e runbook.Event) error {
-			if err := w.Emit(e); err != nil {
-				return err
-			}
-			if sink != nil {
-				return sink.Emit(e)
-			}
-			return nil
-		})})
+		Sink: journalFirst(w, sink)})
 	if err := w.Close(); err != nil && terr == nil {
 		terr = fmt.Errorf("teardown %s: %w", runID, err)
 	}

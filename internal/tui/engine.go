@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -55,13 +57,18 @@ type EngineRuns struct {
 func (s *EngineRuns) Load(path string) (*runbook.Runbook, error) {
 	rb, diags := runbook.Load(path, s.Registry)
 	if diags.HasErrors() {
-		var msgs []string
-		for _, d := range diags.Errs() {
-			msgs = append(msgs, d.Error())
-		}
-		return rb, fmt.Errorf("load %s: %s", path, strings.Join(msgs, "; "))
+		return rb, fmt.Errorf("load %s: %s", path, joinErrs(diags))
 	}
 	return rb, nil
+}
+
+// joinErrs puts a set of diagnostics' errors on one line.
+func joinErrs(diags hcl.Diagnostics) string {
+	var msgs []string
+	for _, d := range diags.Errs() {
+		msgs = append(msgs, d.Error())
+	}
+	return strings.Join(msgs, "; ")
 }
 
 func (s *EngineRuns) now() time.Time {
@@ -73,23 +80,29 @@ func (s *EngineRuns) now() time.Time {
 
 // Start implements RunService.
 func (s *EngineRuns) Start(ctx context.Context, rb *runbook.Runbook, vars []string, dryRun bool, sink func(string) runbook.Sink, ap runbook.Approver) (string, <-chan *runbook.Result, error) {
+	o, w, err := s.create(rb, vars, dryRun, "run")
+	if err != nil {
+		return "", nil, err
+	}
+	return o.RunID, s.execute(ctx, rb, o, w, sink(o.RunID), ap), nil
+}
+
+// create resolves vars for a new run of rb and opens its journal; what
+// names the run in errors.
+func (s *EngineRuns) create(rb *runbook.Runbook, vars []string, dryRun bool, what string) (runbook.Options, *journal.Writer, error) {
 	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: vars})
 	if diags.HasErrors() {
-		var msgs []string
-		for _, d := range diags.Errs() {
-			msgs = append(msgs, d.Error())
-		}
-		return "", nil, fmt.Errorf("variables: %s", strings.Join(msgs, "; "))
+		return runbook.Options{}, nil, fmt.Errorf("variables: %s", joinErrs(diags))
 	}
 	id, err := journal.NewRunID(s.now(), rand.Reader)
 	if err != nil {
-		return "", nil, fmt.Errorf("start run: %w", err)
+		return runbook.Options{}, nil, fmt.Errorf("start %s: %w", what, err)
 	}
 	w, err := s.Store.Create(id, journal.NewRedactor(os.Environ()))
 	if err != nil {
-		return "", nil, fmt.Errorf("start run: %w", err)
+		return runbook.Options{}, nil, fmt.Errorf("start %s: %w", what, err)
 	}
-	return id, s.execute(ctx, rb, runbook.Options{RunID: id, DryRun: dryRun, Vars: vals}, w, sink(id), ap), nil
+	return runbook.Options{RunID: id, DryRun: dryRun, Vars: vals}, w, nil
 }
 
 // Resume implements RunService.
@@ -127,18 +140,7 @@ func (s *EngineRuns) Resume(ctx context.Context, runID string, vars []string, si
 }
 
 func (s *EngineRuns) execute(ctx context.Context, rb *runbook.Runbook, o runbook.Options, w *journal.Writer, sink runbook.Sink, ap runbook.Approver) <-chan *runbook.Result {
-	o.Registry, o.Approver, o.Now = s.Registry, ap, s.Now
-	if o.DryRun && s.DryRegistry != nil {
-		o.Registry = s.DryRegistry
-	}
-	o.Target, o.Operator, o.Host = s.Target, s.Operator, s.Host
-	// The journal comes first: its Emit syncs before the action starts.
-	o.Sink = runbook.SinkFunc(func(e runbook.Event) error {
-		if err := w.Emit(e); err != nil {
-			return err
-		}
-		return sink.Emit(e)
-	})
+	o = s.options(o, w, sink, ap)
 	done := make(chan *runbook.Result, 1)
 	go func() {
 		res := runbook.Execute(ctx, rb, o)
@@ -146,6 +148,32 @@ func (s *EngineRuns) execute(ctx context.Context, rb *runbook.Runbook, o runbook
 		done <- res
 	}()
 	return done
+}
+
+// options completes o with the service's registries and identity, ap
+// for its gates, and its events journalled before they reach sink.
+func (s *EngineRuns) options(o runbook.Options, w *journal.Writer, sink runbook.Sink, ap runbook.Approver) runbook.Options {
+	o.Registry, o.Approver, o.Now = s.Registry, ap, s.Now
+	if o.DryRun && s.DryRegistry != nil {
+		o.Registry = s.DryRegistry
+	}
+	o.Target, o.Operator, o.Host = s.Target, s.Operator, s.Host
+	o.Sink = journalFirst(w, sink)
+	return o
+}
+
+// journalFirst tees events to the journal and then to sink (if any): the
+// journal's Emit syncs before the action starts.
+func journalFirst(w *journal.Writer, sink runbook.Sink) runbook.Sink {
+	return runbook.SinkFunc(func(e runbook.Event) error {
+		if err := w.Emit(e); err != nil {
+			return err
+		}
+		if sink != nil {
+			return sink.Emit(e)
+		}
+		return nil
+	})
 }
 
 // sensitiveMark is what the journal records for a sensitive variable.
