@@ -463,8 +463,7 @@ type RequestRecord struct {
 type requestLog struct {
 	mu   sync.Mutex
 	buf  []RequestRecord
-	next int
-	full bool
+	next int // oldest record once buf is full
 }
 
 func newRequestLog(n int) *requestLog { return &requestLog{buf: make([]RequestRecord, 0, n)} }
@@ -472,11 +471,8 @@ func newRequestLog(n int) *requestLog { return &requestLog{buf: make([]RequestRe
 func (l *requestLog) add(r RequestRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.full && len(l.buf) < cap(l.buf) {
+	if len(l.buf) < cap(l.buf) {
 		l.buf = append(l.buf, r)
-		if len(l.buf) == cap(l.buf) {
-			l.full = true
-		}
 		return
 	}
 	l.buf[l.next] = r
