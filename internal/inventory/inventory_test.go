@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/inventory"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
@@ -16,7 +17,11 @@ var fixedNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 func start(t *testing.T) (*sandbox.Server, inventory.Clients) {
 	t.Helper()
 	srv, cfg := sandboxtest.Start(t, sandbox.Options{Seed: 1, Clock: func() time.Time { return fixedNow }})
-	return srv, inventory.NewConfigClients(cfg, true)
+	c, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), Credentials: cfg.Credentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
 }
 
 func TestModelReads(t *testing.T) {
