@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/sourcegraph/conc/pool"
 )
 
@@ -136,8 +135,7 @@ func (c *copier) Copy(ctx context.Context, src objectVersion, size int64, dst ob
 // copyError names the source version and turns S3's answer for an
 // archived source into a clear error.
 func copyError(src objectVersion, err error) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidObjectState" {
+	if isCode(err, "InvalidObjectState") {
 		err = fmt.Errorf("%w (%v)", errArchived, err)
 	}
 	return fmt.Errorf("copy %s version %s: %w", src.Key, versionLabel(src.VersionID), err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go"
 )
 
 const defaultAbortTimeout = 30 * time.Second
@@ -92,13 +91,9 @@ func throttled(err error) bool {
 	if err == nil {
 		return false
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-			"TooManyRequests", "TooManyRequestsException", "RequestThrottled", "ServiceUnavailable":
-			return true
-		}
+	if isCode(err, "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+		"TooManyRequests", "TooManyRequestsException", "RequestThrottled", "ServiceUnavailable") {
+		return true
 	}
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusServiceUnavailable || re.HTTPStatusCode() == http.StatusTooManyRequests)
@@ -115,12 +110,5 @@ func transient(err error) bool {
 	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
 		return true
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "InternalError", "RequestTimeout", "RequestTimeTooSkewed":
-			return true
-		}
-	}
-	return false
+	return isCode(err, "InternalError", "RequestTimeout", "RequestTimeTooSkewed")
 }
