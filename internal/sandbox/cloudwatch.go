@@ -879,14 +879,23 @@ func (e *estate) series(region, ns, name string, dims []dimension, start, end, n
 	return ts, vs
 }
 
-func (s *cloudwatchService) getMetricData(in doc, c *call) (doc, *apiError) {
+// timeRange reads a metric query's StartTime and EndTime.
+func timeRange(in doc) (start, end time.Time, e *apiError) {
 	start, ok1 := dtime(in, "StartTime")
 	end, ok2 := dtime(in, "EndTime")
 	if !ok1 || !ok2 {
-		return nil, cwMissing("StartTime and EndTime")
+		return start, end, cwMissing("StartTime and EndTime")
 	}
 	if !start.Before(end) {
-		return nil, cwInvalid("The parameter StartTime must be less than the parameter EndTime.")
+		return start, end, cwInvalid("The parameter StartTime must be less than the parameter EndTime.")
+	}
+	return start, end, nil
+}
+
+func (s *cloudwatchService) getMetricData(in doc, c *call) (doc, *apiError) {
+	start, end, ae := timeRange(in)
+	if ae != nil {
+		return nil, ae
 	}
 	queries := dlist(in, "MetricDataQueries")
 	if len(queries) == 0 {
@@ -938,20 +947,16 @@ func (s *cloudwatchService) getMetricStatistics(in doc, c *call) (doc, *apiError
 	if ns == "" || name == "" {
 		return nil, cwMissing("Namespace and MetricName")
 	}
-	start, ok1 := dtime(in, "StartTime")
-	end, ok2 := dtime(in, "EndTime")
-	if !ok1 || !ok2 {
-		return nil, cwMissing("StartTime and EndTime")
-	}
-	if !start.Before(end) {
-		return nil, cwInvalid("The parameter StartTime must be less than the parameter EndTime.")
+	start, end, ae := timeRange(in)
+	if ae != nil {
+		return nil, ae
 	}
 	period := dint(in, "Period", 0)
 	if period < 1 {
 		return nil, cwMissing("Period")
 	}
-	stats := dstrings(in, "Statistics")
-	if len(stats) == 0 && len(dstrings(in, "ExtendedStatistics")) == 0 {
+	stats, ext := dstrings(in, "Statistics"), dstrings(in, "ExtendedStatistics")
+	if len(stats) == 0 && len(ext) == 0 {
 		return nil, cwMissing("Statistics or ExtendedStatistics")
 	}
 	ts, vs := s.e.series(c.Region, ns, name, ddims(in, "Dimensions"), start, end, c.Now, time.Duration(period)*time.Second)
@@ -969,7 +974,7 @@ func (s *cloudwatchService) getMetricStatistics(in doc, c *call) (doc, *apiError
 				return nil, cwInvalid("Statistics %q is not valid", st)
 			}
 		}
-		if ext := dstrings(in, "ExtendedStatistics"); len(ext) > 0 {
+		if len(ext) > 0 {
 			e := doc{}
 			for _, x := range ext {
 				e[x] = vs[i]
