@@ -48,14 +48,7 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fs.Usage()
 		return exitUsage
 	}
-	stateDir := o.stateDir
-	if stateDir == "" {
-		if stateDir, err = journal.DefaultStateDir(nil); err != nil {
-			fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
-			return exitUsage
-		}
-	}
-	store, err := journal.OpenStore(stateDir)
+	store, err := openStore(&o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole drill: %v\n", err)
 		return exitUsage

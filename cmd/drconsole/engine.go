@@ -315,14 +315,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.Usage()
 		return exitUsage
 	}
-	stateDir := o.stateDir
-	if stateDir == "" {
-		if stateDir, err = journal.DefaultStateDir(nil); err != nil {
-			fmt.Fprintf(stderr, "drconsole run: %v\n", err)
-			return exitUsage
-		}
-	}
-	store, err := journal.OpenStore(stateDir)
+	store, err := openStore(&o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
@@ -524,12 +517,10 @@ func cmdRuns(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		fmt.Fprintln(stderr, "drconsole runs: takes no arguments")
 		return exitUsage
 	}
-	dir := o.stateDir
-	if dir == "" {
-		if dir, err = journal.DefaultStateDir(nil); err != nil {
-			fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
-			return exitUsage
-		}
+	dir, err := stateDir(&o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
+		return exitUsage
 	}
 	runs, err := (&journal.Store{Dir: dir}).List()
 	if err != nil {
@@ -559,6 +550,24 @@ func cmdRuns(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "%s  %-24s %s\n", r.ID, status, strings.TrimSpace(r.RunbookPath))
 	}
 	return exitOK
+}
+
+// stateDir is the state directory the flags choose, or the default one.
+func stateDir(o *options) (string, error) {
+	if o.stateDir != "" {
+		return o.stateDir, nil
+	}
+	return journal.DefaultStateDir(nil)
+}
+
+// openStore opens the state directory the flags choose, creating it if
+// needed.
+func openStore(o *options) (*journal.Store, error) {
+	dir, err := stateDir(o)
+	if err != nil {
+		return nil, err
+	}
+	return journal.OpenStore(dir)
 }
 
 func plural(n int, word string) string {
