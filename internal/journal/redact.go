@@ -102,14 +102,7 @@ func (r *Redactor) Event(e runbook.Event) runbook.Event {
 	e.Line = r.String(e.Line)
 	e.Error = r.String(e.Error)
 	e.Reason = r.String(e.Reason)
-	if len(e.Outputs) > 0 {
-		red := r.String(string(e.Outputs))
-		if !json.Valid([]byte(red)) {
-			// Never fall back to the unredacted text.
-			red = `"` + Redacted + `"`
-		}
-		e.Outputs = json.RawMessage(red)
-	}
+	e.Outputs = r.rawJSON(e.Outputs)
 	if len(e.Changes) > 0 {
 		cs := make([]runbook.Change, len(e.Changes))
 		for i, c := range e.Changes {
