@@ -113,31 +113,36 @@ func (st *store) flush() error {
 }
 
 func (st *store) save(name string) error {
+	if err := st.write(name); err != nil {
+		return fmt.Errorf("save sandbox %s state: %w", name, err)
+	}
+	return nil
+}
+
+// write replaces a part's file atomically.
+func (st *store) write(name string) error {
 	tmp, err := os.CreateTemp(st.dir, name+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := st.parts[name].saveState(w); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), st.path(name)); err != nil {
-		return fmt.Errorf("save sandbox %s state: %w", name, err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), st.path(name))
 }
 
 // close stops the debounce and writes what is pending.
