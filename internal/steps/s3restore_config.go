@@ -29,17 +29,9 @@ const (
 // outputs, which a dry-run does not have.
 var errNotKnown = errors.New("not known until earlier steps have run")
 
-// s3Attr returns an attribute of a decoded step body, null when absent.
-func s3Attr(cfg cty.Value, name string) cty.Value {
-	if cfg.IsNull() || !cfg.IsKnown() || !cfg.Type().IsObjectType() || !cfg.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return cfg.GetAttr(name)
-}
-
 // s3String reads a string attribute: "" when null.
 func s3String(cfg cty.Value, name string) (string, error) {
-	v := s3Attr(cfg, name)
+	v := attr(cfg, name)
 	switch {
 	case !v.IsKnown():
 		return "", fmt.Errorf("%s: %w", name, errNotKnown)
@@ -53,7 +45,7 @@ func s3String(cfg cty.Value, name string) (string, error) {
 
 // s3Int reads a whole-number attribute within [lo, hi]; def when null.
 func s3Int(cfg cty.Value, name string, def, lo, hi int64) (int64, error) {
-	v := s3Attr(cfg, name)
+	v := attr(cfg, name)
 	switch {
 	case !v.IsKnown():
 		return 0, fmt.Errorf("%s: %w", name, errNotKnown)
@@ -74,7 +66,7 @@ func s3Int(cfg cty.Value, name string, def, lo, hi int64) (int64, error) {
 }
 
 func s3Bool(cfg cty.Value, name string) (bool, error) {
-	v := s3Attr(cfg, name)
+	v := attr(cfg, name)
 	switch {
 	case !v.IsKnown():
 		return false, fmt.Errorf("%s: %w", name, errNotKnown)
@@ -129,7 +121,7 @@ func parseRestoreSpec(cfg cty.Value) (restoreSpec, error) {
 	sp.TargetRegion = str("target_region")
 	sp.TargetBucket = str("target_bucket")
 	sp.Target = str("target_prefix")
-	targetPrefixSet := !s3Attr(cfg, "target_prefix").IsNull()
+	targetPrefixSet := !attr(cfg, "target_prefix").IsNull()
 	sp.Concurrency = num("concurrency", defaultConcurrency, 1, maxConcurrency)
 	sp.PageSize = num("page_size", defaultPageSize, 1, 1000)
 	sp.Sample = num("plan_sample", defaultPlanSample, 0, 10000)
@@ -176,7 +168,7 @@ func parseRestoreSpec(cfg cty.Value) (restoreSpec, error) {
 
 // validateTime checks an RFC 3339 attribute when its value is known.
 func validateTime(cfg cty.Value, name string) []runbook.ConfigError {
-	v := s3Attr(cfg, name)
+	v := attr(cfg, name)
 	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
 		return nil
 	}
@@ -188,7 +180,7 @@ func validateTime(cfg cty.Value, name string) []runbook.ConfigError {
 
 // validateNumber checks a whole-number attribute's range when it is known.
 func validateNumber(cfg cty.Value, name string, lo, hi int64) []runbook.ConfigError {
-	if !s3Attr(cfg, name).IsKnown() {
+	if !attr(cfg, name).IsKnown() {
 		return nil
 	}
 	if _, err := s3Int(cfg, name, lo, lo, hi); err != nil {
@@ -201,7 +193,7 @@ func validateNumber(cfg cty.Value, name string, lo, hi int64) []runbook.ConfigEr
 func validateNotEmpty(cfg cty.Value, names ...string) []runbook.ConfigError {
 	var out []runbook.ConfigError
 	for _, name := range names {
-		v := s3Attr(cfg, name)
+		v := attr(cfg, name)
 		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() == "" {
 			out = append(out, runbook.ConfigError{Attr: name, Summary: "Empty " + name, Detail: name + " must not be empty"})
 		}
@@ -229,7 +221,7 @@ func (*S3Restore) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
 func (*ModelRollback) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
 	out := validateTime(cfg, "to_time")
 	out = append(out, validateNotEmpty(cfg, "bucket", "key", "region", "version_id")...)
-	ver, at := s3Attr(cfg, "version_id"), s3Attr(cfg, "to_time")
+	ver, at := attr(cfg, "version_id"), attr(cfg, "to_time")
 	if ver.IsKnown() && at.IsKnown() && ver.IsNull() == at.IsNull() {
 		out = append(out, runbook.ConfigError{Attr: "version_id", Summary: "Version or time",
 			Detail: "set exactly one of version_id (the version to make current) and to_time (make current the version that was current then)"})
