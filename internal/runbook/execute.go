@@ -706,10 +706,7 @@ func (r *run) approve(n *Node, req GateRequest) (approval, error) {
 		}
 		return refuse("", what+" needs approval: run in a terminal or pass --auto-approve")
 	}
-	actx, cancel := r.ctx, context.CancelFunc(func() {})
-	if req.Timeout > 0 {
-		actx, cancel = context.WithTimeout(r.ctx, req.Timeout)
-	}
+	actx, cancel := r.within(req.Timeout)
 	defer cancel()
 	dec, aerr := r.opts.Approver.Approve(actx, req)
 	switch {
@@ -778,8 +775,7 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			r.setStatus(n, statusDone, cty.UnknownVal(typ.Outputs()), "")
 			return nodeEnd{statusDone, nil}, nil
 		}
-		if _, ok := r.resumeApproval(n); ok {
-			by := r.opts.Resume.Approved[n.Addr]
+		if by, ok := r.resumeApproval(n); ok {
 			if err := r.emit(Event{Kind: GateApproved, Node: n.Addr, Actor: by, Reason: "approved in run " + r.opts.Resume.From}); err != nil {
 				return nodeEnd{statusPending, nil}, err
 			}
@@ -836,13 +832,18 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 	}
 }
 
+// within is the run's context, ended after timeout too when timeout is set.
+func (r *run) within(timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout > 0 {
+		return context.WithTimeout(r.ctx, timeout)
+	}
+	return r.ctx, func() {}
+}
+
 // plan asks the step type what it would do, under the step's timeout: a
 // plan that lists millions of object versions reports progress too.
 func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
-	pctx, cancel := r.ctx, context.CancelFunc(func() {})
-	if st.timeout > 0 {
-		pctx, cancel = context.WithTimeout(r.ctx, st.timeout)
-	}
+	pctx, cancel := r.within(st.timeout)
 	defer cancel()
 	pr := &progressThrottle{r: r, node: n.Addr}
 	defer pr.flush()
@@ -855,10 +856,7 @@ func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
 
 // apply runs one attempt under the step's timeout.
 func (r *run) apply(n *Node, typ StepType, st settings, attempt int) (out cty.Value, err error) {
-	actx, cancel := r.ctx, context.CancelFunc(func() {})
-	if st.timeout > 0 {
-		actx, cancel = context.WithTimeout(r.ctx, st.timeout)
-	}
+	actx, cancel := r.within(st.timeout)
 	defer cancel()
 	pr := &progressThrottle{r: r, node: n.Addr, attempt: attempt}
 	sc := r.stepContext(n, attempt, pr)
