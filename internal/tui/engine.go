@@ -224,14 +224,4 @@ func plural(n int, one, many string) string {
 func (s *EngineRuns) History() ([]journal.Summary, error) { return s.Store.List() }
 
 // Events implements RunService.
-func (s *EngineRuns) Events(runID string) ([]runbook.Event, error) {
-	if !journal.ValidRunID(runID) {
-		return nil, fmt.Errorf("read run: invalid run id %q", runID)
-	}
-	f, err := os.Open(s.Store.Path(runID))
-	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", runID, err)
-	}
-	defer f.Close()
-	return readEvents(f)
-}
+func (s *EngineRuns) Events(runID string) ([]runbook.Event, error) { return s.Store.Events(runID) }

@@ -1,12 +1,9 @@
 package tui
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -420,33 +417,6 @@ func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink f
 		send(runMsg{done: &res})
 	}()
 	return nil
-}
-
-// readEvents decodes a journal, ignoring a torn last line.
-func readEvents(r io.Reader) ([]runbook.Event, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	var out []runbook.Event
-	var bad error
-	for sc.Scan() {
-		if bad != nil {
-			return nil, bad
-		}
-		line := sc.Bytes()
-		if len(line) == 0 {
-			continue
-		}
-		var e runbook.Event
-		if err := json.Unmarshal(line, &e); err != nil {
-			bad = fmt.Errorf("journal line %d: %w", len(out)+1, err)
-			continue
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
-	return out, nil
 }
 
 // showRun switches to the Runbooks view's live run.
