@@ -21,9 +21,9 @@ type PlanNode struct {
 // Plan collects a dry-run and prints, when it ends, the graph in execution
 // order with each step's changes, like `terraform plan`.
 type Plan struct {
-	mu    sync.Mutex
-	w     io.Writer
-	color bool
+	mu sync.Mutex
+	w  io.Writer
+	palette
 	nodes []PlanNode
 	info  map[string]*planInfo
 	path  string
@@ -41,18 +41,11 @@ type planInfo struct {
 
 // NewPlan returns a plan printer for nodes in execution order.
 func NewPlan(w io.Writer, nodes []PlanNode, color bool) *Plan {
-	p := &Plan{w: w, color: color, nodes: nodes, info: map[string]*planInfo{}}
+	p := &Plan{w: w, palette: palette(color), nodes: nodes, info: map[string]*planInfo{}}
 	for _, n := range nodes {
 		p.info[n.Addr] = &planInfo{}
 	}
 	return p
-}
-
-func (p *Plan) paint(code, s string) string {
-	if !p.color {
-		return s
-	}
-	return code + s + ansiReset
 }
 
 // Emit implements runbook.Sink; the plan is printed on run_finished.

@@ -18,9 +18,9 @@ import (
 // summary with the runbook's outputs at the end. It writes plain lines, so
 // it suits terminals and CI logs alike.
 type Text struct {
-	mu    sync.Mutex
-	w     io.Writer
-	color bool
+	mu sync.Mutex
+	w  io.Writer
+	palette
 
 	started  map[string]time.Time
 	decile   map[string]int64
@@ -33,7 +33,7 @@ type Text struct {
 // NewText returns a text printer. color adds ANSI colours; pass false when
 // w is not a terminal or NO_COLOR is set.
 func NewText(w io.Writer, color bool) *Text {
-	return &Text{w: w, color: color, started: map[string]time.Time{}, decile: map[string]int64{}}
+	return &Text{w: w, palette: palette(color), started: map[string]time.Time{}, decile: map[string]int64{}}
 }
 
 const (
@@ -46,8 +46,12 @@ const (
 	ansiCyan   = "\x1b[36m"
 )
 
-func (t *Text) paint(code, s string) string {
-	if !t.color {
+// palette paints text with ANSI codes when on, and leaves it plain when
+// off.
+type palette bool
+
+func (on palette) paint(code, s string) string {
+	if !on {
 		return s
 	}
 	return code + s + ansiReset
