@@ -171,6 +171,8 @@ func (e *estate) newUUID() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(a>>32), uint16(a>>16), a&0xfff, b>>52&0xfff, b&0xffffffffffff)
 }
 
+// mix64 is the SplitMix64 finaliser: every deterministic id and synthetic
+// byte in the sandbox is drawn through it.
 func mix64(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9

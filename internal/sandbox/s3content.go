@@ -178,7 +178,7 @@ func synthFill(dst []byte, seed uint64, off int64) {
 	i := 0
 	for i < len(dst) {
 		p := off + int64(i)
-		binary.LittleEndian.PutUint64(word[:], splitmix(seed^uint64(p/8)*0x9e3779b97f4a7c15))
+		binary.LittleEndian.PutUint64(word[:], mix64(seed^uint64(p/8)*0x9e3779b97f4a7c15))
 		i += copy(dst[i:], word[p%8:])
 	}
 }

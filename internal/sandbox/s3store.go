@@ -147,19 +147,12 @@ func (g *idSource) next() string {
 	x := g.seed ^ (g.seq * 0x9e3779b97f4a7c15)
 	for i := range b {
 		if i%8 == 0 {
-			x = splitmix(x + uint64(i))
+			x = mix64(x + uint64(i))
 		}
 		b[i] = idAlphabet[x&63]
 		x >>= 6
 	}
 	return string(b[:])
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // keys returns the bucket's keys in ascending order, merging keys created
