@@ -121,7 +121,7 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 	}
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = str(cfg, "dir")
+	cmd.Dir = cfgString(cfg, "dir")
 	cmd.Env = os.Environ()
 	for _, kv := range env {
 		cmd.Env = append(cmd.Env, kv.name+"="+kv.value)

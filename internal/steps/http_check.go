@@ -67,8 +67,8 @@ type httpCheckConfig struct {
 
 func decodeHTTPCheck(cfg cty.Value) (httpCheckConfig, error) {
 	c := httpCheckConfig{want: http.StatusOK}
-	c.url = str(cfg, "url")
-	if known(cfg, "url") {
+	c.url = cfgString(cfg, "url")
+	if cfgKnown(cfg, "url") {
 		u, err := url.Parse(c.url)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return c, fmt.Errorf("http_check: url %q must be an absolute http:// or https:// URL", c.url)
@@ -83,12 +83,12 @@ func decodeHTTPCheck(cfg cty.Value) (httpCheckConfig, error) {
 		c.want = int(n)
 	}
 	var err error
-	if known(cfg, "within") {
+	if cfgKnown(cfg, "within") {
 		if c.within, err = duration(cfg, "within", defaultWithin); err != nil {
 			return c, fmt.Errorf("http_check: %w", err)
 		}
 	}
-	if known(cfg, "interval") {
+	if cfgKnown(cfg, "interval") {
 		if c.interval, err = duration(cfg, "interval", defaultInterval); err != nil {
 			return c, fmt.Errorf("http_check: %w", err)
 		}
@@ -107,11 +107,11 @@ func (HTTPCheck) Plan(_ context.Context, _ *runbook.StepContext, cfg cty.Value) 
 		return nil, err
 	}
 	target := c.url
-	if !known(cfg, "url") {
+	if !cfgKnown(cfg, "url") {
 		target = "(url known after earlier steps)"
 	}
 	detail := fmt.Sprintf("until status %d", c.want)
-	if known(cfg, "within") {
+	if cfgKnown(cfg, "within") {
 		detail += ", within " + c.within.String()
 	}
 	return []runbook.Change{{Action: "GET", Target: target, Detail: detail}}, nil

@@ -80,21 +80,6 @@ func (n noAWS) CloudWatch(context.Context, string) (*cloudwatch.Client, error) {
 }
 func (n noAWS) Backup(context.Context, string) (*backup.Client, error) { return nil, n.err }
 
-// str returns the string held by an attribute, or "" when it is null.
-func str(cfg cty.Value, name string) string {
-	v := cfg.GetAttr(name)
-	if v.IsNull() || !v.IsKnown() {
-		return ""
-	}
-	return v.AsString()
-}
-
-// known reports whether an attribute's value, and everything inside it, is
-// known; in dry-run, values coming from upstream steps are not.
-func known(cfg cty.Value, name string) bool {
-	return cfg.GetAttr(name).IsWhollyKnown()
-}
-
 // duration reads a duration attribute ("90s", "5m"); a null attribute
 // yields def. Negative durations are refused.
 func duration(cfg cty.Value, name string, def time.Duration) (time.Duration, error) {

@@ -28,7 +28,7 @@ func (Wait) Destructive() bool { return false }
 
 // Plan implements runbook.StepType.
 func (Wait) Plan(_ context.Context, _ *runbook.StepContext, cfg cty.Value) ([]runbook.Change, error) {
-	if !known(cfg, "duration") {
+	if !cfgKnown(cfg, "duration") {
 		return []runbook.Change{{Action: "wait", Target: "(duration known after earlier steps)"}}, nil
 	}
 	d, err := duration(cfg, "duration", 0)
