@@ -78,42 +78,11 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 			msg.err = err
 			msg.fill = func(e *estate) { e.identity = id }
 		case partPoints:
-			vaults, err := inventory.Vaults(ctx, c, primary)
-			var points []inventory.RecoveryPoint
-			for _, v := range vaults {
-				if err != nil {
-					break
-				}
-				var ps []inventory.RecoveryPoint
-				ps, err = inventory.RecoveryPoints(ctx, c, primary, v.Name)
-				points = append(points, ps...)
-			}
+			vaults, points, err := pointsOf(ctx, c, primary)
 			msg.err = err
 			msg.fill = func(e *estate) { e.vaults, e.points = vaults, points }
 		case partReplication:
-			var reps []inventory.Replication
-			var stuck []inventory.ObjectReplication
-			buckets, err := inventory.Buckets(ctx, c, primary)
-			for _, b := range buckets {
-				if err != nil {
-					break
-				}
-				var rules []inventory.ReplicationRule
-				rules, err = inventory.ReplicationRules(ctx, c, primary, b.Name)
-				for _, r := range rules {
-					if err != nil {
-						break
-					}
-					var rep inventory.Replication
-					rep, err = inventory.ReplicationSeries(ctx, c, primary, r, now.Add(-replicationWindow), now, replicationPeriod)
-					reps = append(reps, rep)
-					if err == nil {
-						var st []inventory.ObjectReplication
-						st, err = inventory.StuckObjects(ctx, c, primary, b.Name, r.Prefix, stuckSample, stuckPending, now)
-						stuck = append(stuck, st...)
-					}
-				}
-			}
+			reps, stuck, err := replicationOf(ctx, c, primary, now)
 			msg.err = err
 			msg.fill = func(e *estate) { e.replication, e.stuck = reps, stuck }
 		case partFleet:
@@ -121,16 +90,7 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 			msg.err = err
 			msg.fill = func(e *estate) { e.groups = groups }
 		case partAlarms:
-			var all []inventory.Alarm
-			var err error
-			for _, r := range []string{primary, dr} {
-				var as []inventory.Alarm
-				as, err = inventory.Alarms(ctx, c, r)
-				if err != nil {
-					break
-				}
-				all = append(all, as...)
-			}
+			all, err := alarmsOf(ctx, c, primary, dr)
 			msg.err = err
 			msg.fill = func(e *estate) { e.alarms = all }
 		case partBuckets:
@@ -140,4 +100,64 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 		}
 		return msg
 	}
+}
+
+// pointsOf reads the vaults in region and every recovery point in them.
+func pointsOf(ctx context.Context, c inventory.Clients, region string) ([]inventory.Vault, []inventory.RecoveryPoint, error) {
+	vaults, err := inventory.Vaults(ctx, c, region)
+	if err != nil {
+		return nil, nil, err
+	}
+	var points []inventory.RecoveryPoint
+	for _, v := range vaults {
+		ps, err := inventory.RecoveryPoints(ctx, c, region, v.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		points = append(points, ps...)
+	}
+	return vaults, points, nil
+}
+
+// replicationOf reads each replication rule of the buckets in region with
+// its metric series up to now and a sample of its stuck objects.
+func replicationOf(ctx context.Context, c inventory.Clients, region string, now time.Time) ([]inventory.Replication, []inventory.ObjectReplication, error) {
+	buckets, err := inventory.Buckets(ctx, c, region)
+	if err != nil {
+		return nil, nil, err
+	}
+	var reps []inventory.Replication
+	var stuck []inventory.ObjectReplication
+	for _, b := range buckets {
+		rules, err := inventory.ReplicationRules(ctx, c, region, b.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rules {
+			rep, err := inventory.ReplicationSeries(ctx, c, region, r, now.Add(-replicationWindow), now, replicationPeriod)
+			if err != nil {
+				return nil, nil, err
+			}
+			reps = append(reps, rep)
+			st, err := inventory.StuckObjects(ctx, c, region, b.Name, r.Prefix, stuckSample, stuckPending, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			stuck = append(stuck, st...)
+		}
+	}
+	return reps, stuck, nil
+}
+
+// alarmsOf reads the alarms of each region in turn.
+func alarmsOf(ctx context.Context, c inventory.Clients, regions ...string) ([]inventory.Alarm, error) {
+	var all []inventory.Alarm
+	for _, r := range regions {
+		as, err := inventory.Alarms(ctx, c, r)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, as...)
+	}
+	return all, nil
 }
