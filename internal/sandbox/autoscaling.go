@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func (s *autoscalingService) describeGroups(d *xmlDoc, f form, c *call) *apiErro
 	}
 	var sel []*asGroup
 	for _, g := range s.e.st.Groups {
-		if g.Region != c.Region || len(names) > 0 && !contains(names, g.Name) {
+		if g.Region != c.Region || len(names) > 0 && !slices.Contains(names, g.Name) {
 			continue
 		}
 		match := true
@@ -161,7 +162,7 @@ func (s *autoscalingService) describeGroups(d *xmlDoc, f form, c *call) *apiErro
 			}
 			hit := false
 			for _, v := range vals {
-				hit = hit || contains(fl.values, v)
+				hit = hit || slices.Contains(fl.values, v)
 			}
 			match = match && hit
 		}
@@ -224,7 +225,7 @@ func (s *autoscalingService) describeInstances(d *xmlDoc, f form, c *call) *apiE
 				continue
 			}
 			for _, in := range s.e.groupInstances(g, c.Now) {
-				if len(ids) > 0 && !contains(ids, in.ID) {
+				if len(ids) > 0 && !slices.Contains(ids, in.ID) {
 					continue
 				}
 				d.open("member").leaf("InstanceId", in.ID).leaf("InstanceType", in.Type).leaf("AutoScalingGroupName", g.Name).

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -515,7 +516,7 @@ func (s *cloudwatchService) deleteAlarms(in doc, c *call) (doc, *apiError) {
 	}
 	kept := s.e.st.Alarms[:0]
 	for _, a := range s.e.st.Alarms {
-		if a.Region != c.Region || !contains(names, a.Name) {
+		if a.Region != c.Region || !slices.Contains(names, a.Name) {
 			kept = append(kept, a)
 		}
 	}
@@ -810,7 +811,7 @@ func (s *cloudwatchService) describeAlarms(in doc, c *call) (doc, *apiError) {
 		case children != "":
 			if p := s.e.alarm(c.Region, children); p != nil && p.Composite {
 				if r, err := parseAlarmRule(p.AlarmRule); err == nil {
-					return contains(r.names(), a.Name)
+					return slices.Contains(r.names(), a.Name)
 				}
 			}
 			return false
@@ -819,14 +820,14 @@ func (s *cloudwatchService) describeAlarms(in doc, c *call) (doc, *apiError) {
 				return false
 			}
 			r, err := parseAlarmRule(a.AlarmRule)
-			return err == nil && contains(r.names(), parents)
+			return err == nil && slices.Contains(r.names(), parents)
 		}
 		return true
 	}
 	var sel []*alarm
 	for _, a := range s.e.st.Alarms {
 		if a.Region != c.Region || !related(a) || a.Composite && !wantComposite || !a.Composite && !wantMetric ||
-			len(names) > 0 && !contains(names, a.Name) || !strings.HasPrefix(a.Name, prefix) {
+			len(names) > 0 && !slices.Contains(names, a.Name) || !strings.HasPrefix(a.Name, prefix) {
 			continue
 		}
 		if state != "" && s.e.alarmState(a, c.Now, 0) != state {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -244,7 +245,7 @@ func (s *ec2Service) describeVolumes(d *xmlDoc, f form, c *call) *apiError {
 	filters := ec2Filters(f)
 	var sel []*volume
 	for _, v := range s.e.st.Volumes {
-		if v.Region != c.Region || len(ids) > 0 && !contains(ids, v.ID) {
+		if v.Region != c.Region || len(ids) > 0 && !slices.Contains(ids, v.ID) {
 			continue
 		}
 		ok, ae := matchFilters(filters, v.Tags, func(name string) ([]string, bool) {
@@ -563,7 +564,7 @@ func (s *ec2Service) createSnapshots(d *xmlDoc, f form, c *call) *apiError {
 	tags := tagSpecs(f, "snapshot")
 	d.open("snapshotSet")
 	for _, v := range s.e.st.Volumes {
-		if v.Region != c.Region || v.InstanceID != id || contains(excluded, v.ID) {
+		if v.Region != c.Region || v.InstanceID != id || slices.Contains(excluded, v.ID) {
 			continue
 		}
 		if f.get("InstanceSpecification.ExcludeBootVolume") == "true" && v.Device == "/dev/xvda" {
@@ -608,11 +609,11 @@ func (s *ec2Service) describeSnapshots(d *xmlDoc, f form, c *call) *apiError {
 		}
 	}
 	owners := f.list("Owner")
-	onlyAmazon := len(owners) > 0 && !contains(owners, "self") && !contains(owners, accountID)
+	onlyAmazon := len(owners) > 0 && !slices.Contains(owners, "self") && !slices.Contains(owners, accountID)
 	filters := ec2Filters(f)
 	var sel []*snapshot
 	for _, sn := range s.e.st.Snapshots {
-		if onlyAmazon || sn.Region != c.Region || len(ids) > 0 && !contains(ids, sn.ID) {
+		if onlyAmazon || sn.Region != c.Region || len(ids) > 0 && !slices.Contains(ids, sn.ID) {
 			continue
 		}
 		st, p := s.e.snapshotState(sn, c.Now)
@@ -693,7 +694,7 @@ func (s *ec2Service) describeInstances(d *xmlDoc, f form, c *call) *apiError {
 	filters := ec2Filters(f)
 	var sel []*instance
 	for _, in := range s.e.st.Instances {
-		if in.Region != c.Region || s.e.instanceGone(in, c.Now) || len(ids) > 0 && !contains(ids, in.ID) {
+		if in.Region != c.Region || s.e.instanceGone(in, c.Now) || len(ids) > 0 && !slices.Contains(ids, in.ID) {
 			continue
 		}
 		st, _ := s.e.ec2State(in, c.Now)
@@ -767,13 +768,4 @@ func hashString(s string) uint64 {
 		h *= 1099511628211
 	}
 	return h
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
