@@ -34,9 +34,12 @@ type APICall struct {
 // CallLog keeps the most recent calls. Observers add to it from any
 // goroutine; the view reads a copy.
 type CallLog struct {
-	mu    sync.Mutex
-	max   int
+	mu  sync.Mutex
+	max int
+	// calls fills up to max, then is a ring whose oldest entry is at
+	// next, so a long run's calls cost no copying.
 	calls []APICall
+	next  int
 	added int // ever added, so the view knows when to re-read
 }
 
@@ -52,11 +55,12 @@ func NewCallLog(max int) *CallLog {
 func (l *CallLog) Add(c APICall) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.calls) >= l.max {
-		n := copy(l.calls, l.calls[len(l.calls)-l.max+1:])
-		l.calls = l.calls[:n]
+	if len(l.calls) < l.max {
+		l.calls = append(l.calls, c)
+	} else {
+		l.calls[l.next] = c
+		l.next = (l.next + 1) % l.max
 	}
-	l.calls = append(l.calls, c)
 	l.added++
 }
 
@@ -75,7 +79,8 @@ func (l *CallLog) ObserveCall(c awsx.Call) {
 func (l *CallLog) Snapshot() ([]APICall, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]APICall(nil), l.calls...), l.added
+	out := append([]APICall(nil), l.calls[l.next:]...)
+	return append(out, l.calls[:l.next]...), l.added
 }
 
 // apiLogView lists the calls, newest at the bottom.
