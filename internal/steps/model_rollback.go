@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -207,11 +206,7 @@ func describeVersion(ctx context.Context, client *s3.Client, bucket string, e pi
 		return s + " (metadata unavailable: " + err.Error() + ")"
 	}
 	if len(head.Metadata) > 0 {
-		keys := make([]string, 0, len(head.Metadata))
-		for k := range head.Metadata {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(head.Metadata)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "=" + head.Metadata[k]
