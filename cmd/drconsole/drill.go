@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drconsole/drconsole/internal/approve"
 	awsx "github.com/drconsole/drconsole/internal/aws"
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
@@ -162,13 +161,7 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if o.dryRun {
 		opts.Run.Registry = dry
 	}
-	switch {
-	case o.autoApprove:
-	case isTerminal(stdin):
-		opts.Run.Approver = approve.NewPrompt(stdin, stderr, opts.Run.Operator)
-	default:
-		opts.Run.Approver = approve.NonInteractive{}
-	}
+	opts.Run.Approver = approver(&o, stdin, stderr, opts.Run.Operator)
 	out, err := drill.Run(ctx, opts)
 	if junit != nil {
 		_ = junit.Close()

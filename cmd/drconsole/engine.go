@@ -412,13 +412,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if o.dryRun {
 		opts.Registry = s.dry
 	}
-	switch {
-	case o.autoApprove:
-	case isTerminal(stdin):
-		opts.Approver = approve.NewPrompt(stdin, stderr, opts.Operator)
-	default:
-		opts.Approver = approve.NonInteractive{}
-	}
+	opts.Approver = approver(&o, stdin, stderr, opts.Operator)
 	if prev != nil {
 		rs := prev.Resume
 		rs.From = prev.ID
@@ -436,6 +430,19 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "drconsole: resume with: drconsole run --resume %s\n", id)
 	}
 	return finish(res, output.Format(o.output), stderr)
+}
+
+// approver decides the gates of a run: none with --auto-approve, where the
+// engine approves them, the operator when stdin is a terminal, and
+// otherwise a refusal that says why.
+func approver(o *options, stdin io.Reader, stderr io.Writer, operator string) runbook.Approver {
+	switch {
+	case o.autoApprove:
+		return nil
+	case isTerminal(stdin):
+		return approve.NewPrompt(stdin, stderr, operator)
+	}
+	return approve.NonInteractive{}
 }
 
 // recordedVars turns the variables a run recorded into --var values, so a
