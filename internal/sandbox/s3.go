@@ -222,13 +222,8 @@ func (s *s3Service) identify(r *http.Request) (string, bool, error) {
 }
 
 func (s *s3Service) serve(w http.ResponseWriter, r *http.Request, c *call) {
-	t := s3Locate(r)
-	op := c.Operation
-	if op == "" {
-		op = s3Operation(r, t)
-	}
 	w.Header().Set("x-amz-request-id", c.RequestID)
-	if err := s.dispatch(w, r, c, t, op); err != nil {
+	if err := s.dispatch(w, r, c, s3Locate(r), c.Operation); err != nil {
 		s.writeError(w, r, c, err)
 	}
 }
