@@ -17,7 +17,7 @@ var gateType = cty.Object(map[string]cty.Type{"approved": cty.Bool, "by": cty.St
 // runType is the value of run in expressions.
 var runType = cty.Object(map[string]cty.Type{"id": cty.String, "dry_run": cty.Bool})
 
-// nodeExprs returns every expression of a node that is evaluated at run
+// metaExprs returns every expression of a node that is evaluated at run
 // time, besides the step type's own attributes.
 func (n *Node) metaExprs() []hcl.Expression {
 	var out []hcl.Expression
