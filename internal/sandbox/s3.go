@@ -415,7 +415,7 @@ func xmlText(b *bytes.Buffer, s string) {
 
 // s3Time formats a listing timestamp as S3 does: one-second precision.
 func s3Time(t time.Time) string {
-	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000Z")
+	return xmlTime(t.Truncate(time.Second))
 }
 
 func httpTime(t time.Time) string {
