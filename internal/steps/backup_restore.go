@@ -296,11 +296,16 @@ func restoreBucketName(p recoveryPoint, token string) string {
 	if src == "" {
 		src = p.resourceArn[strings.LastIndex(p.resourceArn, ":")+1:]
 	}
-	suffix := "-restore-" + token[:8]
-	if len(src)+len(suffix) > 63 {
-		src = strings.TrimRight(src[:63-len(suffix)], ".-")
+	return bucketWithSuffix(src, "-restore-"+token[:8])
+}
+
+// bucketWithSuffix ends base with suffix, shortening base so that the name
+// fits the 63 characters a bucket name may have.
+func bucketWithSuffix(base, suffix string) string {
+	if len(base)+len(suffix) > 63 {
+		base = strings.TrimRight(base[:63-len(suffix)], ".-")
 	}
-	return src + suffix
+	return base + suffix
 }
 
 func arnAccount(arn string) string {

@@ -200,15 +200,11 @@ func (t *EBSSnapshot) Teardown(ctx context.Context, sc *runbook.StepContext, req
 // characters, so it never collides with a production bucket and teardown
 // recognises it.
 func drillBucketName(base, drillID string) string {
-	suffix := drillBucketSuffix(drillID)
 	base = strings.ToLower(base)
 	if base == "" {
 		base = "drconsole-restore"
 	}
-	if len(base)+len(suffix) > 63 {
-		base = strings.TrimRight(base[:63-len(suffix)], ".-")
-	}
-	return base + suffix
+	return bucketWithSuffix(base, drillBucketSuffix(drillID))
 }
 
 // drillBucketSuffix ends the name of every bucket a drill restores.
