@@ -20,7 +20,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Deps carries what step types need from outside: HTTP and, later, AWS
+// Deps carries what step types need from outside: HTTP and AWS
 // clients. Zero values select sensible defaults.
 type Deps struct {
 	// HTTPClient is used by http_check; nil means a client with no overall
