@@ -44,6 +44,18 @@ func TestModelReads(t *testing.T) {
 	if !found {
 		t.Fatalf("versioned model bucket missing from %+v", buckets)
 	}
+	names, err := inventory.BucketNames(ctx, c, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(buckets) {
+		t.Fatalf("bucket names %v, buckets %+v", names, buckets)
+	}
+	for i, n := range names {
+		if n != buckets[i].Name {
+			t.Fatalf("bucket names %v, buckets %+v", names, buckets)
+		}
+	}
 
 	entries, err := inventory.Prefixes(ctx, c, "us-east-1", "ai-model-artifacts", "models/")
 	if err != nil {

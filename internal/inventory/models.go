@@ -30,6 +30,40 @@ func Buckets(ctx context.Context, c Clients, region string) ([]Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list buckets in %s: %w", region, err)
 	}
+	out, err := listBuckets(ctx, cl, region)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		v, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(out[i].Name)})
+		if err != nil {
+			return nil, fmt.Errorf("versioning of bucket %s: %w", out[i].Name, err)
+		}
+		out[i].Versioned = v.Status == s3types.BucketVersioningStatusEnabled
+	}
+	return out, nil
+}
+
+// BucketNames lists the names of the buckets Buckets lists, without a
+// versioning read per bucket, for callers that only walk them.
+func BucketNames(ctx context.Context, c Clients, region string) ([]string, error) {
+	cl, err := c.S3(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("list buckets in %s: %w", region, err)
+	}
+	bs, err := listBuckets(ctx, cl, region)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(bs))
+	for i, b := range bs {
+		names[i] = b.Name
+	}
+	return names, nil
+}
+
+// listBuckets lists the buckets in region by name, versioning unread.
+func listBuckets(ctx context.Context, cl *s3.Client, region string) ([]Bucket, error) {
 	var out []Bucket
 	var token *string
 	for {
@@ -47,13 +81,6 @@ func Buckets(ctx context.Context, c Clients, region string) ([]Bucket, error) {
 			break
 		}
 		token = res.ContinuationToken
-	}
-	for i := range out {
-		v, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(out[i].Name)})
-		if err != nil {
-			return nil, fmt.Errorf("versioning of bucket %s: %w", out[i].Name, err)
-		}
-		out[i].Versioned = v.Status == s3types.BucketVersioningStatusEnabled
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

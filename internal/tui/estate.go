@@ -122,14 +122,14 @@ func pointsOf(ctx context.Context, c inventory.Clients, region string) ([]invent
 // replicationOf reads each replication rule of the buckets in region with
 // its metric series up to now and a sample of its stuck objects.
 func replicationOf(ctx context.Context, c inventory.Clients, region string, now time.Time) ([]inventory.Replication, []inventory.ObjectReplication, error) {
-	buckets, err := inventory.Buckets(ctx, c, region)
+	buckets, err := inventory.BucketNames(ctx, c, region)
 	if err != nil {
 		return nil, nil, err
 	}
 	var reps []inventory.Replication
 	var stuck []inventory.ObjectReplication
 	for _, b := range buckets {
-		rules, err := inventory.ReplicationRules(ctx, c, region, b.Name)
+		rules, err := inventory.ReplicationRules(ctx, c, region, b)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,7 +139,7 @@ func replicationOf(ctx context.Context, c inventory.Clients, region string, now 
 				return nil, nil, err
 			}
 			reps = append(reps, rep)
-			st, err := inventory.StuckObjects(ctx, c, region, b.Name, r.Prefix, stuckSample, stuckPending, now)
+			st, err := inventory.StuckObjects(ctx, c, region, b, r.Prefix, stuckSample, stuckPending, now)
 			if err != nil {
 				return nil, nil, err
 			}
