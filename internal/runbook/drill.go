@@ -100,11 +100,7 @@ func CheckDrill(rb *Runbook, reg Registry) hcl.Diagnostics {
 		if n.Kind != KindStep || n.DrillSafe {
 			continue
 		}
-		typ := reg[n.Type]
-		if typ == nil {
-			typ = n.StepType
-		}
-		if _, ok := typ.(Drillable); ok {
+		if _, ok := reg.typeOf(n).(Drillable); ok {
 			continue
 		}
 		rng := n.DeclRange

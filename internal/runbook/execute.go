@@ -360,8 +360,10 @@ func (r *run) emitError() error {
 	return r.emitErr
 }
 
-func (r *run) stepType(n *Node) StepType {
-	if t := r.opts.Registry[n.Type]; t != nil {
+// typeOf is the implementation of n's step type: reg's when it has one,
+// else the one the runbook was parsed with.
+func (reg Registry) typeOf(n *Node) StepType {
+	if t := reg[n.Type]; t != nil {
 		return t
 	}
 	return n.StepType
@@ -731,7 +733,7 @@ func (r *run) approve(n *Node, req GateRequest) (approval, error) {
 }
 
 func (r *run) runStep(n *Node) (nodeEnd, error) {
-	typ := r.stepType(n)
+	typ := r.opts.Registry.typeOf(n)
 	if r.opts.Resume != nil {
 		if raw, ok := r.opts.Resume.Finished[n.Addr]; ok {
 			v, err := OutputsFromJSON(typ.Outputs(), raw)
