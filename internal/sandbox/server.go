@@ -143,7 +143,6 @@ func (s *Server) Close() error {
 	close(s.done)
 	h := s.http
 	s.srvMu.Unlock()
-	var errs []error
 	if h != nil {
 		// Shutdown waits for connections that were opened but never used
 		// (StateNew) for up to five seconds; in-flight sandbox requests are
@@ -155,11 +154,9 @@ func (s *Server) Close() error {
 		}
 	}
 	if s.store != nil {
-		if err := s.store.close(); err != nil {
-			errs = append(errs, err)
-		}
+		return s.store.close()
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Now is the server clock: Options.Clock plus any advance.
