@@ -210,10 +210,7 @@ func countErrors(diags hcl.Diagnostics) string {
 			n++
 		}
 	}
-	if n == 1 {
-		return "1 error"
-	}
-	return fmt.Sprintf("%d errors", n)
+	return fmt.Sprintf("%d %s", n, plural(n, "error"))
 }
 
 func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
