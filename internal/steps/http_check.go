@@ -130,10 +130,6 @@ func (h HTTPCheck) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if client == nil {
 		client = http.DefaultClient
 	}
-	logf := func(string) {}
-	if sc != nil && sc.Log != nil {
-		logf = sc.Log
-	}
 	deadline := time.Now().Add(c.within)
 	var last string
 	for attempt := 1; ; attempt++ {
@@ -151,7 +147,7 @@ func (h HTTPCheck) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 		default:
 			last = fmt.Sprintf("status %d", status)
 		}
-		logf(fmt.Sprintf("GET %s: %s (attempt %d, want %d)", c.url, last, attempt, c.want))
+		logLine(sc, "GET %s: %s (attempt %d, want %d)", c.url, last, attempt, c.want)
 		if !time.Now().Add(c.interval).Before(deadline) {
 			return cty.NilVal, fmt.Errorf("http_check %s: no status %d within %s after %d attempts; last: %s", c.url, c.want, c.within, attempt, last)
 		}
