@@ -278,9 +278,7 @@ func (m *ModelRollback) Apply(ctx context.Context, sc *runbook.StepContext, cfg 
 		})
 	}
 	if rp.AlreadyCurrent {
-		if sc != nil && sc.Log != nil {
-			sc.Log(fmt.Sprintf("%s/%s: version %s is already current; nothing to do", sp.Bucket, sp.Key, rp.Target.VersionID))
-		}
+		logLine(sc, "%s/%s: version %s is already current; nothing to do", sp.Bucket, sp.Key, rp.Target.VersionID)
 		return out(rp.Current.VersionID), nil
 	}
 	cp := &copier{Src: client, Dst: client, Threshold: m.MultipartThreshold, PartSize: m.PartSize}

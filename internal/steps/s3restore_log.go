@@ -94,7 +94,5 @@ func (l *restoreLog) write(batch []restoreRecord) {
 }
 
 func (l *restoreLog) report() {
-	if l.sc != nil && l.sc.Progress != nil {
-		l.sc.Progress(l.tally.done(), l.tally.decided.Load(), "objects")
-	}
+	progress(l.sc, l.tally.done(), l.tally.decided.Load(), "objects")
 }
