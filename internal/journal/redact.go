@@ -34,9 +34,14 @@ var (
 	bearer = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}`)
 )
 
+// secretWords are parts of variable names that mark the value as a
+// credential.
 var secretWords = []string{"SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATE", "APIKEY", "API_KEY", "ACCESS_KEY", "AUTH", "SESSION", "COOKIE"}
 
-func secretName(name string) bool {
+// SecretName reports whether an environment variable's name says it holds
+// a credential (AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, DB_PASSWORD, ...): the
+// one rule for the journal's redaction and for what exec keeps out of it.
+func SecretName(name string) bool {
 	up := strings.ToUpper(name)
 	if strings.HasPrefix(up, "XDG_") {
 		return false // XDG_SESSION_ID and friends describe the login, not a credential
@@ -55,7 +60,7 @@ func NewRedactor(env []string, extra ...string) *Redactor {
 	var secrets []string
 	for _, kv := range env {
 		name, value, ok := strings.Cut(kv, "=")
-		if ok && secretName(name) && len(value) >= minLiteral {
+		if ok && SecretName(name) && len(value) >= minLiteral {
 			secrets = append(secrets, value)
 		}
 	}

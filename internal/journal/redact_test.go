@@ -63,3 +63,14 @@ func TestWriterRedacts(t *testing.T) {
 		t.Errorf("journal = %s", b)
 	}
 }
+
+func TestSecretName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "GITHUB_TOKEN": true, "db_password": true,
+		"HF_API_KEY": true, "AWS_REGION": false, "PATH": false, "MODEL": false,
+	} {
+		if got := SecretName(name); got != want {
+			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -226,7 +227,7 @@ func envPairs(env cty.Value) []envPair {
 		if kv.known {
 			kv.value = v.AsString()
 		}
-		kv.secret = SecretName(kv.name) || looksLikeKey.MatchString(kv.value)
+		kv.secret = journal.SecretName(kv.name) || looksLikeKey.MatchString(kv.value)
 		out = append(out, kv)
 	}
 	slices.SortFunc(out, func(a, b envPair) int { return strings.Compare(a.name, b.name) })
@@ -245,24 +246,8 @@ func secretsOf(env []envPair) []string {
 	return out
 }
 
-// secretWords are parts of variable names that mark the value as a
-// credential.
-var secretWords = []string{"SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATE", "APIKEY", "API_KEY", "ACCESS_KEY", "AUTH", "SESSION", "COOKIE"}
-
 // looksLikeKey matches AWS access key ids, whatever the variable is called.
 var looksLikeKey = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
-
-// SecretName reports whether an environment variable's name says it holds
-// a credential (AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, DB_PASSWORD, ...).
-func SecretName(name string) bool {
-	up := strings.ToUpper(name)
-	for _, w := range secretWords {
-		if strings.Contains(up, w) {
-			return true
-		}
-	}
-	return false
-}
 
 // scrubber returns a function that replaces every secret value in a string.
 func scrubber(secrets []string) func(string) string {

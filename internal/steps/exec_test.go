@@ -222,14 +222,3 @@ func TestStreamSplitsLongLines(t *testing.T) {
 		t.Errorf("lines = %.80q", got)
 	}
 }
-
-func TestSecretName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "GITHUB_TOKEN": true, "db_password": true,
-		"HF_API_KEY": true, "AWS_REGION": false, "PATH": false, "MODEL": false,
-	} {
-		if got := SecretName(name); got != want {
-			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
-		}
-	}
-}
