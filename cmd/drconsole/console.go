@@ -43,7 +43,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		endpoint = fs.String("endpoint", "", "send every call to this `URL` (an S3-compatible store, an external sandbox)")
 		readOnly = fs.Bool("readonly", false, "refuse every action; the AWS clients refuse writes as well")
 		books    = fs.String("runbooks", "runbooks", "`directory` of runbooks the Runbooks view lists")
-		stateDir = fs.String("state-dir", "", "`directory` of run journals (default $XDG_STATE_HOME/drconsole)")
+		stateFlag = fs.String("state-dir", "", "`directory` of run journals (default $XDG_STATE_HOME/drconsole)")
 		mouse    = fs.Bool("mouse", false, "scroll lists with the mouse wheel (turns off the terminal's text selection)")
 	)
 	fs.Usage = func() {
@@ -109,12 +109,10 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitUsage
 	}
-	dir := *stateDir
-	if dir == "" {
-		if dir, err = journal.DefaultStateDir(os.Getenv); err != nil {
-			fmt.Fprintf(stderr, "drconsole: %v\n", err)
-			return exitUsage
-		}
+	dir, err := stateDir(&options{stateDir: *stateFlag})
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole: %v\n", err)
+		return exitUsage
 	}
 	store, err := journal.OpenStore(dir)
 	if err != nil {
