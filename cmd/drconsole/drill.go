@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/output"

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/drconsole/drconsole/internal/approve"
-	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/pitr"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/zclconf/go-cty/cty"
 
-	awsx "github.com/drconsole/drconsole/internal/aws"
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/pitr"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
