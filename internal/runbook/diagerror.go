@@ -1,0 +1,40 @@
+package runbook
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// DiagError carries diagnostics through an error return, so a caller that
+// prints them with their source (file:line:column and the snippet) can get
+// them back with errors.As, and one that cannot still has a readable
+// message.
+type DiagError struct {
+	// What names what was being done ("load runbooks/a.hcl",
+	// "variables", "drill"); it leads the message.
+	What  string
+	Diags hcl.Diagnostics
+}
+
+// Error lists the error diagnostics on one line.
+func (e *DiagError) Error() string {
+	var msgs []string
+	for _, d := range e.Diags.Errs() {
+		msgs = append(msgs, d.Error())
+	}
+	s := strings.Join(msgs, "; ")
+	if e.What != "" {
+		s = e.What + ": " + s
+	}
+	return s
+}
+
+// DiagsError returns diags as a *DiagError when any is an error, else nil:
+// the one bridge from diagnostics to Go errors.
+func DiagsError(what string, diags hcl.Diagnostics) error {
+	if !diags.HasErrors() {
+		return nil
+	}
+	return &DiagError{What: what, Diags: diags}
+}
