@@ -14,6 +14,7 @@ import (
 	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
 	"github.com/drconsole/drconsole/internal/tui"
@@ -119,11 +120,11 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitFailed
 	}
-	runs := &tui.EngineRuns{
+	runs := &runner.Service{
 		Registry:    steps.Registry(steps.Deps{AWS: clients}),
 		DryRegistry: steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),
 		Store:       store, Target: t.String(), Operator: operator(), Host: hostname(),
-		Injector: injector,
+		Env: os.Environ(), Injector: injector,
 	}
 	m := tui.New(ctx, tui.Options{
 		Target: t.String(), Profile: *profile, PrimaryRegion: primary, DRRegion: *drRegion,

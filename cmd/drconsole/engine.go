@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,18 +11,18 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/drconsole/drconsole/internal/approve"
 	"github.com/drconsole/drconsole/internal/awsx"
+	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/steps"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // sandboxEndpoint is where `drconsole sandbox` listens by default.
@@ -63,15 +64,10 @@ func sandboxURL(o *options) string {
 	return sandboxEndpoint
 }
 
-// checkSandbox fails fast when the target is the sandbox, the command will
-// call AWS (needsAWS) and nothing listens at the sandbox's address: the SDK
-// would otherwise retry refused connections for over a minute. AWS itself
-// is never probed.
-func checkSandbox(ctx context.Context, needsAWS bool, target string, o *options) error {
-	if target != awsx.TargetSandbox.String() || !needsAWS {
-		return nil
-	}
-	ep := sandboxURL(o)
+// checkSandbox fails fast when nothing listens at the sandbox's address:
+// the SDK would otherwise retry refused connections for over a minute.
+// AWS itself is never probed.
+func checkSandbox(ctx context.Context, ep string) error {
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("sandbox endpoint %q: want a URL such as %s", ep, sandboxEndpoint)
@@ -93,54 +89,64 @@ func checkSandbox(ctx context.Context, needsAWS bool, target string, o *options)
 	return nil
 }
 
-// usesAWS reports whether any step of rb calls AWS.
-func usesAWS(rb *runbook.Runbook) bool {
-	for _, n := range rb.Nodes {
-		if n.Kind == runbook.KindStep && steps.UsesAWS(n.Type) {
-			return true
-		}
-	}
-	return false
-}
-
-// loaded is a decoded runbook with its variables resolved.
-type loaded struct {
-	rb   *runbook.Runbook
-	vars map[string]cty.Value
-}
-
-// session is what a command runs: a decoded runbook, the step types for a
-// run and for a dry-run, and the target's name for reports.
-type session struct {
-	rb        *runbook.Runbook
-	live, dry runbook.Registry
-	target    string
-}
-
-// open builds the step types for the target the flags choose and decodes
-// the runbook at path, writing what went wrong to stderr prefixed with the
-// command's name. ok is false when the command must exit with exitUsage.
-func open(cmd, path string, o *options, stderr io.Writer) (session, bool) {
+// newService builds the run service for the target the flags choose; it
+// journals in the state directory when journalled is set. On a sandbox
+// target, runs that call AWS first check that the sandbox listens, and
+// drills inject their faults through its admin API.
+func newService(o *options, journalled bool) (*runner.Service, error) {
 	live, dry, target, err := registries(o)
 	if err != nil {
-		fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
-		return session{}, false
+		return nil, err
 	}
-	rb, ok := decode(path, live, o, stderr)
-	if !ok {
-		return session{}, false
+	svc := &runner.Service{
+		Registry: live, DryRegistry: dry, Target: target,
+		Operator: operator(), Host: hostname(), Env: os.Environ(),
 	}
-	return session{rb: rb, live: live, dry: dry, target: target}, true
+	if target == awsx.TargetSandbox.String() {
+		ep := sandboxURL(o)
+		svc.Preflight = func(ctx context.Context) error { return checkSandbox(ctx, ep) }
+		svc.Injector = drill.AdminInjector{URL: ep}
+	}
+	if journalled {
+		if svc.Store, err = openStore(o); err != nil {
+			return nil, err
+		}
+	}
+	return svc, nil
 }
 
-// load opens the runbook at path and resolves its variables.
-func load(cmd, path string, o *options, stderr io.Writer) (session, loaded, bool) {
-	s, ok := open(cmd, path, o, stderr)
-	if !ok {
-		return session{}, loaded{}, false
+// load builds the run service and decodes the runbook at path, writing
+// diagnostics (warnings too) to stderr. ok is false when the command must
+// exit with exitUsage.
+func load(cmd, path string, o *options, journalled bool, stderr io.Writer) (*runner.Service, *runbook.Runbook, bool) {
+	svc, err := newService(o, journalled)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
+		return nil, nil, false
 	}
-	l, ok := resolve(s.rb, o, nil, stderr)
-	return s, l, ok
+	return loadWith(svc, cmd, path, o, stderr)
+}
+
+// refused reports why the run service would not start what was asked:
+// diagnostics with their source and a count, or the refusal's words. It
+// returns the exit code.
+func refused(cmd string, err error, o *options, stderr io.Writer) int {
+	var de *runbook.DiagError
+	if errors.As(err, &de) {
+		writeDiags(stderr, de.NewDiagnosticWriter(stderr, useColor(stderr, o.noColor), termWidth(stderr)), de.Diags)
+		fmt.Fprintf(stderr, "drconsole: %s (%s)\n", de.What, countErrors(de.Diags))
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
+	return exitUsage
+}
+
+// vars are the variables the flags give.
+func vars(o *options) runner.Vars { return runner.Vars{Flags: o.vars, Files: o.varFiles} }
+
+// warn prints the variables' warnings of a prepared run.
+func warn(p *runner.Prepared, o *options, stderr io.Writer) {
+	writeDiags(stderr, p.Runbook.NewDiagnosticWriter(stderr, useColor(stderr, o.noColor), termWidth(stderr)), p.Warnings)
 }
 
 // oneRunbook parses a command's flags and wants exactly one runbook
@@ -158,37 +164,10 @@ func oneRunbook(cmd string, fs *flag.FlagSet, args []string, stderr io.Writer) (
 	return pos[0], exitOK, true
 }
 
-// decode reads the runbook at path, writing any diagnostics to stderr. ok is
-// false when there were errors.
-func decode(path string, reg runbook.Registry, o *options, stderr io.Writer) (*runbook.Runbook, bool) {
-	rb, diags := runbook.Load(path, reg)
-	writeDiags(stderr, rb, diags, useColor(stderr, o.noColor), termWidth(stderr))
-	if diags.HasErrors() || rb == nil {
-		fmt.Fprintf(stderr, "drconsole: %s is not a valid runbook (%s)\n", path, countErrors(diags))
-		return nil, false
-	}
-	return rb, true
-}
-
-// resolve gathers the runbook's variables from recorded values (a resumed
-// run's), the flags and the environment, writing any diagnostics to stderr.
-func resolve(rb *runbook.Runbook, o *options, recorded []string, stderr io.Writer) (loaded, bool) {
-	vars, diags := rb.ResolveVars(runbook.VarInputs{
-		Flags: append(recorded, o.vars...), Files: o.varFiles, Env: os.Environ(),
-	})
-	writeDiags(stderr, rb, diags, useColor(stderr, o.noColor), termWidth(stderr))
-	if diags.HasErrors() {
-		fmt.Fprintf(stderr, "drconsole: variables of %s are not valid (%s)\n", rb.Path, countErrors(diags))
-		return loaded{}, false
-	}
-	return loaded{rb: rb, vars: vars}, true
-}
-
 // writeDiags prints each diagnostic with a compiler-style
 // "file:line:col: error: summary" line, which editors and CI annotate, then
 // hcl's own rendering with the source line.
-func writeDiags(w io.Writer, rb *runbook.Runbook, diags hcl.Diagnostics, color bool, width uint) {
-	dw := rb.NewDiagnosticWriter(w, color, width)
+func writeDiags(w io.Writer, dw hcl.DiagnosticWriter, diags hcl.Diagnostics) {
 	for _, d := range diags {
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
@@ -220,12 +199,17 @@ func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 	if !ok {
 		return code
 	}
-	_, l, ok := load("validate", path, &o, stderr)
+	svc, rb, ok := load("validate", path, &o, false, stderr)
 	if !ok {
 		return exitUsage
 	}
+	_, diags, err := svc.Resolve(rb, vars(&o), nil)
+	if err != nil {
+		return refused("validate", err, &o, stderr)
+	}
+	writeDiags(stderr, rb.NewDiagnosticWriter(stderr, useColor(stderr, o.noColor), termWidth(stderr)), diags)
 	var steps, gates int
-	for _, n := range l.rb.Nodes {
+	for _, n := range rb.Nodes {
 		if n.Kind == runbook.KindGate {
 			gates++
 		} else {
@@ -243,28 +227,25 @@ func cmdPlan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if !ok {
 		return code
 	}
-	s, l, ok := load("plan", path, &o, stderr)
+	svc, rb, ok := load("plan", path, &o, false, stderr)
 	if !ok {
 		return exitUsage
 	}
-	if err := checkSandbox(ctx, usesAWS(l.rb), s.target, &o); err != nil {
-		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
-		return exitUsage
-	}
-	id, err := journal.NewRunID(time.Now(), nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
-		return exitFailed
-	}
-	printer, junit := printerFor(&o, stdout, l.rb, output.NewPlan(stdout, planNodes(l.rb), useColor(stdout, o.noColor)))
-	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
-	res := runbook.Execute(ctx, l.rb, runbook.Options{
-		RunID: id, DryRun: true, Parallelism: int(o.parallelism), Vars: l.vars, Registry: s.dry,
-		Sink: output.Filter(output.BestEffort(printer), redactor.Event), Target: s.target,
-		Operator: operator(), Host: hostname(),
+	printer, junit := printerFor(&o, stdout, rb, output.NewPlan(stdout, planNodes(rb), useColor(stdout, o.noColor)))
+	p, err := svc.Prepare(ctx, runner.Request{
+		Runbook: rb, Vars: vars(&o), DryRun: true, NoJournal: true, Parallelism: int(o.parallelism), Sink: printer,
 	})
+	if err != nil {
+		return refused("plan", err, &o, stderr)
+	}
+	warn(p, &o, stderr)
+	res, err := p.Execute(ctx)
 	if junit != nil {
 		_ = junit.Close()
+	}
+	if res == nil {
+		fmt.Fprintf(stderr, "drconsole plan: %v\n", err)
+		return exitFailed
 	}
 	return finish(res, output.Format(o.output), stderr)
 }
@@ -312,17 +293,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.Usage()
 		return exitUsage
 	}
-	store, err := openStore(&o)
-	if err != nil {
-		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
-		return exitUsage
-	}
-
-	var (
-		path     string
-		prev     *journal.Run
-		recorded []string
-	)
+	path := ""
 	if len(pos) == 1 {
 		// The journal records an absolute path, so a resume from another
 		// directory finds the runbook.
@@ -331,102 +302,67 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return exitUsage
 		}
 	}
-	if o.resume != "" {
-		if prev, err = store.Read(o.resume); err != nil {
-			fmt.Fprintf(stderr, "drconsole run: resume: %v\n", err)
-			return exitUsage
-		}
-		switch {
-		case prev.Info.Drill != nil:
-			// Its remaining steps would act on production.
-			fmt.Fprintf(stderr, "drconsole run: resume: run %s was a drill, and drills are not resumed: "+
-				"finish it with drconsole drill --teardown %s\n", prev.ID, prev.ID)
-			return exitUsage
-		case prev.Info.DryRun:
-			fmt.Fprintf(stderr, "drconsole run: resume: run %s was a dry run; there is nothing to resume\n", prev.ID)
-			return exitUsage
-		case prev.Status == runbook.StatusSucceeded:
-			fmt.Fprintf(stderr, "drconsole run: resume: run %s already succeeded; there is nothing to resume\n", prev.ID)
-			return exitUsage
-		case o.dryRun:
-			fmt.Fprintln(stderr, "drconsole run: --resume and --dry-run do not go together: plan the runbook instead")
-			return exitUsage
-		}
-		if path == "" {
-			path = prev.Info.RunbookPath
-		}
-		recorded = recordedVars(prev.Info.Variables)
-	}
-
-	s, ok := open("run", path, &o, stderr)
-	if !ok {
-		return exitUsage
-	}
-	rb := s.rb
-	if prev != nil && rb.Hash != prev.Info.RunbookHash {
-		fmt.Fprintf(stderr, "drconsole run: resume: runbook %s has changed since run %s started (content hash %.12s, recorded %.12s); "+
-			"a resumed run must use the runbook it started with: restore that version, or start a new run\n",
-			path, prev.ID, rb.Hash, prev.Info.RunbookHash)
-		return exitUsage
-	}
-	l, ok := resolve(rb, &o, recorded, stderr)
-	if !ok {
-		return exitUsage
-	}
-	if err := checkSandbox(ctx, usesAWS(l.rb), s.target, &o); err != nil {
-		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
-		return exitUsage
-	}
-
-	redactor := journal.NewRedactor(os.Environ(), sensitiveValues(l)...)
-	var (
-		id string
-		w  *journal.Writer
-	)
-	if prev != nil {
-		id = prev.ID
-		w, err = store.Append(id, redactor)
-	} else {
-		if id, err = journal.NewRunID(time.Now(), nil); err == nil {
-			w, err = store.Create(id, redactor)
-		}
-	}
+	svc, err := newService(&o, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
 	}
-	defer w.Close()
-
-	printer, junit := printerFor(&o, stdout, l.rb, output.NewText(stdout, useColor(stdout, o.noColor)))
-	fmt.Fprintf(stderr, "drconsole: run %s, journal %s\n", id, w.Path())
-
-	opts := runbook.Options{
-		RunID: id, DryRun: o.dryRun, Parallelism: int(o.parallelism), Vars: l.vars,
-		AutoApprove: o.autoApprove, Target: s.target, Operator: operator(), Host: hostname(),
-		// The journal comes first: if it cannot record, the run stops.
-		Sink: output.Multi(w, output.Filter(output.BestEffort(printer), redactor.Event)),
+	// The printer needs the runbook, which a resume reads from the journal:
+	// it is chosen once the run is prepared.
+	var printer runbook.Sink
+	sink := runbook.SinkFunc(func(e runbook.Event) error { return printer.Emit(e) })
+	ap := approver(&o, stdin, stderr, svc.Operator)
+	var p *runner.Prepared
+	if o.resume != "" {
+		p, err = svc.PrepareResume(ctx, runner.ResumeRequest{
+			RunID: o.resume, Path: path, Vars: vars(&o), DryRun: o.dryRun, Parallelism: int(o.parallelism),
+			AutoApprove: o.autoApprove, Approver: ap, Sink: sink,
+		})
+	} else {
+		var rb *runbook.Runbook
+		var ok bool
+		if _, rb, ok = loadWith(svc, "run", path, &o, stderr); !ok {
+			return exitUsage
+		}
+		p, err = svc.Prepare(ctx, runner.Request{
+			Runbook: rb, Vars: vars(&o), DryRun: o.dryRun, Parallelism: int(o.parallelism),
+			AutoApprove: o.autoApprove, Approver: ap, Sink: sink,
+		})
 	}
-	if o.dryRun {
-		opts.Registry = s.dry
+	if err != nil {
+		return refused("run", err, &o, stderr)
 	}
-	opts.Approver = approver(&o, stdin, stderr, opts.Operator)
-	if prev != nil {
-		rs := prev.Resume
-		rs.From = prev.ID
-		opts.Resume = &rs
-	}
-	res := runbook.Execute(ctx, l.rb, opts)
+	warn(p, &o, stderr)
+	printer, junit := printerFor(&o, stdout, p.Runbook, output.NewText(stdout, useColor(stdout, o.noColor)))
+	fmt.Fprintf(stderr, "drconsole: run %s, journal %s\n", p.ID, p.JournalPath())
+	res, err := p.Execute(ctx)
 	if junit != nil {
 		_ = junit.Close()
 	}
-	if err := w.Close(); err != nil && res.Status == runbook.StatusSucceeded {
+	switch {
+	case res == nil:
+		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
+		return exitUsage
+	case err != nil && res.Status == runbook.StatusSucceeded:
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitFailed
 	}
 	if res.Status != runbook.StatusSucceeded && !o.dryRun {
-		fmt.Fprintf(stderr, "drconsole: resume with: drconsole run --resume %s\n", id)
+		fmt.Fprintf(stderr, "drconsole: resume with: drconsole run --resume %s\n", p.ID)
 	}
 	return finish(res, output.Format(o.output), stderr)
+}
+
+// loadWith decodes the runbook at path with svc's step types, writing
+// diagnostics to stderr.
+func loadWith(svc *runner.Service, cmd, path string, o *options, stderr io.Writer) (*runner.Service, *runbook.Runbook, bool) {
+	rb, diags, err := svc.Load(path)
+	if err != nil {
+		refused(cmd, err, o, stderr)
+		return nil, nil, false
+	}
+	writeDiags(stderr, rb.NewDiagnosticWriter(stderr, useColor(stderr, o.noColor), termWidth(stderr)), diags)
+	return svc, rb, true
 }
 
 // approver decides the gates of a run: none with --auto-approve, where the
@@ -440,38 +376,6 @@ func approver(o *options, stdin io.Reader, stderr io.Writer, operator string) ru
 		return approve.NewPrompt(stdin, stderr, operator)
 	}
 	return approve.NonInteractive{}
-}
-
-// recordedVars turns the variables a run recorded into --var values, so a
-// resumed run sees the same inputs. Sensitive values were never recorded and
-// must be given again.
-func recordedVars(vars map[string]string) []string {
-	var out []string
-	for k, v := range vars {
-		// "null" is how an unset optional variable renders: its default
-		// applies again without help.
-		if v == "(sensitive)" || v == "null" {
-			continue
-		}
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// sensitiveValues are the string forms of sensitive variables, which must
-// never reach the journal or the output.
-func sensitiveValues(l loaded) []string {
-	var out []string
-	for _, v := range l.rb.Variables {
-		if !v.Sensitive {
-			continue
-		}
-		if val, ok := l.vars[v.Name]; ok && val.IsKnown() && !val.IsNull() && val.Type() == cty.String {
-			out = append(out, val.AsString())
-		}
-	}
-	return out
 }
 
 func addresses(rb *runbook.Runbook) []string {

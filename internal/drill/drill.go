@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -45,18 +43,6 @@ type Outcome struct {
 	// TeardownErr is set when something could not be undone; the report
 	// lists what.
 	TeardownErr error
-}
-
-// DiagError carries diagnostics that keep a drill from starting: steps
-// that are not safe in a drill.
-type DiagError struct{ Diags hcl.Diagnostics }
-
-func (e *DiagError) Error() string {
-	var msgs []string
-	for _, d := range e.Diags {
-		msgs = append(msgs, d.Summary+": "+d.Detail)
-	}
-	return "drill refused: " + strings.Join(msgs, "; ")
 }
 
 // recorder keeps a copy of every event and starts the faults that wait
@@ -106,7 +92,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	reg := o.Run.Registry
 	if diags := runbook.CheckDrill(rb, reg); diags.HasErrors() {
-		return nil, &DiagError{Diags: diags}
+		return nil, &runbook.DiagError{What: "drill refused", Diags: diags, Sources: rb.Files}
 	}
 	d := runbook.Drill{ID: o.Run.RunID}
 	if rb.Drill != nil {

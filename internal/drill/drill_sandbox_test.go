@@ -390,7 +390,7 @@ step "wait" "pause" {
 		t.Fatal(diags)
 	}
 	_, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{RunID: "20261122T183000Z-5afe00", Registry: reg}})
-	var de *drill.DiagError
+	var de *runbook.DiagError
 	if err == nil || !errors.As(err, &de) || !strings.Contains(err.Error(), "step.exec.notify") || de.Diags[0].Subject == nil {
 		t.Fatalf("exec in a drill: %v, want a diagnostic naming the step", err)
 	}

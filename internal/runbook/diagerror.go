@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"io"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,6 +16,14 @@ type DiagError struct {
 	// "variables", "drill"); it leads the message.
 	What  string
 	Diags hcl.Diagnostics
+	// Sources are the files the diagnostics point into, for a writer
+	// that shows the source line; nil when unknown.
+	Sources map[string]*hcl.File
+}
+
+// NewDiagnosticWriter is hcl's diagnostic writer over e's sources.
+func (e *DiagError) NewDiagnosticWriter(w io.Writer, color bool, width uint) hcl.DiagnosticWriter {
+	return hcl.NewDiagnosticTextWriter(w, e.Sources, width, color)
 }
 
 // Error lists the error diagnostics on one line.

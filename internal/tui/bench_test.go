@@ -12,6 +12,7 @@ import (
 	"github.com/drconsole/drconsole/internal/inventory"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
@@ -95,7 +96,7 @@ func BenchmarkRunsView1000(b *testing.B) {
 	m := benchModel()
 	rv := m.views[6].(*runsView)
 	m.active = 6
-	m.env.opts.Runs = &EngineRuns{}
+	m.env.opts.Runs = &runner.Service{}
 	runs := make([]journal.Summary, 1000)
 	for i := range runs {
 		runs[i] = journal.Summary{ID: fmt.Sprintf("20261120T%06dZ-abcdef", i), RunbookPath: "runbooks/model-serving-failover.hcl",

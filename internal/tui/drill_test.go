@@ -14,6 +14,7 @@ import (
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 )
@@ -75,24 +76,26 @@ func drillDir(t *testing.T) string {
 // and returns the run id once the drill and its teardown are over.
 func runDrill(t *testing.T, h *harness, dir string) string {
 	t.Helper()
-	svc := h.m.env.opts.Runs.(*EngineRuns)
-	rb, err := svc.Load(filepath.Join(dir, "fleet-drill.hcl"))
+	svc := h.m.env.opts.Runs
+	rb, _, err := svc.Load(filepath.Join(dir, "fleet-drill.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, done, err := svc.StartDrill(context.Background(), rb, nil, false,
-		func(string) runbook.Sink { return runbook.SinkFunc(func(runbook.Event) error { return nil }) }, approveAfter{clock: h.clock, think: 90 * time.Second})
+	d, err := svc.PrepareDrill(context.Background(), runner.DrillRequest{Request: runner.Request{
+		Runbook: rb, Approver: approveAfter{clock: h.clock, think: 90 * time.Second},
+		Sink: runbook.SinkFunc(func(runbook.Event) error { return nil }),
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := <-done
-	if d.Err != nil {
-		t.Fatal(d.Err)
+	out, err := d.Execute(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d.Outcome.Report == nil || d.Outcome.Report.Teardown.Status != "finished" {
-		t.Fatalf("drill outcome: %+v", d.Outcome)
+	if out.Report == nil || out.Report.Teardown.Status != "finished" {
+		t.Fatalf("drill outcome: %+v", out)
 	}
-	return id
+	return d.ID
 }
 
 // approveAfter approves every question after thinking for a while on
@@ -179,7 +182,7 @@ func TestRunsFinishesInterruptedDrillTeardown(t *testing.T) {
 	dir := drillDir(t)
 	h := newHarnessOn(t, newDrillFixture(t), 120, 40, func(o *Options) { o.RunbooksDir = dir })
 	id := runDrill(t, h, dir)
-	store := h.m.env.opts.Runs.(*EngineRuns).Store
+	store := h.m.env.opts.Runs.Store
 	interrupt(t, store, id)
 
 	h.keys("7")
@@ -212,11 +215,11 @@ func TestReadOnlyRefusesDrillTeardown(t *testing.T) {
 	fx := newDrillFixture(t)
 	rw := newHarnessOn(t, fx, 120, 40, func(o *Options) { o.RunbooksDir = dir })
 	id := runDrill(t, rw, dir)
-	store := rw.m.env.opts.Runs.(*EngineRuns).Store
+	store := rw.m.env.opts.Runs.Store
 	interrupt(t, store, id)
 	h := newHarnessOn(t, fx, 120, 40, func(o *Options) {
 		o.RunbooksDir, o.ReadOnly = dir, true
-		if e, ok := o.Runs.(*EngineRuns); ok {
+		if e := o.Runs; e != nil {
 			e.Store = store
 		}
 	})
@@ -303,14 +306,14 @@ func TestDrillFaultsOnlyOnTheSandbox(t *testing.T) {
 	h.keys("6")
 	h.waitScreen("throttled")
 	h.keys("D")
-	h.waitScreen("faults can only be injected into the embedded sandbox")
+	h.waitScreen("faults can only be injected into the sandbox")
 	if runs, err := h.m.env.opts.Runs.History(); err != nil || len(runs) != 0 {
 		t.Fatalf("a refused drill left runs %v (%v)", runs, err)
 	}
 
 	h = newHarnessOn(t, fx, 120, 40, func(o *Options) {
 		o.RunbooksDir = dir
-		if e, ok := o.Runs.(*EngineRuns); ok {
+		if e := o.Runs; e != nil {
 			e.Injector = drill.ServerInjector{Server: fx.srv}
 		}
 	})

@@ -192,3 +192,10 @@ func timeSpark(s inventory.Series, from, to time.Time, width int) string {
 	}
 	return string(out)
 }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

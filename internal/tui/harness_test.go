@@ -16,6 +16,7 @@ import (
 
 	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
@@ -105,7 +106,7 @@ func newHarnessOn(t *testing.T, fx *fixture, w, h int, tweak func(*Options)) *ha
 	opts := Options{
 		Target: "sandbox", Clients: clients, Now: clock.Now, Calls: calls, ReadOnly: readOnly,
 		StateDir: state, RunbooksDir: filepath.Join("testdata", "runbooks"), Operator: "tester",
-		Runs: &EngineRuns{Registry: reg, DryRegistry: dry, Store: store, Target: "sandbox", Operator: "tester", Host: "test", Now: clock.Now},
+		Runs: &runner.Service{Registry: reg, DryRegistry: dry, Store: store, Target: "sandbox", Operator: "tester", Host: "test", Now: clock.Now},
 	}
 	if tweak != nil {
 		tweak(&opts)

@@ -717,7 +717,7 @@ func rollbackRun(e *env, bucket string, x inventory.Version) tea.Cmd {
 		if err := os.WriteFile(path, []byte(rollbackRunbookText), 0o600); err != nil {
 			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
 		}
-		rb, err := o.Runs.Load(path)
+		rb, _, err := o.Runs.Load(path)
 		if err != nil {
 			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
 		}

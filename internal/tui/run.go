@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -302,64 +301,6 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-// startRun starts rb and returns the commands that follow it.
-func (m *Model) startRun(rb *runbook.Runbook, vars []string, dry bool, resumeID string) tea.Cmd {
-	svc := m.env.opts.Runs
-	if svc == nil {
-		return status("runbooks cannot run here: no engine configured", true)
-	}
-	return m.launch(dry, false, func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error) {
-		if resumeID != "" {
-			rb, done, err := svc.Resume(ctx, resumeID, vars, sink, ap)
-			return resumeID, rb, results(resumeID, done), err
-		}
-		id, done, err := svc.Start(ctx, rb, vars, dry, sink, ap)
-		return id, rb, results(id, done), err
-	})
-}
-
-// startDrill drills rb (a plan of the drill when dry) and returns the
-// commands that follow it.
-func (m *Model) startDrill(rb *runbook.Runbook, vars []string, dry bool) tea.Cmd {
-	e := m.env
-	ds, ok := e.opts.Runs.(DrillService)
-	switch {
-	case !ok:
-		return status("drills cannot run here: no engine configured", true)
-	case e.opts.ReadOnly:
-		return status("read-only console: drills are disabled", true)
-	}
-	return m.launch(dry, true, func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error) {
-		id, done, err := ds.StartDrill(ctx, rb, vars, dry, sink, ap)
-		if err != nil {
-			return "", rb, nil, err
-		}
-		out := make(chan runDone, 1)
-		go func() {
-			d := <-done
-			rd := runDone{id: id, err: d.Err}
-			if d.Outcome != nil {
-				rd.res, rd.report = d.Outcome.Result, d.Outcome.Report
-				if d.Outcome.TeardownErr != nil {
-					rd.err = errors.Join(rd.err, d.Outcome.TeardownErr)
-				}
-			}
-			out <- rd
-		}()
-		return id, rb, out, nil
-	})
-}
-
-// results turns an engine result channel into the console's.
-func results(id string, done <-chan *runbook.Result) <-chan runDone {
-	if done == nil {
-		return nil
-	}
-	out := make(chan runDone, 1)
-	go func() { out <- runDone{id: id, res: <-done} }()
-	return out
 }
 
 // launch starts a run, a resume or a drill through start, wiring its

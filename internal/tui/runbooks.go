@@ -134,7 +134,7 @@ func (v *runbooksView) refresh(e *env) tea.Cmd {
 		for _, p := range paths {
 			f := rbFile{path: p}
 			if svc != nil {
-				f.rb, f.err = svc.Load(p)
+				f.rb, _, f.err = svc.Load(p)
 			}
 			files = append(files, f)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/runner"
 )
 
 // runsView is the journal's history: open a run to see its steps,
@@ -49,9 +50,9 @@ func (v *runsView) teardownPending() bool {
 // teardown finishes the open drill's teardown; its actions show as they
 // are done.
 func (v *runsView) teardown(e *env) tea.Cmd {
-	ds, ok := e.opts.Runs.(DrillService)
+	svc := e.opts.Runs
 	switch {
-	case !ok:
+	case svc == nil:
 		return status("drills cannot be torn down here: no engine configured", true)
 	case e.opts.ReadOnly:
 		return status("read-only console: the teardown is disabled (drconsole drill --teardown "+v.open.id+" finishes it)", true)
@@ -65,11 +66,15 @@ func (v *runsView) teardown(e *env) tea.Cmd {
 	v.tearing = true
 	id, send, ctx := v.open.id, v.m.send, e.ctx
 	return tea.Batch(status("tearing down drill "+id+"…", false), func() tea.Msg {
-		rep, err := ds.Teardown(ctx, id, runbook.SinkFunc(func(ev runbook.Event) error {
+		td, err := svc.Teardown(ctx, id, runbook.SinkFunc(func(ev runbook.Event) error {
 			send(teardownMsg{id: id, event: &ev})
 			return nil
 		}))
-		return teardownMsg{id: id, report: rep, err: err}
+		msg := teardownMsg{id: id, err: err}
+		if td != nil {
+			msg.report = td.Report
+		}
+		return msg
 	})
 }
 
@@ -314,8 +319,8 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		return func() tea.Msg {
 			evs, err := svc.Events(id)
 			msg := openRunMsg{id: id, events: evs, err: err}
-			if ds, ok := svc.(DrillService); ok && isDrill && err == nil {
-				msg.report, msg.reportErr = ds.DrillReport(id)
+			if isDrill && err == nil {
+				msg.report, msg.reportErr = svc.DrillReport(id)
 			}
 			return msg
 		}
@@ -347,43 +352,25 @@ type resumeMsg struct {
 	rb       *runbook.Runbook
 	recorded map[string]string
 	missing  []string
-	drill    bool
 	err      error
 }
 
-func checkResume(svc RunService, id string) tea.Msg {
-	evs, err := svc.Events(id)
+// checkResume applies the run service's refusal rules to a resume of
+// id, off the loop, and reads what the resume form needs.
+func checkResume(svc *runner.Service, id string) tea.Msg {
+	r, err := svc.CheckResume(id, "")
 	if err != nil {
 		return resumeMsg{id: id, err: err}
 	}
-	msg := resumeMsg{id: id}
-	path := ""
-	for _, ev := range evs {
-		if ev.Kind == runbook.RunStarted && ev.Run != nil {
-			path, msg.recorded, msg.drill = ev.Run.RunbookPath, ev.Run.Variables, ev.Run.Drill != nil
-			break
-		}
-	}
-	if msg.drill || path == "" {
-		return msg
-	}
-	msg.rb, msg.err = svc.Load(path)
-	if msg.err == nil {
-		_, msg.missing = ResumeVars(msg.rb, msg.recorded, nil)
-	}
-	return msg
+	return resumeMsg{id: id, rb: r.Runbook, recorded: r.Recorded, missing: r.Missing}
 }
 
 // resume starts the resume checked by msg, or asks for the sensitive
 // variables the journal could not keep.
 func (v *runsView) resume(e *env, msg resumeMsg) tea.Cmd {
 	switch {
-	case msg.drill:
-		return status("a drill is not resumed: open it and press T to finish its teardown", true)
-	case msg.err != nil && msg.rb == nil && msg.recorded != nil:
-		return status(fmt.Sprintf("resume %s: the variable form cannot be shown: %v", msg.id, msg.err), true)
 	case msg.err != nil:
-		return status(fmt.Sprintf("resume %s: %v", msg.id, msg.err), true)
+		return status(msg.err.Error(), true)
 	case len(msg.missing) > 0:
 		for i, vw := range v.m.views {
 			if rv, ok := vw.(*runbooksView); ok {

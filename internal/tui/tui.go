@@ -15,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drconsole/drconsole/internal/inventory"
+	"github.com/drconsole/drconsole/internal/runner"
 )
 
 // Options configure the console.
@@ -44,9 +45,9 @@ type Options struct {
 	// Calls is the API log the console shows (nil: a new, empty one that
 	// only the clients given an observer fill).
 	Calls *CallLog
-	// Runs executes and lists runbooks; nil disables the Runbooks and Runs
-	// actions with a message.
-	Runs RunService
+	// Runs is the run service that executes, resumes, drills and lists
+	// runbooks; nil disables the Runbooks and Runs actions with a message.
+	Runs *runner.Service
 	// Operator is recorded as who approved gates (default $USER).
 	Operator string
 	// GateDelay is how long after a gate opens keys are ignored
@@ -252,7 +253,7 @@ func (m *Model) objectives() tea.Cmd {
 		paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
 		var best objectiveMsg
 		for _, p := range paths {
-			rb, err := svc.Load(p)
+			rb, _, err := svc.Load(p)
 			if err != nil || rb == nil || rb.Objectives == nil || rb.Objectives.RPO <= 0 {
 				continue
 			}
