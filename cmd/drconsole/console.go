@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/drill"
@@ -34,29 +34,16 @@ func consoleSandbox() sandbox.Options {
 // runConsole opens the console: on the embedded sandbox unless an AWS
 // target is configured.
 func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("drconsole", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		target    = fs.String("target", "", "where to act: sandbox (the embedded estate) or aws (default: aws when a profile or AWS_PROFILE is set)")
-		profile   = fs.String("profile", "", "AWS shared-config `profile` (AWS target)")
-		region    = fs.String("region", "", "primary `region` (default us-east-1)")
-		drRegion  = fs.String("dr-region", "us-west-2", "DR `region`")
-		endpoint  = fs.String("endpoint", "", "send every call to this `URL` (an S3-compatible store, an external sandbox)")
-		readOnly  = fs.Bool("readonly", false, "refuse every action; the AWS clients refuse writes as well")
-		books     = fs.String("runbooks", "runbooks", "`directory` of runbooks the Runbooks view lists")
-		stateFlag = fs.String("state-dir", "", "`directory` of run journals (default $XDG_STATE_HOME/drconsole)")
-		mouse     = fs.Bool("mouse", false, "scroll lists with the mouse wheel (turns off the terminal's text selection)")
-	)
+	var o options
+	fs := newFlags("", &o, withTarget|withState|withConsole, stderr, "")
+	fs.Init("drconsole", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: drconsole [flags]\nOpens the console (on the embedded sandbox unless --target aws).\n\n")
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\n", usage)
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+		return parseFailed(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "drconsole: unknown command %q\n%s", fs.Arg(0), usage)
@@ -69,12 +56,12 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitUsage
 	}
 
-	t, err := awsx.ResolveTarget(*target, *profile, os.Getenv)
+	t, err := awsx.ResolveTarget(o.target, o.profile, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitUsage
 	}
-	primary := *region
+	primary := o.region
 	if primary == "" {
 		primary = os.Getenv("AWS_REGION")
 	}
@@ -85,10 +72,10 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	// Faults are injected only into the embedded sandbox; against AWS
 	// (or another endpoint) a drill asking for them is refused.
 	var injector drill.Injector
-	if t == awsx.TargetSandbox && *endpoint == "" {
-		o := consoleSandbox()
-		o.PrimaryRegion, o.DRRegion = primary, *drRegion
-		srv, err := sandbox.New(o)
+	if t == awsx.TargetSandbox && o.endpoint == "" {
+		so := consoleSandbox()
+		so.PrimaryRegion, so.DRRegion = primary, o.drRegion
+		srv, err := sandbox.New(so)
 		if err == nil {
 			err = srv.Start(ctx, "127.0.0.1:0")
 		}
@@ -103,14 +90,14 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 	calls := tui.NewCallLog(0)
 	clients, err := awsx.New(awsx.Options{
-		Target: t, Profile: *profile, Region: primary, Endpoint: *endpoint, SandboxEndpoint: sandboxURL,
-		ReadOnly: *readOnly, Version: version, Observer: calls,
+		Target: t, Profile: o.profile, Region: primary, Endpoint: o.endpoint, SandboxEndpoint: sandboxURL,
+		ReadOnly: o.readOnly, Version: version, Observer: calls,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitUsage
 	}
-	dir, err := stateDir(&options{stateDir: *stateFlag})
+	dir, err := stateDir(&o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitUsage
@@ -127,12 +114,16 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		Env: os.Environ(), Injector: injector,
 	}
 	m := tui.New(ctx, tui.Options{
-		Target: t.String(), Profile: *profile, PrimaryRegion: primary, DRRegion: *drRegion,
-		ReadOnly: *readOnly, RunbooksDir: *books, StateDir: dir, Clients: clients, Calls: calls,
-		Runs: runs, Operator: operator(), Mouse: *mouse,
+		Target: t.String(), Profile: o.profile, PrimaryRegion: primary, DRRegion: o.drRegion,
+		ReadOnly: o.readOnly, RunbooksDir: o.runbooks, StateDir: dir, Clients: clients, Calls: calls,
+		Runs: runs, Operator: operator(), Mouse: o.mouse,
 	})
 	defer m.Close()
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout))
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout)}
+	if o.noColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	p := tea.NewProgram(m, popts...)
 	m.SetSend(p.Send)
 	if _, err := p.Run(); err != nil {
 		if ctx.Err() != nil {

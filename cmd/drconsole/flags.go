@@ -27,6 +27,10 @@ type options struct {
 	resume      string
 
 	target, profile, region, endpoint string
+
+	// The console's own (withConsole).
+	drRegion, runbooks string
+	readOnly, mouse    bool
 }
 
 // listFlag collects a repeatable flag.
@@ -67,6 +71,7 @@ const (
 	withOutput
 	withState
 	withTarget
+	withConsole
 )
 
 func newFlags(name string, o *options, which flagSet, stderr io.Writer, synopsis string) *flag.FlagSet {
@@ -95,6 +100,12 @@ func newFlags(name string, o *options, which flagSet, stderr io.Writer, synopsis
 		fs.StringVar(&o.profile, "profile", "", "AWS shared-config `profile`")
 		fs.StringVar(&o.region, "region", "", "default AWS `region`")
 		fs.StringVar(&o.endpoint, "endpoint", "", "send every AWS call to this `URL` (a sandbox, MinIO, ...)")
+	}
+	if which&withConsole != 0 {
+		fs.StringVar(&o.drRegion, "dr-region", "us-west-2", "DR `region`")
+		fs.StringVar(&o.runbooks, "runbooks", "runbooks", "`directory` of runbooks the Runbooks view lists")
+		fs.BoolVar(&o.readOnly, "readonly", false, "refuse every action; the AWS clients refuse writes as well")
+		fs.BoolVar(&o.mouse, "mouse", false, "scroll lists with the mouse wheel (turns off the terminal's text selection)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: drconsole %s %s\n\nFlags:\n", name, synopsis)
