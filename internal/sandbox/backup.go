@@ -97,6 +97,17 @@ func (s *backupService) writeError(w http.ResponseWriter, r *http.Request, c *ca
 	writeJSONError(w, e)
 }
 
+// faultErrors are AWS Backup's: it models its server errors as
+// ServiceUnavailableException (500, and 503 while impaired) and throttles
+// with the common ThrottlingException.
+func (s *backupService) faultErrors() faultErrors {
+	return faultErrors{
+		Throttle: apiError{http.StatusBadRequest, "ThrottlingException", msgRateExceeded},
+		Internal: apiError{http.StatusInternalServerError, "ServiceUnavailableException", msgInternal},
+		Outage:   apiError{http.StatusServiceUnavailable, "ServiceUnavailableException", msgUnavailable},
+	}
+}
+
 func backupErr(code, format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, code, fmt.Sprintf(format, args...)}
 }

@@ -70,15 +70,20 @@ func (s *cloudwatchService) writeError(w http.ResponseWriter, r *http.Request, c
 	typ := e.Code
 	if shape, ok := cwShape(e.Code); ok {
 		typ = "com.amazonaws.cloudwatch#" + shape
-		fault := "Sender"
-		if e.Status >= 500 {
-			fault = "Receiver"
-		}
-		// Query-compatible services tell the SDK the query error code.
-		w.Header().Set("X-Amzn-Query-Error", e.Code+";"+fault)
 	}
+	fault := "Sender"
+	if e.Status >= 500 {
+		fault = "Receiver"
+	}
+	// A query-compatible service tells the SDK every error's query code,
+	// modelled or not (Throttling, InternalFailure), and the SDK reports it.
+	w.Header().Set("X-Amzn-Query-Error", e.Code+";"+fault)
 	writeCBOR(w, e.Status, doc{"__type": typ, "message": e.Message})
 }
+
+// faultErrors are the query protocol's in both protocols: over CBOR the
+// query code travels in X-Amzn-Query-Error, which the SDK reports.
+func (s *cloudwatchService) faultErrors() faultErrors { return queryFaultErrors() }
 
 // cborEncoder writes timestamps as tag 1 epoch seconds, as Smithy's RPC v2
 // CBOR protocol requires.

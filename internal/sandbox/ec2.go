@@ -47,6 +47,16 @@ func (s *ec2Service) writeError(w http.ResponseWriter, r *http.Request, c *call,
 	sendXML(w, e.Status, d.bytes())
 }
 
+// faultErrors are EC2's: it throttles with RequestLimitExceeded, 503, and
+// answers Unavailable while impaired.
+func (s *ec2Service) faultErrors() faultErrors {
+	return faultErrors{
+		Throttle: apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."},
+		Internal: apiError{http.StatusInternalServerError, "InternalError", msgInternalS3},
+		Outage:   apiError{http.StatusServiceUnavailable, "Unavailable", msgUnavailable},
+	}
+}
+
 func ec2Err(code, format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, code, fmt.Sprintf(format, args...)}
 }
