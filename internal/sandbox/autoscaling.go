@@ -20,6 +20,8 @@ func (s *autoscalingService) writeError(w http.ResponseWriter, r *http.Request, 
 	writeQueryError(w, autoscalingNS, c, e)
 }
 
+func (s *autoscalingService) faultErrors() faultErrors { return queryFaultErrors() }
+
 func (s *autoscalingService) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	serveQuery(w, r, c, autoscalingNS, map[string]queryHandler{
 		"DescribeAutoScalingGroups":    s.describeGroups,

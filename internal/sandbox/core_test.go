@@ -47,22 +47,9 @@ func TestSTSCallerIdentity(t *testing.T) {
 // efsGet signs a GET to the EFS REST API (the pinned SDK has no EFS client).
 func efsGet(t *testing.T, e *env, path string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.srv.URL()+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := must(e.cfg.Credentials.Retrieve(e.ctx))(t)
-	const emptySHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	if err := v4.NewSigner().SignHTTP(e.ctx, creds, req, emptySHA, "elasticfilesystem", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := awshttp.NewBuildableClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, body := signedDo(t, e, http.MethodGet, "elasticfilesystem", path, "")
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(body, &out); err != nil {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, out
@@ -163,7 +150,7 @@ func TestFaultsThroughTheSDK(t *testing.T) {
 		status map[string]int
 	}{
 		{sandbox.FaultThrottle,
-			map[string]string{"ec2": "RequestLimitExceeded", "autoscaling": "Throttling", "monitoring": "ThrottlingException", "backup": "ThrottlingException", "sts": "Throttling", "s3": "SlowDown"},
+			map[string]string{"ec2": "RequestLimitExceeded", "autoscaling": "Throttling", "monitoring": "Throttling", "backup": "ThrottlingException", "sts": "Throttling", "s3": "SlowDown"},
 			map[string]int{"ec2": 503, "autoscaling": 400, "monitoring": 400, "backup": 400, "sts": 400, "s3": 503}},
 		{sandbox.FaultError5xx,
 			map[string]string{"ec2": "InternalError", "autoscaling": "InternalFailure", "monitoring": "InternalFailure", "backup": "ServiceUnavailableException", "sts": "InternalFailure", "s3": "InternalError"},

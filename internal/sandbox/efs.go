@@ -36,6 +36,16 @@ func (s *efsService) writeError(w http.ResponseWriter, r *http.Request, c *call,
 	sendJSON(w, e.Status, map[string]string{"ErrorCode": e.Code, "Message": e.Message})
 }
 
+// faultErrors are EFS's: DescribeFileSystems models its server error as
+// InternalServerError.
+func (s *efsService) faultErrors() faultErrors {
+	return faultErrors{
+		Throttle: apiError{http.StatusBadRequest, "ThrottlingException", msgRateExceeded},
+		Internal: apiError{http.StatusInternalServerError, "InternalServerError", msgInternal},
+		Outage:   apiError{http.StatusServiceUnavailable, "ServiceUnavailableException", msgUnavailable},
+	}
+}
+
 func (s *efsService) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	q := r.URL.Query()
 	max := 100

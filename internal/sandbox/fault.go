@@ -14,12 +14,12 @@ type FaultKind string
 // Fault kinds.
 const (
 	// FaultThrottle answers with the service's throttling error (S3
-	// SlowDown 503, EC2 RequestLimitExceeded 503, other query services
-	// Throttling 400, JSON and CBOR services ThrottlingException 400).
+	// SlowDown 503, EC2 RequestLimitExceeded 503, Auto Scaling, CloudWatch
+	// and STS Throttling 400, Backup and EFS ThrottlingException 400).
 	FaultThrottle FaultKind = "throttle"
 	// FaultError5xx answers with the service's internal error, 500 (S3
-	// and EC2 InternalError, Backup ServiceUnavailableException, the
-	// others InternalFailure).
+	// and EC2 InternalError, Backup ServiceUnavailableException, EFS
+	// InternalServerError, the others InternalFailure).
 	FaultError5xx FaultKind = "error5xx"
 	// FaultLatency delays the request by Latency before serving it.
 	FaultLatency FaultKind = "latency"
@@ -34,6 +34,34 @@ const (
 	// gives up. Usually targeted with Region.
 	FaultOutage FaultKind = "outage"
 )
+
+// Messages the fault answers share across services.
+const (
+	msgRateExceeded = "Rate exceeded"
+	msgInternal     = "An internal error occurred. Please try again."
+	msgInternalS3   = "We encountered an internal error. Please try again." // S3's and EC2's wording
+	msgUnavailable  = "The service is unavailable in this region."
+)
+
+// faultErrors are the errors a service answers the failing fault kinds
+// with, in its own codes: each service declares its own, so the server core
+// needs to know none of them.
+type faultErrors struct {
+	Throttle, Internal, Outage apiError
+}
+
+// of is the answer to a failing fault of kind k (throttle, outage, or else
+// an internal error). Each call returns its own copy.
+func (fe faultErrors) of(k FaultKind) *apiError {
+	e := fe.Internal
+	switch k {
+	case FaultThrottle:
+		e = fe.Throttle
+	case FaultOutage:
+		e = fe.Outage
+	}
+	return &e
+}
 
 // Fault injects failures into matching requests. Service, Operation and
 // Region match exactly when set ("" matches any). Rate is the fraction of

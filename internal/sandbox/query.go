@@ -76,6 +76,16 @@ func serveQuery(w http.ResponseWriter, r *http.Request, c *call, ns string, hand
 	sendXML(w, http.StatusOK, d.bytes())
 }
 
+// queryFaultErrors are the common errors of the AWS query protocol, which
+// the query-protocol services other than EC2 answer faults with.
+func queryFaultErrors() faultErrors {
+	return faultErrors{
+		Throttle: apiError{http.StatusBadRequest, "Throttling", msgRateExceeded},
+		Internal: apiError{http.StatusInternalServerError, "InternalFailure", msgInternal},
+		Outage:   apiError{http.StatusServiceUnavailable, "ServiceUnavailable", msgUnavailable},
+	}
+}
+
 func validationError(format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, "ValidationError", fmt.Sprintf(format, args...)}
 }

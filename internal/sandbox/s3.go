@@ -322,6 +322,10 @@ func (s *s3Service) checkRegion(w http.ResponseWriter, bucket, region string) *a
 }
 
 func (s *s3Service) writeError(w http.ResponseWriter, r *http.Request, c *call, e *apiError) {
+	if e.Code == "InvalidClientTokenId" {
+		// S3's name for an access key it does not know.
+		e = &apiError{Status: e.Status, Code: "InvalidAccessKeyId", Message: e.Message}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/xml")
 	if c != nil {
@@ -353,6 +357,15 @@ func (s *s3Service) writeError(w http.ResponseWriter, r *http.Request, c *call, 
 	xmlText(&b, r.URL.Path)
 	b.WriteString("</Resource></Error>")
 	_, _ = w.Write(b.Bytes())
+}
+
+// faultErrors are S3's: it throttles with SlowDown, 503.
+func (s *s3Service) faultErrors() faultErrors {
+	return faultErrors{
+		Throttle: apiError{http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."},
+		Internal: apiError{http.StatusInternalServerError, "InternalError", msgInternalS3},
+		Outage:   apiError{http.StatusServiceUnavailable, "ServiceUnavailable", msgUnavailable},
+	}
 }
 
 func errNotImplemented(op string) *apiError {

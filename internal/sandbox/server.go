@@ -62,6 +62,8 @@ func New(o Options) (*Server, error) {
 	}
 	s.s3 = newS3Service(&s.opts)
 	s.estate = newEstate(&s.opts, s.s3)
+	// Every service the sandbox serves, by SigV4 signing name: the server
+	// routes, injects faults and persists by this table alone.
 	s.services = map[string]service{
 		"s3":                s.s3,
 		"ec2":               &ec2Service{e: s.estate},
@@ -74,7 +76,7 @@ func New(o Options) (*Server, error) {
 	now := s.Now()
 	loaded := false
 	if o.DataDir != "" {
-		st, err := openStore(o.DataDir, map[string]persistent{"s3": s.s3, "estate": s.estate, "clock": (*serverClock)(s)})
+		st, err := openStore(o.DataDir, s.persistentParts())
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +94,19 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// persistentParts names what a data directory keeps: the estate the
+// services share, the clock offset, and each service with state of its own,
+// under its signing name.
+func (s *Server) persistentParts() map[string]persistent {
+	parts := map[string]persistent{"estate": s.estate, "clock": (*serverClock)(s)}
+	for name, svc := range s.services {
+		if p, ok := svc.(persistent); ok {
+			parts[name] = p
+		}
+	}
+	return parts
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves in the
@@ -305,9 +320,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.opts.StrictAuth {
 		if ae := s.verify(r, scope); ae != nil {
-			if c.Service == "s3" && ae.Code == "InvalidClientTokenId" {
-				ae.Code = "InvalidAccessKeyId"
-			}
 			svc.writeError(sw, r, c, ae)
 			return
 		}
@@ -323,7 +335,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fail != nil && fail.Kind != FaultDrop {
-		svc.writeError(sw, r, c, faultError(c.Service, fail.Kind))
+		svc.writeError(sw, r, c, svc.faultErrors().of(fail.Kind))
 		return
 	}
 	// Time-driven state (finished restore jobs, replication) catches up
@@ -368,44 +380,6 @@ func (s *Server) serveDropped(sw *statusWriter, r *http.Request, svc service, c 
 	buf.Write(b[:len(b)*2/3])
 	buf.Flush()
 	return conn
-}
-
-// faultError is the error an injected fault answers with, in the code the
-// service uses for it.
-func faultError(svc string, k FaultKind) *apiError {
-	switch k {
-	case FaultThrottle:
-		switch svc {
-		case "s3":
-			return &apiError{http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."}
-		case "ec2":
-			return &apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."}
-		case "autoscaling", "sts":
-			return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
-		default:
-			return &apiError{http.StatusBadRequest, "ThrottlingException", "Rate exceeded"}
-		}
-	case FaultOutage:
-		switch svc {
-		case "s3":
-			return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is unavailable in this region."}
-		case "ec2":
-			return &apiError{http.StatusServiceUnavailable, "Unavailable", "The service is unavailable in this region."}
-		case "backup", "elasticfilesystem":
-			return &apiError{http.StatusServiceUnavailable, "ServiceUnavailableException", "The service is unavailable in this region."}
-		default:
-			return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is unavailable in this region."}
-		}
-	default:
-		switch svc {
-		case "s3", "ec2":
-			return &apiError{http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again."}
-		case "backup", "elasticfilesystem":
-			return &apiError{http.StatusInternalServerError, "ServiceUnavailableException", "An internal error occurred. Please try again."}
-		default:
-			return &apiError{http.StatusInternalServerError, "InternalFailure", "An internal error occurred. Please try again."}
-		}
-	}
 }
 
 func writeUnknownService(w http.ResponseWriter, c *call) {

@@ -29,6 +29,9 @@ type service interface {
 	serve(w http.ResponseWriter, r *http.Request, c *call)
 	// writeError answers with this service's protocol's error shape.
 	writeError(w http.ResponseWriter, r *http.Request, c *call, e *apiError)
+	// faultErrors are the errors this service answers injected faults
+	// with, as AWS answers for it when it throttles, fails or is impaired.
+	faultErrors() faultErrors
 }
 
 // persistent is a service whose state survives restarts with --data-dir.

@@ -13,6 +13,8 @@ func (s *stsService) writeError(w http.ResponseWriter, r *http.Request, c *call,
 	writeQueryError(w, stsNS, c, e)
 }
 
+func (s *stsService) faultErrors() faultErrors { return queryFaultErrors() }
+
 func (s *stsService) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	serveQuery(w, r, c, stsNS, map[string]queryHandler{
 		"GetCallerIdentity": func(d *xmlDoc, f form, c *call) *apiError {

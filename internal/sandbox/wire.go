@@ -218,3 +218,19 @@ func epochPtr(t time.Time) *epoch {
 	e := epoch(t)
 	return &e
 }
+
+// pathSegments splits a REST-JSON request's path into its unescaped
+// segments (Backup, EFS).
+func pathSegments(r *http.Request) []string {
+	raw := strings.Trim(r.URL.EscapedPath(), "/")
+	if raw == "" {
+		return nil
+	}
+	parts := strings.Split(raw, "/")
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
+}
