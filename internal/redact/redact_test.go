@@ -92,7 +92,7 @@ func TestJSON(t *testing.T) {
 		// A name that marks its value as secret.
 		`{"env":{"DB_PASSWORD":"hunter22","REGION":"us-west-2"}}`: `{"env":{"DB_PASSWORD":"(sensitive)","REGION":"us-west-2"}}`,
 		// A match that would run past the string keeps the masked strings.
-		`{"token":1234}`: `{"token":1234}`,
+		`{"token":1234}`:         `{"token":1234}`,
 		`"AKIAIOSFODNN7EXAMPLE"`: `"(sensitive)"`,
 		`{"hf_abcdefgh":1}`:      `{"(sensitive)":1}`,
 		`not json hf_abcdefgh`:   `"(sensitive)"`,
