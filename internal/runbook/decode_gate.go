@@ -10,7 +10,7 @@ var gateSchema = &hcl.BodySchema{
 
 func (p *parser) decodeGate(block *hcl.Block) hcl.Diagnostics {
 	name := block.Labels[0]
-	n := &Node{Addr: "gate." + name, Kind: KindGate, Name: name, DeclRange: block.DefRange, OnFailure: OnFailureAbort}
+	n := &Node{Addr: GateAddress(name).String(), Kind: KindGate, Name: name, DeclRange: block.DefRange, OnFailure: OnFailureAbort}
 	if d := p.addNode(n, block.LabelRanges[0]); d.HasErrors() {
 		return d
 	}

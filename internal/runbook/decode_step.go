@@ -27,7 +27,7 @@ var retrySchema = &hcl.BodySchema{
 func (p *parser) decodeStep(block *hcl.Block) hcl.Diagnostics {
 	typ, name := block.Labels[0], block.Labels[1]
 	n := &Node{
-		Addr: "step." + typ + "." + name, Kind: KindStep, Type: typ, Name: name,
+		Addr: StepAddress(typ, name).String(), Kind: KindStep, Type: typ, Name: name,
 		DeclRange: block.DefRange, OnFailure: OnFailureAbort,
 	}
 	var diags hcl.Diagnostics

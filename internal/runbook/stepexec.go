@@ -5,50 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
-
-func diagError(what string, diags hcl.Diagnostics) error {
-	var msgs []string
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		m := d.Summary
-		if d.Detail != "" {
-			m += ": " + d.Detail
-		}
-		if d.Subject != nil {
-			m = d.Subject.String() + ": " + m
-		}
-		msgs = append(msgs, m)
-	}
-	return fmt.Errorf("%s: %s", what, strings.Join(msgs, "; "))
-}
 
 // prepare evaluates a node's condition and settings against what has run.
 // skip reports a false condition.
 func (r *run) prepare(n *Node) (st settings, skip bool, err error) {
 	ctx, diags := r.sc.evalContext(n.scopeNodes, n.scopeLocals)
 	if diags.HasErrors() {
-		return st, false, diagError("evaluate locals", diags)
+		return st, false, DiagsError("evaluate locals", diags)
 	}
 	ok, diags := n.evalWhen(ctx)
 	if diags.HasErrors() {
-		return st, false, diagError("evaluate when", diags)
+		return st, false, DiagsError("evaluate when", diags)
 	}
 	if !ok {
 		return st, true, nil
 	}
 	st, diags = n.evalSettings(ctx)
 	if diags.HasErrors() {
-		return st, false, diagError("evaluate configuration", diags)
+		return st, false, DiagsError("evaluate configuration", diags)
 	}
 	return st, false, nil
 }
