@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// resumeApproval is who approved n in the run being resumed, if anyone.
 func (r *run) resumeApproval(n *Node) (string, bool) {
 	if r.opts.Resume == nil {
 		return "", false
@@ -15,14 +16,20 @@ func (r *run) resumeApproval(n *Node) (string, bool) {
 	return by, ok
 }
 
+// resumedApproval is the event that carries an approval given in the run
+// being resumed over into this one.
+func (r *run) resumedApproval(n *Node, by string) Event {
+	return Event{Kind: GateApproved, Node: n.Addr, Actor: by, Reason: "approved in run " + r.opts.Resume.From}
+}
+
+// gateValue is an approved gate as expressions see it.
+func gateValue(by string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"approved": cty.True, "by": cty.StringVal(by)})
+}
+
 func (r *run) runGate(n *Node) (nodeEnd, error) {
 	if by, ok := r.resumeApproval(n); ok {
-		v := cty.ObjectVal(map[string]cty.Value{"approved": cty.True, "by": cty.StringVal(by)})
-		if err := r.emit(Event{Kind: GateApproved, Node: n.Addr, Actor: by, Reason: "approved in run " + r.opts.Resume.From}); err != nil {
-			return nodeEnd{statusPending, nil}, err
-		}
-		r.setStatus(n, statusDone, v, "")
-		return nodeEnd{statusDone, nil}, nil
+		return r.settle(n, r.resumedApproval(n, by), statusDone, gateValue(by))
 	}
 	st, end, ended, err := r.begin(n)
 	if ended {
@@ -33,18 +40,13 @@ func (r *run) runGate(n *Node) (nodeEnd, error) {
 		prompt = fmt.Sprintf("Continue past gate %s?", n.Name)
 	}
 	if r.opts.DryRun {
-		if err := r.emit(Event{Kind: GateAsked, Node: n.Addr, Line: prompt, Reason: WouldAsk}); err != nil {
-			return nodeEnd{statusPending, nil}, err
-		}
-		r.setStatus(n, statusDone, cty.UnknownVal(gateType), "")
-		return nodeEnd{statusDone, nil}, nil
+		return r.settle(n, Event{Kind: GateAsked, Node: n.Addr, Line: prompt, Reason: WouldAsk}, statusDone, cty.UnknownVal(gateType))
 	}
 	ap, err := r.approve(n, GateRequest{Node: n.Addr, Prompt: prompt, Token: n.Name, Timeout: st.timeout})
 	if err != nil || ap.refusal != nil {
 		return nodeEnd{statusRefusedOr(ap.refusal), ap.refusal}, err
 	}
-	v := cty.ObjectVal(map[string]cty.Value{"approved": cty.True, "by": cty.StringVal(ap.by)})
-	r.setStatus(n, statusDone, v, "")
+	r.setStatus(n, statusDone, gateValue(ap.by), "")
 	return nodeEnd{statusDone, nil}, nil
 }
 

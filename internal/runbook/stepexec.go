@@ -57,11 +57,17 @@ func (r *run) skippedBefore(n *Node) bool {
 }
 
 func (r *run) skipWhen(n *Node) (nodeEnd, error) {
-	if err := r.emit(Event{Kind: StepSkipped, Node: n.Addr, Reason: SkipReasonWhen}); err != nil {
+	return r.settle(n, Event{Kind: StepSkipped, Node: n.Addr, Reason: SkipReasonWhen}, statusSkippedWhen, cty.NilVal)
+}
+
+// settle records e, then ends n with status st and value v (cty.NilVal:
+// none). A node that is resumed, skipped or only planned ends this way.
+func (r *run) settle(n *Node, e Event, st nodeStatus, v cty.Value) (nodeEnd, error) {
+	if err := r.emit(e); err != nil {
 		return nodeEnd{statusPending, nil}, err
 	}
-	r.setStatus(n, statusSkippedWhen, cty.NilVal, "")
-	return nodeEnd{statusSkippedWhen, nil}, nil
+	r.setStatus(n, st, v, "")
+	return nodeEnd{st, nil}, nil
 }
 
 func (r *run) runStep(n *Node) (nodeEnd, error) {
@@ -72,11 +78,7 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			if err != nil {
 				return nodeEnd{statusPending, nil}, fmt.Errorf("restore outputs of %s from run %s: %w", n.Addr, r.opts.Resume.From, err)
 			}
-			if err := r.emit(Event{Kind: StepFinished, Node: n.Addr, Outputs: raw, Reason: "finished in run " + r.opts.Resume.From}); err != nil {
-				return nodeEnd{statusPending, nil}, err
-			}
-			r.setStatus(n, statusDone, v, "")
-			return nodeEnd{statusDone, nil}, nil
+			return r.settle(n, Event{Kind: StepFinished, Node: n.Addr, Outputs: raw, Reason: "finished in run " + r.opts.Resume.From}, statusDone, v)
 		}
 	}
 	st, end, ended, err := r.begin(n)
@@ -110,7 +112,7 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			return nodeEnd{statusDone, nil}, nil
 		}
 		if by, ok := r.resumeApproval(n); ok {
-			if err := r.emit(Event{Kind: GateApproved, Node: n.Addr, Actor: by, Reason: "approved in run " + r.opts.Resume.From}); err != nil {
+			if err := r.emit(r.resumedApproval(n, by)); err != nil {
 				return nodeEnd{statusPending, nil}, err
 			}
 		} else {
