@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -105,7 +106,8 @@ type run struct {
 	emitMu  sync.Mutex
 	emitErr error
 	randMu  sync.Mutex
-	secrets []string
+	// sensitive masks sensitive variables' values in every event.
+	sensitive *redact.Redactor
 
 	mu       sync.Mutex
 	values   []cty.Value
@@ -127,7 +129,7 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 		return &Result{Status: StatusFailed, Err: fmt.Errorf("run %s was a drill, and drills are not resumed (their remaining steps would act on production): "+
 			"finish its teardown with drconsole drill --teardown %s, then start a new drill", opts.Resume.From, opts.Resume.From)}
 	}
-	r := &run{rb: rb, opts: opts, now: opts.Now}
+	r := &run{rb: rb, opts: opts, now: opts.Now, sensitive: redact.Literals()}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -167,7 +169,7 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 	}
 	for _, v := range rb.Variables {
 		if v.Sensitive {
-			info.Variables[v.Name] = "(sensitive)"
+			info.Variables[v.Name] = redact.Marker
 		} else {
 			info.Variables[v.Name] = renderValue(vars[v.Name])
 		}
@@ -224,6 +226,7 @@ func Execute(ctx context.Context, rb *Runbook, opts Options) *Result {
 
 func (r *run) bindVars() (map[string]cty.Value, error) {
 	vars := map[string]cty.Value{}
+	var secrets []string
 	for _, v := range r.rb.Variables {
 		val, ok := r.opts.Vars[v.Name]
 		if !ok {
@@ -238,9 +241,12 @@ func (r *run) bindVars() (map[string]cty.Value, error) {
 		}
 		vars[v.Name] = cv
 		if v.Sensitive {
-			collectStrings(cv, &r.secrets)
+			collectStrings(cv, &secrets)
 		}
 	}
+	// Only these values: the patterns are for where events are written,
+	// and the engine's events must reach its sinks as steps wrote them.
+	r.sensitive = redact.Literals(secrets...)
 	return vars, nil
 }
 
@@ -252,7 +258,7 @@ func (r *run) emit(e Event) error {
 	}
 	e.Time = r.now()
 	e.RunID = r.opts.RunID
-	r.redactEvent(&e)
+	e = e.Redact(r.sensitive)
 	if err := r.opts.Sink.Emit(e); err != nil {
 		r.emitErr = fmt.Errorf("record %s event: %w", e.Kind, err)
 		r.cancel(r.emitErr)

@@ -3,6 +3,7 @@ package runbook
 import (
 	"encoding/json"
 
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -21,7 +22,7 @@ func (r *run) evalOutputs(res *Result) json.RawMessage {
 		}
 		res.Outputs[o.Name] = v
 		if o.Sensitive {
-			shown[o.Name] = cty.StringVal("(sensitive)")
+			shown[o.Name] = cty.StringVal(redact.Marker)
 		} else {
 			shown[o.Name] = v
 		}
