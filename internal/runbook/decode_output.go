@@ -29,15 +29,6 @@ func (p *parser) decodeOutput(block *hcl.Block) hcl.Diagnostics {
 	if a := content.Attributes["value"]; a != nil {
 		o.expr = a.Expr
 	}
-	if a := content.Attributes["description"]; a != nil {
-		s, d := p.constString(a, "output description")
-		diags = append(diags, d...)
-		o.Description = s
-	}
-	if a := content.Attributes["sensitive"]; a != nil {
-		b, d := p.constBool(a, "output sensitive flag")
-		diags = append(diags, d...)
-		o.Sensitive = b
-	}
+	diags = append(diags, p.decodeShown(content.Attributes, "output", &o.Description, &o.Sensitive)...)
 	return diags
 }

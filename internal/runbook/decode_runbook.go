@@ -64,8 +64,7 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 		switch b.Type {
 		case "objectives":
 			if p.rb.Objectives != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate objectives block",
-					Detail: "A runbook has one objectives block.", Subject: &b.DefRange})
+				diags = append(diags, secondBlock(b))
 				continue
 			}
 			c, d := b.Body.Content(objectivesSchema)
@@ -82,8 +81,7 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 			p.rb.Objectives = obj
 		case "drill":
 			if p.rb.Drill != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate drill block",
-					Detail: "A runbook has one drill block.", Subject: &b.DefRange})
+				diags = append(diags, secondBlock(b))
 				continue
 			}
 			c, d := b.Body.Content(drillSchema)
@@ -106,6 +104,12 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// secondBlock reports a block of a kind the runbook block holds one of.
+func secondBlock(b *hcl.Block) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + b.Type + " block",
+		Detail: "A runbook has one " + b.Type + " block.", Subject: &b.DefRange}
 }
 
 // decodeFault reads a drill's fault block. Which kinds, services and

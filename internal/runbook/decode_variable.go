@@ -41,16 +41,7 @@ func (p *parser) decodeVariable(block *hcl.Block) hcl.Diagnostics {
 			v.Type = ty
 		}
 	}
-	if a := content.Attributes["description"]; a != nil {
-		s, d := p.constString(a, "variable description")
-		diags = append(diags, d...)
-		v.Description = s
-	}
-	if a := content.Attributes["sensitive"]; a != nil {
-		b, d := p.constBool(a, "variable sensitive flag")
-		diags = append(diags, d...)
-		v.Sensitive = b
-	}
+	diags = append(diags, p.decodeShown(content.Attributes, "variable", &v.Description, &v.Sensitive)...)
 	if a := content.Attributes["default"]; a != nil {
 		val, d := a.Expr.Value(p.constCtx())
 		diags = append(diags, d...)

@@ -470,18 +470,26 @@ func (h *nodeHeap) Pop() any {
 	return x
 }
 
-// topoOrder is Kahn's algorithm taking the earliest-declared ready node
-// first.
-func topoOrder(nodes []*Node) []*Node {
-	pending := make([]int, len(nodes))
-	h := &nodeHeap{}
+// kahnStart is where Kahn's algorithm starts, for the order and for the
+// run alike: how many dependencies each node waits for, by index, and the
+// nodes that wait for none, earliest-declared first.
+func kahnStart(nodes []*Node) (pending []int, ready *nodeHeap) {
+	pending = make([]int, len(nodes))
+	ready = &nodeHeap{}
 	for _, n := range nodes {
 		pending[n.index] = len(n.deps)
 		if len(n.deps) == 0 {
-			*h = append(*h, n)
+			*ready = append(*ready, n)
 		}
 	}
-	heap.Init(h)
+	heap.Init(ready)
+	return pending, ready
+}
+
+// topoOrder is Kahn's algorithm taking the earliest-declared ready node
+// first.
+func topoOrder(nodes []*Node) []*Node {
+	pending, h := kahnStart(nodes)
 	order := make([]*Node, 0, len(nodes))
 	for h.Len() > 0 {
 		n := heap.Pop(h).(*Node)

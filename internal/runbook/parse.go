@@ -256,6 +256,24 @@ func posLess(a, b hcl.Range) bool {
 	return a.Start.Byte < b.Start.Byte
 }
 
+// decodeShown takes what variables and outputs share about how they are
+// shown: a description, and whether the value is sensitive. kind names the
+// block in messages.
+func (p *parser) decodeShown(attrs hcl.Attributes, kind string, description *string, sensitive *bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if a := attrs["description"]; a != nil {
+		s, d := p.constString(a, kind+" description")
+		diags = append(diags, d...)
+		*description = s
+	}
+	if a := attrs["sensitive"]; a != nil {
+		b, d := p.constBool(a, kind+" sensitive flag")
+		diags = append(diags, d...)
+		*sensitive = b
+	}
+	return diags
+}
+
 func (p *parser) addNode(n *Node, labelRng hcl.Range) hcl.Diagnostics {
 	if prev := p.rb.nodeByAddr[n.Addr]; prev != nil {
 		return hcl.Diagnostics{duplicate(n.Kind.String(), n.Addr, prev.DeclRange, n.DeclRange)}

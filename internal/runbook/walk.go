@@ -26,16 +26,7 @@ type outcome struct {
 // resolved, at most r.par at a time, earliest-declared first.
 func (r *run) walk() (refusal error) {
 	var stopReason string
-	nodes := r.rb.Nodes
-	pending := make([]int, len(nodes))
-	ready := &nodeHeap{}
-	for _, n := range nodes {
-		pending[n.index] = len(n.deps)
-		if len(n.deps) == 0 {
-			*ready = append(*ready, n)
-		}
-	}
-	heap.Init(ready)
+	pending, ready := kahnStart(r.rb.Nodes)
 	done := make(chan outcome, r.par)
 	p := pool.New().WithMaxGoroutines(r.par)
 	running := 0
