@@ -64,4 +64,6 @@
 //   - Sensitive variables are shown as "(sensitive)" in run_started, and
 //     their string values (4 characters or more) are masked in every event
 //     (errors, logs, prompts, changes, outputs). Sensitive outputs are masked in run_finished.
+//     Event.Redact is that masking, for any redact.Redactor: the journal
+//     and the printers apply it with the credential patterns as well.
 package runbook

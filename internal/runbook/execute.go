@@ -244,8 +244,10 @@ func (r *run) bindVars() (map[string]cty.Value, error) {
 			collectStrings(cv, &secrets)
 		}
 	}
-	// Only these values: the patterns are for where events are written,
-	// and the engine's events must reach its sinks as steps wrote them.
+	// Exactly these values and no credential patterns: the engine knows
+	// what is sensitive, while the patterns belong where events are
+	// written (the journal, the printers), so a sink gets every other
+	// text as the step wrote it.
 	r.sensitive = redact.Literals(secrets...)
 	return vars, nil
 }

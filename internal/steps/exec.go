@@ -240,8 +240,6 @@ func secretsOf(env []envPair) []string {
 			out = append(out, kv.value)
 		}
 	}
-	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 
@@ -253,11 +251,14 @@ type masker struct {
 	replacer *strings.Replacer
 }
 
-// newMasker masks secrets, longest first as secretsOf returns them.
+// newMasker masks secrets.
 func newMasker(secrets []string) masker {
 	if len(secrets) == 0 {
 		return masker{}
 	}
+	// Longest first, so a secret that contains another is replaced whole.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	m := masker{}
 	pairs := make([]string, 0, 2*len(secrets))
 	for _, v := range secrets {
