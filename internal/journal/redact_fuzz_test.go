@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -28,7 +29,7 @@ func FuzzRedact(f *testing.F) {
 		if !json.Valid(e.Outputs) {
 			t.Fatalf("outputs no longer JSON: %s", e.Outputs)
 		}
-		if len(secret) >= minLiteral && !strings.Contains(Redacted, secret) {
+		if len(secret) >= redact.MinEnvValue && !strings.Contains(redact.Marker, secret) {
 			var got map[string]string
 			if err := json.Unmarshal(e.Outputs, &got); err == nil && strings.Contains(got["stdout"], secret) {
 				t.Errorf("secret %q survives in %q", secret, got["stdout"])

@@ -6,27 +6,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 func TestRedactor(t *testing.T) {
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	r := NewRedactor([]string{
-		"AWS_SECRET_ACCESS_KEY=" + secret,
-		"XDG_SESSION_TYPE=tty",
-		"HOME=/home/op",
-		"GITHUB_TOKEN=short",
-		`WEIRD_PASSWORD=a"b<c>d&e\f`,
-	})
+	r := NewRedactor([]string{"AWS_SECRET_ACCESS_KEY=" + secret, "HOME=/home/op", `WEIRD_PASSWORD=a"b<c>d&e\f`})
+	// The rules themselves are redact's, and tested there.
 	for in, want := range map[string]string{
-		"key is " + secret:                           "key is [REDACTED]",
-		"id AKIAIOSFODNN7EXAMPLE used":               "id [REDACTED] used",
-		"password=hunter22 next":                     "password=[REDACTED] next",
-		`"api_key": "abcd1234"`:                      `"api_key": "[REDACTED]"`,
-		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9": "Authorization: Bearer [REDACTED]",
-		"session tty on /home/op":                    "session tty on /home/op",
-		"token: short":                               "token: [REDACTED]",
-		"plain text":                                 "plain text",
+		"key is " + secret:             "key is (sensitive)",
+		"id AKIAIOSFODNN7EXAMPLE used": "id (sensitive) used",
+		"session on /home/op":          "session on /home/op",
 	} {
 		if got := r.String(in); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
@@ -59,18 +50,7 @@ func TestWriterRedacts(t *testing.T) {
 	_ = w.Emit(event(runbook.StepLog, "step.exec.a", func(e *runbook.Event) { e.Line = "stdout: " + secret }))
 	_ = w.Close()
 	b, _ := os.ReadFile(s.Path("20261122T164500Z-0000aa"))
-	if strings.Contains(string(b), secret) || !strings.Contains(string(b), Redacted) {
+	if strings.Contains(string(b), secret) || !strings.Contains(string(b), redact.Marker) {
 		t.Errorf("journal = %s", b)
-	}
-}
-
-func TestSecretName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "GITHUB_TOKEN": true, "db_password": true,
-		"HF_API_KEY": true, "AWS_REGION": false, "PATH": false, "MODEL": false,
-	} {
-		if got := SecretName(name); got != want {
-			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
-		}
 	}
 }

@@ -188,13 +188,13 @@ func (rb *Runbook) refNode(tr hcl.Traversal) *Node {
 			t, ok1 := tr[1].(hcl.TraverseAttr)
 			n, ok2 := tr[2].(hcl.TraverseAttr)
 			if ok1 && ok2 {
-				return rb.nodeByAddr["step."+t.Name+"."+n.Name]
+				return rb.nodeByAddr[StepAddress(t.Name, n.Name).String()]
 			}
 		}
 	case "gate":
 		if len(tr) >= 2 {
 			if n, ok := tr[1].(hcl.TraverseAttr); ok {
-				return rb.nodeByAddr["gate."+n.Name]
+				return rb.nodeByAddr[GateAddress(n.Name).String()]
 			}
 		}
 	}
@@ -257,7 +257,7 @@ func (p *parser) checkRef(tr hcl.Traversal, diags *hcl.Diagnostics) bool {
 		if !ok1 || !ok2 {
 			return fail("Invalid reference", "A step is referenced as step.TYPE.NAME, and its outputs as step.TYPE.NAME.OUTPUT.")
 		}
-		addr := "step." + typ + "." + name
+		addr := StepAddress(typ, name).String()
 		n := rb.nodeByAddr[addr]
 		if n == nil {
 			var steps []string
@@ -279,12 +279,12 @@ func (p *parser) checkRef(tr hcl.Traversal, diags *hcl.Diagnostics) bool {
 		if !ok {
 			return fail("Invalid reference", "A gate is referenced as gate.NAME.")
 		}
-		addr := "gate." + name
+		addr := GateAddress(name).String()
 		if rb.nodeByAddr[addr] == nil {
 			var gates []string
-			for a, x := range rb.nodeByAddr {
+			for _, x := range rb.nodeByAddr {
 				if x.Kind == KindGate {
-					gates = append(gates, strings.TrimPrefix(a, "gate."))
+					gates = append(gates, x.Name)
 				}
 			}
 			return fail("Reference to undeclared gate", fmt.Sprintf("No gate %q is declared.%s", name, didYouMean(name, gates)))
@@ -470,18 +470,26 @@ func (h *nodeHeap) Pop() any {
 	return x
 }
 
-// topoOrder is Kahn's algorithm taking the earliest-declared ready node
-// first.
-func topoOrder(nodes []*Node) []*Node {
-	pending := make([]int, len(nodes))
-	h := &nodeHeap{}
+// kahnStart is where Kahn's algorithm starts, for the order and for the
+// run alike: how many dependencies each node waits for, by index, and the
+// nodes that wait for none, earliest-declared first.
+func kahnStart(nodes []*Node) (pending []int, ready *nodeHeap) {
+	pending = make([]int, len(nodes))
+	ready = &nodeHeap{}
 	for _, n := range nodes {
 		pending[n.index] = len(n.deps)
 		if len(n.deps) == 0 {
-			*h = append(*h, n)
+			*ready = append(*ready, n)
 		}
 	}
-	heap.Init(h)
+	heap.Init(ready)
+	return pending, ready
+}
+
+// topoOrder is Kahn's algorithm taking the earliest-declared ready node
+// first.
+func topoOrder(nodes []*Node) []*Node {
+	pending, h := kahnStart(nodes)
 	order := make([]*Node, 0, len(nodes))
 	for h.Len() > 0 {
 		n := heap.Pop(h).(*Node)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -115,7 +114,7 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 		return cty.NilVal, err
 	}
 	env := envPairs(cfg.GetAttr("env"))
-	s := scrubber(secretsOf(env))
+	m := newMasker(secretsOf(env))
 	logf := func(string) {}
 	if sc != nil && sc.Log != nil {
 		logf = sc.Log
@@ -132,14 +131,14 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = killDelay
 	var mu sync.Mutex // serialises Log calls from the two streams
-	stdout := newStream("stdout", s, logf, &mu)
-	stderr := newStream("stderr", s, logf, &mu)
+	stdout := newStream("stdout", m, logf, &mu)
+	stderr := newStream("stderr", m, logf, &mu)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
-	name := s(argv[0])
+	name := m.mask(argv[0])
 	started, runErr := runCommand(cmd)
 	if !started {
-		return cty.NilVal, fmt.Errorf("exec %s: %s", name, s(runErr.Error()))
+		return cty.NilVal, fmt.Errorf("exec %s: %s", name, m.mask(runErr.Error()))
 	}
 	stdout.flush()
 	stderr.flush()
@@ -150,7 +149,7 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 	if runErr != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(runErr, &exitErr) {
-			return cty.NilVal, fmt.Errorf("exec %s: %s", name, s(runErr.Error()))
+			return cty.NilVal, fmt.Errorf("exec %s: %s", name, m.mask(runErr.Error()))
 		}
 		msg := fmt.Sprintf("exec %s: %s", name, exitErr.ProcessState.String())
 		if last := stderr.lastLine(); last != "" {
@@ -209,7 +208,7 @@ func (kv envPair) shown() string {
 	case !kv.known:
 		return "(known after apply)"
 	case kv.secret:
-		return "<redacted>"
+		return redact.Marker
 	}
 	return renderArg(cty.StringVal(kv.value))
 }
@@ -227,7 +226,7 @@ func envPairs(env cty.Value) []envPair {
 		if kv.known {
 			kv.value = v.AsString()
 		}
-		kv.secret = journal.SecretName(kv.name) || looksLikeKey.MatchString(kv.value)
+		kv.secret = redact.SecretName(kv.name) || redact.HasKeyID(kv.value)
 		out = append(out, kv)
 	}
 	slices.SortFunc(out, func(a, b envPair) int { return strings.Compare(a.name, b.name) })
@@ -241,55 +240,116 @@ func secretsOf(env []envPair) []string {
 			out = append(out, kv.value)
 		}
 	}
-	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 
-// looksLikeKey matches AWS access key ids, whatever the variable is called.
-var looksLikeKey = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
+// masker replaces the values of a command's secret environment entries,
+// whatever their length: the command was handed exactly these values, so
+// wherever they appear in what it prints they are an echo.
+type masker struct {
+	secrets  [][]byte // longest first
+	replacer *strings.Replacer
+}
 
-// scrubber returns a function that replaces every secret value in a string.
-func scrubber(secrets []string) func(string) string {
+// newMasker masks secrets.
+func newMasker(secrets []string) masker {
 	if len(secrets) == 0 {
-		return func(s string) string { return s }
+		return masker{}
 	}
+	// Longest first, so a secret that contains another is replaced whole.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	m := masker{}
 	pairs := make([]string, 0, 2*len(secrets))
 	for _, v := range secrets {
-		pairs = append(pairs, v, "<redacted>")
+		pairs = append(pairs, v, redact.Marker)
+		m.secrets = append(m.secrets, []byte(v))
 	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
+	m.replacer = strings.NewReplacer(pairs...)
+	return m
+}
+
+func (m masker) mask(s string) string {
+	if m.replacer == nil {
+		return s
+	}
+	return m.replacer.Replace(s)
+}
+
+// hold is how many bytes at the end of what has arrived may be the start
+// of a secret whose rest is still to come.
+func (m masker) hold() int {
+	if len(m.secrets) == 0 {
+		return 0
+	}
+	return len(m.secrets[0]) - 1
+}
+
+// cut returns where to end a piece of b that should end at at, so that no
+// secret mask would replace runs across the end: the piece then masks as
+// it would have inside the whole. It moves the end back to the start of a
+// secret that crosses it, or past the secret when that starts the piece.
+// Every secret starting before at must lie whole in b.
+func (m masker) cut(b []byte, at int) int {
+	if len(m.secrets) == 0 || at <= 0 {
+		return max(at, 0)
+	}
+	// The same leftmost, longest-first matching strings.Replacer does.
+	for i := 0; i < at; {
+		n := 0
+		for _, sec := range m.secrets {
+			if bytes.HasPrefix(b[i:], sec) {
+				n = len(sec)
+				break
+			}
+		}
+		switch {
+		case n == 0:
+			i++
+		case i+n <= at:
+			i += n
+		case i == 0:
+			return n
+		default:
+			return i
+		}
+	}
+	return at
 }
 
 func scrubChange(c runbook.Change, secrets []string) runbook.Change {
-	s := scrubber(secrets)
-	c.Target, c.Detail = s(c.Target), s(c.Detail)
+	m := newMasker(secrets)
+	c.Target, c.Detail = m.mask(c.Target), m.mask(c.Detail)
 	return c
 }
 
 // stream receives one of a command's output streams: it keeps the last
-// tailBytes and reports each line through log.
+// tailBytes and reports each line through log. Secrets are masked before
+// anything is cut, lines and the tail alike, so a secret is never split
+// into pieces that are each left unmasked.
 type stream struct {
-	name  string
-	scrub func(string) string
-	log   func(string)
-	mu    *sync.Mutex
+	name string
+	mask masker
+	log  func(string)
+	mu   *sync.Mutex
 
 	line    []byte
 	lines   int
-	ring    []byte // the last tailBytes written, possibly more
+	pending []byte // written, not yet masked into ring: may start a secret
+	ring    []byte // the last tailBytes written, masked, possibly more
 	lastErr string
 }
 
-func newStream(name string, scrub func(string) string, log func(string), mu *sync.Mutex) *stream {
-	return &stream{name: name, scrub: scrub, log: log, mu: mu}
+func newStream(name string, m masker, log func(string), mu *sync.Mutex) *stream {
+	return &stream{name: name, mask: m, log: log, mu: mu}
 }
 
 func (s *stream) Write(p []byte) (int, error) {
-	s.ring = append(s.ring, p...)
-	// Keep a margin beyond the tail so that a secret cut in half by this
-	// compaction lies outside what tail returns.
+	s.pending = append(s.pending, p...)
+	c := s.mask.cut(s.pending, len(s.pending)-s.mask.hold())
+	s.ring = append(s.ring, s.mask.mask(string(s.pending[:c]))...)
+	s.pending = append(s.pending[:0], s.pending[c:]...)
+	// The ring is masked already, so trimming it cannot split a secret.
 	if keep := tailBytes + maxLineBytes; len(s.ring) > 2*keep {
 		s.ring = append(s.ring[:0], s.ring[len(s.ring)-keep:]...)
 	}
@@ -298,26 +358,45 @@ func (s *stream) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			s.line = append(s.line, rest...)
-			for len(s.line) >= maxLineBytes {
-				s.emit(string(s.line[:maxLineBytes]) + "…")
-				s.line = append(s.line[:0], s.line[maxLineBytes:]...)
-			}
+			// A secret may go on in the next write: hold back enough that
+			// it is whole before the piece it starts in is logged.
+			s.spill(s.mask.hold())
 			break
 		}
 		s.line = append(s.line, rest[:i]...)
-		s.emit(string(s.line))
+		// What came before this write was held back only for a secret
+		// that might go on; it goes out in pieces as if it had not been.
+		s.spill(i)
+		s.emit(string(s.line), false)
 		s.line = s.line[:0]
 		rest = rest[i+1:]
 	}
 	return len(p), nil
 }
 
-func (s *stream) emit(line string) {
-	line = strings.ToValidUTF8(strings.TrimRight(line, "\r"), "\uFFFD")
+// spill logs the buffered line in pieces of maxLineBytes while a whole
+// piece lies before its last keep bytes. A piece ends where no secret
+// runs across it.
+func (s *stream) spill(keep int) {
+	for len(s.line)-keep >= maxLineBytes {
+		c := s.mask.cut(s.line, maxLineBytes)
+		s.emit(string(s.line[:c]), true)
+		s.line = append(s.line[:0], s.line[c:]...)
+	}
+}
+
+// emit logs a line, or with more a piece of one that goes on: masked
+// first, then cut at maxLineBytes.
+func (s *stream) emit(line string, more bool) {
+	if !more {
+		line = strings.TrimRight(line, "\r")
+	}
+	line = strings.ToValidUTF8(s.mask.mask(line), "\uFFFD")
 	if len(line) > maxLineBytes {
 		line = strings.ToValidUTF8(line[:maxLineBytes], "") + "…"
+	} else if more {
+		line += "…"
 	}
-	line = s.scrub(line)
 	if strings.TrimSpace(line) != "" {
 		s.lastErr = line
 	}
@@ -335,8 +414,9 @@ func (s *stream) emit(line string) {
 }
 
 func (s *stream) flush() {
+	s.spill(0)
 	if len(s.line) > 0 {
-		s.emit(string(s.line))
+		s.emit(string(s.line), false)
 		s.line = s.line[:0]
 	}
 }
@@ -346,7 +426,7 @@ func (s *stream) lastLine() string { return s.lastErr }
 
 // tail returns the last tailBytes of the stream, with secrets replaced.
 func (s *stream) tail() string {
-	t := s.scrub(string(s.ring))
+	t := string(s.ring) + s.mask.mask(string(s.pending))
 	if len(t) > tailBytes {
 		t = t[len(t)-tailBytes:]
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,10 +119,10 @@ func TestExecSecretsNeverAppear(t *testing.T) {
 			t.Errorf("secret leaked: %q", s)
 		}
 	}
-	if !strings.Contains(rec.all(), "r=us-west-2") || !strings.Contains(rec.all(), "pw=<redacted>") {
+	if !strings.Contains(rec.all(), "r=us-west-2") || !strings.Contains(rec.all(), "pw=(sensitive)") {
 		t.Errorf("logs = %q", rec.all())
 	}
-	if !strings.Contains(changes[0].Detail, "REGION=us-west-2") || !strings.Contains(changes[0].Detail, "DB_PASSWORD=<redacted>") {
+	if !strings.Contains(changes[0].Detail, "REGION=us-west-2") || !strings.Contains(changes[0].Detail, "DB_PASSWORD=(sensitive)") {
 		t.Errorf("plan detail = %q", changes[0].Detail)
 	}
 
@@ -129,7 +130,7 @@ func TestExecSecretsNeverAppear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.GetAttr("stdout").AsString(); got != "<redacted>\n" {
+	if got := out.GetAttr("stdout").AsString(); got != "(sensitive)\n" {
 		t.Errorf("stdout output = %q", got)
 	}
 }
@@ -214,11 +215,83 @@ func TestExecOutputBounded(t *testing.T) {
 func TestStreamSplitsLongLines(t *testing.T) {
 	var got []string
 	var mu sync.Mutex
-	s := newStream("stdout", func(s string) string { return s }, func(l string) { got = append(got, l) }, &mu)
+	s := newStream("stdout", newMasker(nil), func(l string) { got = append(got, l) }, &mu)
 	_, _ = s.Write([]byte(strings.Repeat("x", maxLineBytes+10)))
 	_, _ = s.Write([]byte("\npartial"))
 	s.flush()
 	if len(got) != 3 || !strings.HasSuffix(got[0], "…") || got[1] != "stdout: xxxxxxxxxx" || got[2] != "stdout: partial" {
 		t.Errorf("lines = %.80q", got)
+	}
+}
+
+// A line longer than the cut is masked before it is cut: a secret across
+// the cut is masked whole, whether the line comes in one write or in many.
+func TestExecSecretAcrossLineCutIsMasked(t *testing.T) {
+	const secret = "s3cr3t-value-42"
+	leaked := func(s string) bool {
+		return strings.Contains(s, secret[:5]) || strings.Contains(s, secret[len(secret)-5:])
+	}
+	env := map[string]string{"DB_PASSWORD": secret}
+	// The secret starts 5 bytes before the cut.
+	script := `head -c ` + strconv.Itoa(maxLineBytes-5) + ` /dev/zero | tr '\0' x; echo "$DB_PASSWORD tail"`
+	var rec logRecorder
+	out, err := Exec{}.Apply(t.Context(), rec.ctx(), execCfg([]string{"sh", "-c", script}, env, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if logs := rec.all(); leaked(logs) || !strings.Contains(logs, "xxxxx(sens") {
+		t.Errorf("logs end %q", logs[max(0, len(logs)-40):])
+	}
+	if stdout := out.GetAttr("stdout").AsString(); leaked(stdout) || !strings.HasSuffix(stdout, "x(sensitive) tail\n") {
+		t.Errorf("stdout ends %q", stdout[max(0, len(stdout)-40):])
+	}
+
+	text := strings.Repeat("x", maxLineBytes-5) + secret + "yyy\n" +
+		strings.Repeat("z", 2*maxLineBytes-3) + secret + "\n" + "end"
+	for _, size := range []int{1, 3, 7, 100, maxLineBytes - 6, maxLineBytes - 5, maxLineBytes, maxLineBytes + 2, len(text)} {
+		var got []string
+		var mu sync.Mutex
+		s := newStream("stdout", newMasker([]string{secret, "pw"}), func(l string) { got = append(got, l) }, &mu)
+		for rest := text; rest != ""; {
+			n := min(size, len(rest))
+			_, _ = s.Write([]byte(rest[:n]))
+			rest = rest[n:]
+		}
+		s.flush()
+		for _, l := range got {
+			if leaked(l) {
+				t.Errorf("writes of %d: a piece of the secret in %.30q…%q", size, l, l[max(0, len(l)-30):])
+			}
+		}
+		if len(got) < 3 || got[len(got)-1] != "stdout: end" || !strings.HasPrefix(got[0], "stdout: xxx") {
+			t.Errorf("writes of %d: lines %.40q", size, got)
+		}
+		if tail := s.tail(); leaked(tail) || strings.Count(tail, "(sensitive)") != 2 {
+			t.Errorf("writes of %d: tail ends %q", size, tail[max(0, len(tail)-40):])
+		}
+	}
+}
+
+func TestMaskerCut(t *testing.T) {
+	m := newMasker([]string{"abcdef", "cd"})
+	for _, c := range []struct {
+		in       string
+		at, want int
+	}{
+		{"xxabcdefyy", 5, 2}, // abcdef crosses 5: end before it
+		{"abcdefyy", 3, 6},   // it starts the piece: end after it
+		{"xxcdxx", 3, 2},     // cd crosses 3
+		{"xxcdxx", 4, 4},     // cd ends at 4
+		{"cdcdcd", 3, 2},     // matches are taken left to right
+		{"xabcdxx", 4, 3},    // abcd is no secret, its cd crosses 4
+		{"plain text", 5, 5},
+		{"abcdef", 0, 0},
+	} {
+		if got := m.cut([]byte(c.in), c.at); got != c.want {
+			t.Errorf("cut(%q, %d) = %d, want %d", c.in, c.at, got, c.want)
+		}
+	}
+	if got := newMasker(nil).cut([]byte("abc"), 2); got != 2 {
+		t.Errorf("cut without secrets = %d", got)
 	}
 }

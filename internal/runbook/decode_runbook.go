@@ -1,0 +1,158 @@
+package runbook
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+var runbookSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "parallelism"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "objectives"}, {Type: "drill"}},
+}
+
+var objectivesSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "rto"}, {Name: "rpo"}},
+}
+
+var drillSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "target_bucket"}, {Name: "target_prefix"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "fault"}},
+}
+
+var faultSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "service"}, {Name: "operation"}, {Name: "region"},
+		{Name: "latency"}, {Name: "after"}, {Name: "at_step"},
+	},
+}
+
+func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
+	if p.sawRunbook != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate runbook block",
+			Detail:   fmt.Sprintf("A runbook has one runbook block; the first is at %s.", p.sawRunbook),
+			Subject:  &block.DefRange,
+		}}
+	}
+	p.sawRunbook = &block.DefRange
+	content, diags := block.Body.Content(runbookSchema)
+	if a := content.Attributes["description"]; a != nil {
+		s, d := p.constString(a, "runbook description")
+		diags = append(diags, d...)
+		p.rb.Description = s
+	}
+	if a := content.Attributes["parallelism"]; a != nil {
+		v, d := p.constValue(a.Expr, cty.Number, "parallelism")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			var n int
+			if err := gocty.FromCtyValue(v, &n); err != nil || n < 1 {
+				rng := a.Expr.Range()
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parallelism",
+					Detail: "The parallelism must be a whole number of at least 1.", Subject: &rng})
+			} else {
+				p.rb.Parallelism = n
+			}
+		}
+	}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "objectives":
+			if p.rb.Objectives != nil {
+				diags = append(diags, secondBlock(b))
+				continue
+			}
+			c, d := b.Body.Content(objectivesSchema)
+			diags = append(diags, d...)
+			obj := &Objectives{}
+			if a := c.Attributes["rto"]; a != nil {
+				obj.RTO, d = p.constDuration(a, "recovery time objective (rto)")
+				diags = append(diags, d...)
+			}
+			if a := c.Attributes["rpo"]; a != nil {
+				obj.RPO, d = p.constDuration(a, "recovery point objective (rpo)")
+				diags = append(diags, d...)
+			}
+			p.rb.Objectives = obj
+		case "drill":
+			if p.rb.Drill != nil {
+				diags = append(diags, secondBlock(b))
+				continue
+			}
+			c, d := b.Body.Content(drillSchema)
+			diags = append(diags, d...)
+			dt := &DrillTarget{}
+			if a := c.Attributes["target_bucket"]; a != nil {
+				dt.TargetBucket, d = p.constString(a, "drill target_bucket")
+				diags = append(diags, d...)
+			}
+			if a := c.Attributes["target_prefix"]; a != nil {
+				dt.TargetPrefix, d = p.constString(a, "drill target_prefix")
+				diags = append(diags, d...)
+			}
+			for _, fb := range c.Blocks {
+				f, d := p.decodeFault(fb)
+				diags = append(diags, d...)
+				dt.Faults = append(dt.Faults, f)
+			}
+			p.rb.Drill = dt
+		}
+	}
+	return diags
+}
+
+// secondBlock reports a block of a kind the runbook block holds one of.
+func secondBlock(b *hcl.Block) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + b.Type + " block",
+		Detail: "A runbook has one " + b.Type + " block.", Subject: &b.DefRange}
+}
+
+// decodeFault reads a drill's fault block. Which kinds, services and
+// rates are valid is the sandbox's to say when the drill installs it.
+func (p *parser) decodeFault(b *hcl.Block) (DrillFault, hcl.Diagnostics) {
+	f := DrillFault{DeclRange: b.DefRange}
+	c, diags := b.Body.Content(faultSchema)
+	str := func(name string, dst *string) {
+		if a := c.Attributes[name]; a != nil {
+			s, d := p.constString(a, "fault "+name)
+			diags = append(diags, d...)
+			*dst = s
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if a := c.Attributes[name]; a != nil {
+			v, d := p.constDuration(a, "fault "+name)
+			diags = append(diags, d...)
+			*dst = v
+		}
+	}
+	str("kind", &f.Kind)
+	str("service", &f.Service)
+	str("operation", &f.Operation)
+	str("region", &f.Region)
+	str("at_step", &f.AtStep)
+	dur("latency", &f.Latency)
+	dur("after", &f.After)
+	if a := c.Attributes["rate"]; a != nil {
+		v, d := p.constValue(a.Expr, cty.Number, "fault rate")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			f.Rate, _ = v.AsBigFloat().Float64()
+			if f.Rate < 0 || f.Rate > 1 {
+				rng := a.Expr.Range()
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate",
+					Detail: "The rate is the fraction of matching requests affected, from 0 to 1.", Subject: &rng})
+			}
+		}
+	}
+	if f.After > 0 && f.AtStep != "" {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Fault starts twice",
+			Detail: "Set after (from the drill's start) or at_step (when a step starts), not both.", Subject: &b.DefRange})
+	}
+	return f, diags
+}
