@@ -8,12 +8,9 @@ import (
 	"strings"
 
 	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
-
-// SensitiveMark is what a journal records in place of a sensitive
-// variable's value.
-const SensitiveMark = "(sensitive)"
 
 // ResumeRequest continues an unfinished run.
 type ResumeRequest struct {
@@ -140,7 +137,7 @@ func ResumeVars(rb *runbook.Runbook, recorded map[string]string, given []string)
 		v := recorded[k]
 		switch {
 		case have[k]:
-		case sensitive[k] || v == SensitiveMark:
+		case sensitive[k] || v == redact.Marker:
 			missing = append(missing, k)
 		case v == "null":
 		default:

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drconsole/drconsole/internal/redact"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
-func TestResumeVarsNeverPassesTheSensitiveMark(t *testing.T) {
+func TestResumeVarsNeverPassesTheredact.Marker(t *testing.T) {
 	rb := &runbook.Runbook{Variables: []*runbook.Variable{{Name: "label"}, {Name: "token", Sensitive: true}}}
 	for _, tc := range []struct {
 		name          string
@@ -56,7 +57,7 @@ func FuzzResumeVars(f *testing.F) {
 		for _, fl := range flags {
 			name, val, _ := strings.Cut(fl, "=")
 			out[name] = true
-			if val == SensitiveMark && !slices.Contains(g, fl) {
+			if val == redact.Marker && !slices.Contains(g, fl) {
 				t.Fatalf("flag %q passes the mark on", fl)
 			}
 		}
