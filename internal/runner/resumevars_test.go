@@ -9,7 +9,7 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
-func TestResumeVarsNeverPassesTheredact.Marker(t *testing.T) {
+func TestResumeVarsNeverPassesTheSensitiveMark(t *testing.T) {
 	rb := &runbook.Runbook{Variables: []*runbook.Variable{{Name: "label"}, {Name: "token", Sensitive: true}}}
 	for _, tc := range []struct {
 		name          string
