@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
 	"github.com/drconsole/drconsole/internal/testutil/estatetest"
+	"github.com/drconsole/drconsole/internal/testutil/eventlog"
 )
 
 // estate is a seeded sandbox, drconsole's clients for it and the test's
@@ -110,38 +110,6 @@ func (e *estate) drillBuckets(t *testing.T) []string {
 	return names
 }
 
-// events collects a drill's events.
-type events struct {
-	mu    sync.Mutex
-	all   []runbook.Event
-	onEnd func(runbook.Event)
-}
-
-func (ev *events) Emit(e runbook.Event) error {
-	ev.mu.Lock()
-	ev.all = append(ev.all, e)
-	hook := ev.onEnd
-	ev.mu.Unlock()
-	if hook != nil {
-		hook(e)
-	}
-	return nil
-}
-
-func (ev *events) list() []runbook.Event {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	return slices.Clone(ev.all)
-}
-
-func (ev *events) dump() string {
-	var b strings.Builder
-	for _, e := range ev.list() {
-		fmt.Fprintf(&b, "%s %s %s %s %v\n", e.Kind, e.Node, e.Error, e.Reason, e.Changes)
-	}
-	return b.String()
-}
-
 func loadGameday(t *testing.T, reg runbook.Registry) *runbook.Runbook {
 	t.Helper()
 	rb, diags := runbook.Load(filepath.Join("..", "..", "runbooks", "gameday-failover.hcl"), reg)
@@ -191,16 +159,16 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 	const runID = "20261122T180000Z-d1d1d1"
 
 	// The plan says what the drill redirects before anything runs.
-	dryEv := &events{}
+	dryEv := &eventlog.Log{}
 	dry, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{
 		RunID: "20261122T175900Z-d0d0d0", DryRun: true, Vars: e.gamedayVars(), Registry: steps.Registry(steps.Deps{AWS: e.clients.AsReadOnly()}),
 		Sink: dryEv, Target: "sandbox",
 	}})
 	if err != nil || dry.Result.Status != runbook.StatusSucceeded {
-		t.Fatalf("drill dry-run: %v %+v\n%s", err, dry, dryEv.dump())
+		t.Fatalf("drill dry-run: %v %+v\n%s", err, dry, dryEv.String())
 	}
 	redirected := map[string]string{}
-	for _, ev := range dryEv.list() {
+	for _, ev := range dryEv.Events() {
 		if ev.Kind == runbook.StepDrilled {
 			redirected[ev.Node] = fmt.Sprint(ev.Changes)
 		}
@@ -217,7 +185,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &events{}
+	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Faults: []drill.Fault{throttle},
 		Injector: drill.ServerInjector{Server: e.srv}, Run: runbook.Options{
 			RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox",
@@ -226,7 +194,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
-		t.Fatalf("drill %s: %v; teardown: %v\n%s", out.Result.Status, out.Result.Err, out.TeardownErr, ev.dump())
+		t.Fatalf("drill %s: %v; teardown: %v\n%s", out.Result.Status, out.Result.Err, out.TeardownErr, ev.String())
 	}
 	e.assertNothingLeft(t, runID, models, mn, mx, desired)
 	if len(e.srv.Faults()) != 0 {
@@ -236,7 +204,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 	rep := out.Report
 	// RTO: the journal's span from run_started to the last step's end.
 	var start, lastEnd time.Time
-	for _, x := range ev.list() {
+	for _, x := range ev.Events() {
 		switch x.Kind {
 		case runbook.RunStarted:
 			start = x.Time
@@ -302,7 +270,7 @@ func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &events{}
+	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Faults: []drill.Fault{outage},
 		Injector: drill.AdminInjector{URL: e.srv.URL()},
 		Run:      runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox"}})
@@ -310,7 +278,7 @@ func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Result.Status != runbook.StatusFailed {
-		t.Fatalf("drill under a region outage %s, want failed\n%s", out.Result.Status, ev.dump())
+		t.Fatalf("drill under a region outage %s, want failed\n%s", out.Result.Status, ev.String())
 	}
 	rep := out.Report
 	if len(rep.Failed) == 0 || rep.Failed[0].Node != "step.asg_scale.serving" || !strings.Contains(rep.Failed[0].Error, "ServiceUnavailable") {
@@ -345,17 +313,18 @@ func TestDrillTeardownAfterInterruption(t *testing.T) {
 	const runID = "20261122T182000Z-1a1a1a"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ev := &events{}
-	ev.onEnd = func(x runbook.Event) {
+	ev := &eventlog.Log{}
+	ev.OnEmit = func(x runbook.Event) error {
 		if x.Kind == runbook.StepFinished && x.Node == "step.asg_scale.serving" {
 			cancel()
 		}
+		return nil
 	}
 	// The engine alone, in drill mode: what a killed process leaves.
 	res := runbook.Execute(ctx, rb, runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true,
 		Sink: ev, Drill: &runbook.Drill{ID: runID, TargetBucket: "ai-model-artifacts", TargetPrefix: "drills/"}})
 	if res.Status != runbook.StatusCancelled {
-		t.Fatalf("run %s, want cancelled\n%s", res.Status, ev.dump())
+		t.Fatalf("run %s, want cancelled\n%s", res.Status, ev.String())
 	}
 	if len(e.listing(t, sandbox.ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
 		t.Fatal("the interrupted drill left nothing to tear down")
@@ -364,7 +333,7 @@ func TestDrillTeardownAfterInterruption(t *testing.T) {
 		t.Fatal("the DR group was not scaled before the interruption")
 	}
 	for range 2 {
-		sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+		sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.Events(), Registry: reg})
 		if err != nil || sum.Status != "finished" {
 			t.Fatalf("teardown: %v %+v", err, sum)
 		}
@@ -399,10 +368,10 @@ step "wait" "pause" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	ev := &events{}
+	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Run: runbook.Options{RunID: "20261122T183001Z-5afe01", Registry: reg, Sink: ev}})
 	if err != nil || out.Result.Status != runbook.StatusSucceeded {
-		t.Fatalf("drill_safe exec: %v %+v\n%s", err, out, ev.dump())
+		t.Fatalf("drill_safe exec: %v %+v\n%s", err, out, ev.String())
 	}
 }
 
@@ -424,22 +393,22 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 		}
 	}
 	const runID = "20261122T184000Z-7011ba"
-	ev := &events{}
+	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.ModelBucket, TargetPrefix: "drills/",
 		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
 		}}})
 	if err != nil || out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
-		t.Fatalf("drill: %v %+v\n%s", err, out, ev.dump())
+		t.Fatalf("drill: %v %+v\n%s", err, out, ev.String())
 	}
 	var copied bool
-	for _, x := range ev.list() {
+	for _, x := range ev.Events() {
 		if x.Kind == runbook.TeardownAction && strings.Contains(fmt.Sprint(x.Changes), "drills/"+runID+"/"+key) {
 			copied = true
 		}
 	}
 	if !copied {
-		t.Errorf("teardown did not delete the drill copy of %s:\n%s", key, ev.dump())
+		t.Errorf("teardown did not delete the drill copy of %s:\n%s", key, ev.String())
 	}
 	if got := e.listing(t, sandbox.ModelBucket, "models/"); !slices.Equal(got, models) {
 		t.Error("the rollback drill changed models/")
@@ -478,18 +447,19 @@ func TestDrillTeardownWaitsForARunningRestoreJob(t *testing.T) {
 	const runID = "20261122T185000Z-b0b0b0"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ev := &events{}
-	ev.onEnd = func(x runbook.Event) {
+	ev := &eventlog.Log{}
+	ev.OnEmit = func(x runbook.Event) error {
 		if x.Kind == runbook.StepLog && strings.HasPrefix(x.Line, "restore job ") {
 			cancel()
 		}
+		return nil
 	}
 	res := runbook.Execute(ctx, rb, runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true,
 		Sink: ev, Drill: &runbook.Drill{ID: runID, TargetBucket: "ai-model-artifacts", TargetPrefix: "drills/"}})
 	if res.Status != runbook.StatusCancelled {
-		t.Fatalf("run %s\n%s", res.Status, ev.dump())
+		t.Fatalf("run %s\n%s", res.Status, ev.String())
 	}
-	_, err = drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+	_, err = drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.Events(), Registry: reg})
 	if err == nil || !strings.Contains(err.Error(), "still") {
 		t.Fatalf("teardown with the restore job running: %v", err)
 	}
@@ -499,7 +469,7 @@ func TestDrillTeardownWaitsForARunningRestoreJob(t *testing.T) {
 	if got := e.drillBuckets(t); len(got) != 1 {
 		t.Fatalf("the restore job created %v", got)
 	}
-	sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.list(), Registry: reg})
+	sum, err := drill.Teardown(context.Background(), drill.TeardownOptions{RunID: runID, Events: ev.Events(), Registry: reg})
 	if err != nil || sum.Status != "finished" {
 		t.Fatalf("second teardown: %v %+v", err, sum)
 	}

@@ -47,7 +47,7 @@ func ParseFault(s string) (Fault, error) {
 			}
 			f.After = d
 		case i > 0 && ok && (k == "at_step" || k == "step"):
-			if !strings.HasPrefix(v, "step.") {
+			if a, ok := runbook.ParseAddress(v); !ok || a.Kind != runbook.KindStep {
 				return Fault{}, fmt.Errorf("fault %q: at_step wants a step address such as step.asg_scale.serving, got %q", s, v)
 			}
 			f.AtStep = v

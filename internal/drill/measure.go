@@ -6,6 +6,7 @@
 package drill
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -128,83 +129,40 @@ type RecoveryPoint struct {
 // measure fills the report's timings, critical path and objectives from
 // the drill's events.
 func (rep *Report) measure(events []runbook.Event, nodes []PathNode, obj *runbook.Objectives) {
+	run := runbook.Fold(events)
 	byNode := map[string]*StepTiming{}
-	for _, n := range nodes {
-		st := &StepTiming{Node: n.Addr, Status: "not run", Deps: n.Deps}
-		byNode[n.Addr] = st
+	add := func(addr string, deps []string) {
+		st := &StepTiming{Node: addr, Status: "not run", Deps: deps}
+		if n, ok := run.Lookup(addr); ok {
+			st.timed(n)
+		}
+		byNode[addr] = st
 		rep.Steps = append(rep.Steps, st)
 	}
-	get := func(addr string) *StepTiming {
-		st, ok := byNode[addr]
-		if !ok {
-			st = &StepTiming{Node: addr, Status: "not run"}
-			byNode[addr] = st
-			rep.Steps = append(rep.Steps, st)
-		}
-		return st
+	for _, n := range nodes {
+		add(n.Addr, n.Deps)
 	}
+	var failed []*runbook.NodeState
 	var lastEnd time.Time
-	for _, e := range events {
-		switch e.Kind {
-		case runbook.RunStarted:
-			if rep.Started.IsZero() {
-				rep.Started = e.Time
+	for _, n := range run.Nodes() {
+		if byNode[n.Node] == nil {
+			add(n.Node, nil)
+		}
+		switch n.Status {
+		case runbook.NodeFailed:
+			failed = append(failed, n)
+		case runbook.NodeSucceeded:
+			if n.Finished.After(lastEnd) {
+				lastEnd = n.Finished
 			}
-		case runbook.RunFinished:
-			rep.Finished, rep.Status, rep.Error = e.Time, e.Status, e.Error
-		case runbook.StepDrilled:
-			st := get(e.Node)
-			st.Redirects, st.record = e.Changes, e.Drill
-		case runbook.StepStarted:
-			st := get(e.Node)
-			if st.Started.IsZero() {
-				st.Started = e.Time
-			}
-			st.Attempts = max(st.Attempts, e.Attempt)
-			st.Status = "running"
-		case runbook.GateAsked:
-			st := get(e.Node)
-			if st.Started.IsZero() {
-				st.Started = e.Time
-			}
-		case runbook.StepFinished:
-			st := get(e.Node)
-			st.Status, st.Finished, st.outputs = "finished", e.Time, e.Outputs
-			if st.Started.IsZero() {
-				st.Started = e.Time
-			}
-			if e.Time.After(lastEnd) {
-				lastEnd = e.Time
-			}
-		case runbook.StepFailed:
-			st := get(e.Node)
-			st.Status, st.Finished, st.Error = "failed", e.Time, e.Error
-			if st.Started.IsZero() {
-				st.Started = e.Time
-			}
-			rep.Failed = append(rep.Failed, StepFailure{Node: e.Node, Error: e.Error})
-		case runbook.StepSkipped:
-			st := get(e.Node)
-			st.Status, st.Reason = "skipped", e.Reason
-		case runbook.GateApproved:
-			st := get(e.Node)
-			if st.Status == "not run" {
-				st.Status = "approved"
-			}
-			st.Finished = e.Time
-			if st.Started.IsZero() {
-				st.Started = e.Time
-			}
-		case runbook.GateRefused:
-			st := get(e.Node)
-			st.Status, st.Finished, st.Reason = "refused", e.Time, e.Reason
 		}
 	}
-	for _, st := range rep.Steps {
-		if !st.Started.IsZero() && !st.Finished.IsZero() {
-			st.Duration = st.Finished.Sub(st.Started)
-		}
+	// Failures are listed in the order they happened.
+	slices.SortStableFunc(failed, func(a, b *runbook.NodeState) int { return cmp.Compare(a.Since, b.Since) })
+	for _, n := range failed {
+		rep.Failed = append(rep.Failed, StepFailure{Node: n.Node, Error: n.Error})
 	}
+	rep.Started, rep.Finished, rep.Status, rep.Error = run.Started, run.Ended, run.Status, run.Err
 	if rep.IncidentAt.IsZero() {
 		rep.IncidentAt = rep.Started
 	}
@@ -258,6 +216,35 @@ func (rep *Report) measure(events []runbook.Event, nodes []PathNode, obj *runboo
 	}
 	rpo.Pass = rpo.Measured && (rpo.Objective == 0 || rpo.Achieved <= rpo.Objective)
 	rep.RPO = rpo
+}
+
+// timed fills the timing of a node from its folded state, in the report's
+// words for its status.
+func (st *StepTiming) timed(n *runbook.NodeState) {
+	switch n.Status {
+	case runbook.NodeRunning, runbook.NodeRetrying:
+		st.Status = "running"
+	case runbook.NodeSucceeded:
+		st.Status = "finished"
+	case runbook.NodeFailed:
+		st.Status, st.Error = "failed", n.Error
+	case runbook.NodeSkipped:
+		st.Status, st.Reason = "skipped", n.Reason
+	case runbook.NodeApproved:
+		st.Status = "approved"
+	case runbook.NodeRefused:
+		st.Status, st.Reason = "refused", n.Reason
+	}
+	// A node that ended without starting (it failed before it could)
+	// starts and ends at once.
+	st.Started, st.Finished = n.Started, n.Finished
+	if st.Started.IsZero() {
+		st.Started = n.Finished
+	}
+	if !st.Started.IsZero() && !st.Finished.IsZero() {
+		st.Duration = st.Finished.Sub(st.Started)
+	}
+	st.Attempts, st.Redirects, st.record, st.outputs = n.Attempt, n.Redirects, n.Drill, n.Outputs
 }
 
 func statusWord(s runbook.RunStatus) string {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
 	"github.com/drconsole/drconsole/internal/testutil/estatetest"
+	"github.com/drconsole/drconsole/internal/testutil/eventlog"
 )
 
 // estate is a fresh seeded sandbox and drconsole's clients for it.
@@ -55,44 +55,15 @@ func registry(c *awsx.Clients) runbook.Registry {
 	return steps.Registry(steps.Deps{AWS: c})
 }
 
-// events collects a run's event stream.
-type events struct {
-	mu  sync.Mutex
-	all []runbook.Event
-}
-
-func (e *events) Emit(ev runbook.Event) error {
-	e.mu.Lock()
-	e.all = append(e.all, ev)
-	e.mu.Unlock()
-	return nil
-}
-
 // planned returns the changes a node's step_planned event listed.
-func (e *events) planned(node string) []runbook.Change {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, ev := range e.all {
-		if ev.Kind == runbook.StepPlanned && ev.Node == node {
-			return ev.Changes
-		}
-	}
-	return nil
-}
-
-func (e *events) dump() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var b strings.Builder
-	for _, ev := range e.all {
-		fmt.Fprintf(&b, "%s %s %s %s\n", ev.Kind, ev.Node, ev.Error, ev.Reason)
-	}
-	return b.String()
+func planned(ev *eventlog.Log, node string) []runbook.Change {
+	e, _ := ev.Find(runbook.StepPlanned, node)
+	return e.Changes
 }
 
 // run loads a runbook from runbooks/ and executes it: a dry-run through
 // read-only clients, or a real run with every gate approved.
-func (e *estate) run(t *testing.T, name string, dry bool, vars map[string]string) (*runbook.Result, *events) {
+func (e *estate) run(t *testing.T, name string, dry bool, vars map[string]string) (*runbook.Result, *eventlog.Log) {
 	t.Helper()
 	clients := e.clients
 	if dry {
@@ -112,7 +83,7 @@ func (e *estate) run(t *testing.T, name string, dry bool, vars map[string]string
 		t.Fatalf("variables of %s: %s", name, diags.Error())
 	}
 	e.runs++
-	var ev events
+	var ev eventlog.Log
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	res := runbook.Execute(ctx, rb, runbook.Options{
@@ -278,12 +249,12 @@ func TestModelServingFailover(t *testing.T) {
 			n := len(e.srv.Requests())
 			res, ev := e.run(t, "model-serving-failover.hcl", true, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			if m := e.mutatingSince(n); len(m) > 0 {
 				t.Fatalf("dry-run made mutating calls: %v", m)
 			}
-			plan := ev.planned("step.s3_restore.models")
+			plan := planned(ev, "step.s3_restore.models")
 			var got []string
 			for _, c := range plan[1:] {
 				got = append(got, c.Action+" "+c.Target)
@@ -295,14 +266,14 @@ func TestModelServingFailover(t *testing.T) {
 			if !strings.Contains(plan[0].Detail, "3 to copy") || !strings.Contains(plan[0].Detail, "2 to delete") {
 				t.Errorf("plan summary %q", plan[0].Detail)
 			}
-			if p := ev.planned("step.asg_scale.serving"); len(p) == 0 || !strings.Contains(p[0].String(), "ai-inference-dr") {
+			if p := planned(ev, "step.asg_scale.serving"); len(p) == 0 || !strings.Contains(p[0].String(), "ai-inference-dr") {
 				t.Errorf("planned scaling: %v", p)
 			}
 
 			// For real.
 			res, ev = e.run(t, "model-serving-failover.hcl", false, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			e.srv.SetFaults(nil)
 			sameObjects(t, "models/ after the failover", objects(t, ctx, e.s3, modelBucket, "models/"), atT)
@@ -386,12 +357,12 @@ func TestModelRollback(t *testing.T) {
 			n := len(e.srv.Requests())
 			res, ev := e.run(t, "model-rollback.hcl", true, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			if m := e.mutatingSince(n); len(m) > 0 {
 				t.Fatalf("dry-run made mutating calls: %v", m)
 			}
-			plan := ev.planned("step.model_rollback.artifact")
+			plan := planned(ev, "step.model_rollback.artifact")
 			if len(plan) != 1 || plan[0].Action != "CopyObject" || plan[0].Target != modelBucket+"/"+key {
 				t.Fatalf("plan %v", plan)
 			}
@@ -407,7 +378,7 @@ func TestModelRollback(t *testing.T) {
 			}
 			res, ev = e.run(t, "model-rollback.hcl", false, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			e.srv.SetFaults(nil)
 			if got := get(t, ctx, e.s3, modelBucket, key, ""); !bytes.Equal(got, oldBody) {
@@ -430,7 +401,7 @@ func TestModelRollback(t *testing.T) {
 			// By time: back to the version current before the rollback.
 			res, ev = e.run(t, "model-rollback.hcl", false, map[string]string{"key": key, "to_time": beforeRollback.Format(time.RFC3339)})
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("rollback by time %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("rollback by time %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			if g := res.Outputs["restored_version_id"]; g.AsString() != current[key] {
 				t.Errorf("rollback by time restored %s, want %s", g.AsString(), current[key])
@@ -460,19 +431,19 @@ func TestRestoreFromBackup(t *testing.T) {
 			n := len(e.srv.Requests())
 			res, ev := e.run(t, "restore-from-backup.hcl", true, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("dry-run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			if m := e.mutatingSince(n); len(m) > 0 {
 				t.Fatalf("dry-run made mutating calls: %v", m)
 			}
-			plan := ev.planned("step.backup_restore.resource")
+			plan := planned(ev, "step.backup_restore.resource")
 			if len(plan) == 0 || !strings.Contains(fmt.Sprint(plan), "new bucket ai-model-artifacts") {
 				t.Errorf("plan %v does not name the new bucket", plan)
 			}
 
 			res, ev = e.run(t, "restore-from-backup.hcl", false, vars)
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("run %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			e.srv.SetFaults(nil)
 			arn := res.Outputs["created_resource_arn"].AsString()
@@ -498,7 +469,7 @@ func TestRestoreFromBackup(t *testing.T) {
 			res, ev = e.run(t, "restore-from-backup.hcl", false, map[string]string{"restore_to": at, "poll_interval": "50ms",
 				"resource_arn": "arn:aws:ec2:us-east-1:123456789012:volume/" + aws.ToString(vol.VolumeId)})
 			if res.Status != runbook.StatusSucceeded {
-				t.Fatalf("volume restore %s: %v\n%s", res.Status, res.Err, ev.dump())
+				t.Fatalf("volume restore %s: %v\n%s", res.Status, res.Err, ev.String())
 			}
 			if arn := res.Outputs["created_resource_arn"].AsString(); !strings.Contains(arn, ":volume/vol-") || strings.HasSuffix(arn, aws.ToString(vol.VolumeId)) {
 				t.Errorf("volume restore created %s, want a new volume", arn)

@@ -75,24 +75,58 @@ func (s *Store) open(id string) (*os.File, error) {
 // Decode rebuilds a run from journal text. A torn last line is ignored, as
 // records explains.
 func Decode(r io.Reader) (*Run, error) {
-	run := &Run{Resume: runbook.ResumeState{
-		Finished: map[string]json.RawMessage{},
-		Skipped:  map[string]string{},
-		Approved: map[string]string{},
-	}}
-	torn, err := records(r, run.apply)
+	run := &Run{}
+	var st runbook.RunState
+	torn, err := records(r, func(e runbook.Event) {
+		run.Last = e
+		st.Apply(e)
+	})
 	if err != nil {
 		return nil, err
 	}
-	run.Torn = torn
+	run.Torn, run.Events = torn, st.Events
 	if run.Events == 0 {
 		return nil, errors.New("journal holds no complete record")
 	}
+	if st.Info != nil {
+		run.Info = *st.Info
+	}
+	run.Started = st.Started
 	if run.Info.RunbookHash == "" && run.Info.RunbookPath == "" && run.Started.IsZero() {
 		return nil, errors.New("journal does not start with run_started")
 	}
-	run.Resume.From = run.Last.RunID
+	run.Status, run.Error, run.Resumes = st.Status, st.Err, st.Resumes
+	if run.Status == "" {
+		run.Status = StatusInterrupted
+	}
+	run.Resume = resumeState(&st, run.Last.RunID)
 	return run, nil
+}
+
+// resumeState is what a resumption of the folded run needs: the steps
+// that finished, with their outputs, the nodes skipped and the approvals
+// given. A dry-run has none of them: its outputs and answers are not real.
+func resumeState(st *runbook.RunState, from string) runbook.ResumeState {
+	rs := runbook.ResumeState{
+		From:     from,
+		Finished: map[string]json.RawMessage{},
+		Skipped:  map[string]string{},
+		Approved: map[string]string{},
+		Drill:    st.Info != nil && st.Info.Drill != nil,
+	}
+	dry := st.Info != nil && st.Info.DryRun
+	for _, n := range st.Nodes() {
+		switch {
+		case n.Status == runbook.NodeSkipped:
+			rs.Skipped[n.Node] = n.Reason
+		case n.Status == runbook.NodeSucceeded && !dry:
+			rs.Finished[n.Node] = slices.Clone(n.Outputs)
+		}
+		if n.Approved && !dry {
+			rs.Approved[n.Node] = n.Actor
+		}
+	}
+	return rs
 }
 
 // records calls fn with each complete record of journal text, in order. A
@@ -123,44 +157,6 @@ func records(r io.Reader, fn func(runbook.Event)) (torn bool, err error) {
 		if err != nil {
 			return false, fmt.Errorf("read journal: %w", err)
 		}
-	}
-}
-
-func (run *Run) apply(e runbook.Event) {
-	run.Events++
-	run.Last = e
-	rs := &run.Resume
-	switch e.Kind {
-	case runbook.RunStarted:
-		if run.Started.IsZero() {
-			run.Started = e.Time
-			if e.Run != nil {
-				run.Info = *e.Run
-				rs.Drill = e.Run.Drill != nil
-			}
-		} else {
-			run.Resumes++
-		}
-		run.Status, run.Error = StatusInterrupted, ""
-	case runbook.RunFinished:
-		run.Status, run.Error = e.Status, e.Error
-	case runbook.StepFinished:
-		if run.Info.DryRun {
-			return // dry-run outputs are not real
-		}
-		rs.Finished[e.Node] = slices.Clone(e.Outputs)
-		delete(rs.Skipped, e.Node)
-	case runbook.StepStarted, runbook.StepFailed:
-		delete(rs.Finished, e.Node)
-		delete(rs.Skipped, e.Node)
-	case runbook.StepSkipped:
-		rs.Skipped[e.Node] = e.Reason
-	case runbook.GateApproved:
-		if !run.Info.DryRun {
-			rs.Approved[e.Node] = e.Actor
-		}
-	case runbook.GateRefused:
-		delete(rs.Approved, e.Node)
 	}
 }
 

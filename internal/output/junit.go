@@ -19,54 +19,35 @@ type JUnit struct {
 	mu      sync.Mutex
 	w       io.Writer
 	suite   string
-	order   []string
-	cases   map[string]*junitCase
-	start   time.Time
-	end     time.Time
-	runID   string
-	status  runbook.RunStatus
-	runErr  string
+	run     runbook.RunState
+	out     map[string]*strings.Builder // system-out by node
 	written bool
 }
 
 // maxSystemOut bounds the log kept per test case.
 const maxSystemOut = 64 << 10
 
-type junitCase struct {
-	start    time.Time
-	duration time.Duration
-	failure  string
-	failKind string
-	skipped  string
-	done     bool
-	out      strings.Builder
-}
-
 // NewJUnit returns a JUnit printer. suite names the test suite (the
 // runbook's path); nodes lists every step and gate address in execution
 // order, so nodes that never ran still appear, as skipped.
 func NewJUnit(w io.Writer, suite string, nodes []string) *JUnit {
-	j := &JUnit{w: w, suite: suite, cases: map[string]*junitCase{}}
+	j := &JUnit{w: w, suite: suite, out: map[string]*strings.Builder{}}
 	for _, n := range nodes {
-		j.node(n)
+		j.run.Node(n)
 	}
 	return j
 }
 
-func (j *JUnit) node(addr string) *junitCase {
-	c, ok := j.cases[addr]
-	if !ok {
-		c = &junitCase{}
-		j.cases[addr] = c
-		j.order = append(j.order, addr)
+// log adds a line to node's system-out.
+func (j *JUnit) log(node, s string) {
+	b := j.out[node]
+	if b == nil {
+		b = &strings.Builder{}
+		j.out[node] = b
 	}
-	return c
-}
-
-func (c *junitCase) log(s string) {
-	if c.out.Len() < maxSystemOut {
-		c.out.WriteString(s)
-		c.out.WriteByte('\n')
+	if b.Len() < maxSystemOut {
+		b.WriteString(s)
+		b.WriteByte('\n')
 	}
 }
 
@@ -74,60 +55,28 @@ func (c *junitCase) log(s string) {
 func (j *JUnit) Emit(e runbook.Event) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var c *junitCase
-	if e.Node != "" {
-		c = j.node(e.Node)
-		if c.start.IsZero() {
-			c.start = e.Time
-		}
-	}
+	j.run.Apply(e)
 	switch e.Kind {
-	case runbook.RunStarted:
-		if j.start.IsZero() {
-			j.start = e.Time
-		}
-		j.runID = e.RunID
 	case runbook.StepPlanned:
 		for _, ch := range e.Changes {
-			c.log("plan: " + ch.String())
+			j.log(e.Node, "plan: "+ch.String())
 		}
-	case runbook.StepStarted:
-		c.start = e.Time
 	case runbook.StepLog:
-		c.log(e.Line)
+		j.log(e.Node, e.Line)
 	case runbook.StepRetried:
-		c.log(fmt.Sprintf("attempt %d failed: %s", e.Attempt, e.Error))
+		j.log(e.Node, fmt.Sprintf("attempt %d failed: %s", e.Attempt, e.Error))
 	case runbook.StepFinished:
-		c.done, c.failure, c.skipped = true, "", ""
-		c.duration = e.Duration
-		if c.duration == 0 && !c.start.IsZero() {
-			c.duration = e.Time.Sub(c.start)
-		}
 		if e.Reason != "" {
-			c.log(e.Reason)
+			j.log(e.Node, e.Reason)
 		}
-	case runbook.StepFailed:
-		c.done, c.failure, c.failKind = true, e.Error, "step_failed"
-		if !c.start.IsZero() {
-			c.duration = e.Time.Sub(c.start)
-		}
-	case runbook.StepSkipped:
-		c.done, c.skipped = true, e.Reason
 	case runbook.GateAsked:
-		c.log("asked: " + e.Line)
+		j.log(e.Node, "asked: "+e.Line)
 		if e.Reason != "" {
-			c.done = true
-			c.log(e.Reason)
+			j.log(e.Node, e.Reason)
 		}
 	case runbook.GateApproved:
-		c.done, c.failure = true, ""
-		c.duration = e.Time.Sub(c.start)
-		c.log("approved by " + e.Actor)
-	case runbook.GateRefused:
-		c.done, c.failure, c.failKind = true, e.Reason, "gate_refused"
-		c.duration = e.Time.Sub(c.start)
+		j.log(e.Node, "approved by "+e.Actor)
 	case runbook.RunFinished:
-		j.end, j.status, j.runErr = e.Time, e.Status, e.Error
 		return j.write()
 	}
 	return nil
@@ -229,33 +178,33 @@ func JUnitSeconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds
 
 func (j *JUnit) write() error {
 	j.written = true
-	s := JUnitSuite{Name: j.suite, ID: j.runID}
-	if !j.start.IsZero() {
-		s.Timestamp = j.start.UTC().Format(time.RFC3339)
-		s.Time = JUnitSeconds(j.end.Sub(j.start))
+	run := &j.run
+	s := JUnitSuite{Name: j.suite, ID: run.RunID}
+	if !run.Started.IsZero() {
+		s.Timestamp = run.Started.UTC().Format(time.RFC3339)
+		s.Time = JUnitSeconds(run.Ended.Sub(run.Started))
 	} else {
 		s.Time = JUnitSeconds(0)
 	}
-	s.Properties = []JUnitProperty{{"run_id", j.runID}, {"status", string(j.status)}}
-	if j.runErr != "" {
-		s.SystemErr = j.runErr
+	s.Properties = []JUnitProperty{{"run_id", run.RunID}, {"status", string(run.Status)}}
+	if run.Err != "" {
+		s.SystemErr = run.Err
 	}
-	for _, addr := range j.order {
-		c := j.cases[addr]
-		kind, _, _ := strings.Cut(addr, ".")
-		class := j.suite + "." + kind
-		if kind == "step" {
-			if parts := strings.SplitN(addr, ".", 3); len(parts) == 3 {
-				class = j.suite + "." + parts[1]
-			}
+	for _, n := range run.Nodes() {
+		xc := JUnitCase{Name: n.Node, Classname: j.suite + "." + caseClass(n.Node), Time: JUnitSeconds(max(caseDuration(n), 0))}
+		if b := j.out[n.Node]; b != nil {
+			xc.SystemOut = b.String()
 		}
-		xc := JUnitCase{Name: addr, Classname: class, Time: JUnitSeconds(max(c.duration, 0)), SystemOut: c.out.String()}
 		switch {
-		case c.failure != "":
-			xc.Failure = &JUnitFailure{Message: firstLine(c.failure), Type: c.failKind, Text: c.failure}
-		case c.skipped != "":
-			xc.Skipped = &JUnitSkipped{Message: c.skipped}
-		case !c.done:
+		case n.Status == runbook.NodeFailed:
+			xc.Failure = &JUnitFailure{Message: firstLine(n.Error), Type: "step_failed", Text: n.Error}
+		case n.Status == runbook.NodeRefused:
+			xc.Failure = &JUnitFailure{Message: firstLine(n.Reason), Type: "gate_refused", Text: n.Reason}
+		case n.Status == runbook.NodeSkipped:
+			xc.Skipped = &JUnitSkipped{Message: n.Reason}
+		case !n.Status.Ended() && !(n.Status == runbook.NodePlanned && n.Reason != ""):
+			// A dry-run's gate that would ask passed; any other node
+			// that did not end did not run.
 			xc.Skipped = &JUnitSkipped{Message: "not run"}
 		}
 		s.Cases = append(s.Cases, xc)
@@ -264,6 +213,34 @@ func (j *JUnit) write() error {
 		return fmt.Errorf("write junit report: %w", err)
 	}
 	return nil
+}
+
+// caseClass groups steps by their type and gates together.
+func caseClass(node string) string {
+	a, ok := runbook.ParseAddress(node)
+	switch {
+	case !ok:
+		return node
+	case a.Kind == runbook.KindGate:
+		return "gate"
+	}
+	return a.Type
+}
+
+// caseDuration is how long a case took: a finished step's last attempt as
+// the engine timed it; else from its latest attempt's start, or from its
+// first event when no attempt started (a gate, a step's confirmation), to
+// its end.
+func caseDuration(n *runbook.NodeState) time.Duration {
+	switch {
+	case n.Finished.IsZero():
+		return 0
+	case n.Status == runbook.NodeSucceeded && n.Duration != 0:
+		return n.Duration
+	case n.Attempt > 0:
+		return n.Finished.Sub(n.Began)
+	}
+	return n.Finished.Sub(n.Seen)
 }
 
 func firstLine(s string) string {

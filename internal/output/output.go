@@ -1,6 +1,8 @@
 // Package output prints a run's events for people and machines: text
 // progress lines, JSON (one event per line), JUnit XML, and the plan. Each
-// printer is a runbook.Sink.
+// printer is a runbook.Sink; those that report where steps and gates stand
+// read it from runbook.RunState, the fold every consumer of events shares,
+// and keep only what they print.
 package output
 
 import (

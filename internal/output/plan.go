@@ -24,26 +24,16 @@ type Plan struct {
 	mu sync.Mutex
 	w  io.Writer
 	palette
-	nodes []PlanNode
-	info  map[string]*planInfo
-	path  string
-	runID string
-}
-
-type planInfo struct {
-	changes []runbook.Change
-	planned bool
-	prompt  string
-	skipped string
-	failed  string
-	drill   []runbook.Change // what a drill redirects
+	graph map[string]PlanNode
+	run   runbook.RunState
 }
 
 // NewPlan returns a plan printer for nodes in execution order.
 func NewPlan(w io.Writer, nodes []PlanNode, color bool) *Plan {
-	p := &Plan{w: w, palette: palette(color), nodes: nodes, info: map[string]*planInfo{}}
+	p := &Plan{w: w, palette: palette(color), graph: map[string]PlanNode{}}
 	for _, n := range nodes {
-		p.info[n.Addr] = &planInfo{}
+		p.graph[n.Addr] = n
+		p.run.Node(n.Addr)
 	}
 	return p
 }
@@ -52,30 +42,8 @@ func NewPlan(w io.Writer, nodes []PlanNode, color bool) *Plan {
 func (p *Plan) Emit(e runbook.Event) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	in := p.info[e.Node]
-	if in == nil && e.Node != "" {
-		in = &planInfo{}
-		p.info[e.Node] = in
-		p.nodes = append(p.nodes, PlanNode{Addr: e.Node})
-	}
-	switch e.Kind {
-	case runbook.RunStarted:
-		p.runID = e.RunID
-		if e.Run != nil {
-			p.path = e.Run.RunbookPath
-		}
-	case runbook.StepDrilled:
-		in.drill = append(in.drill, e.Changes...)
-	case runbook.StepPlanned:
-		in.planned = true
-		in.changes = append(in.changes, e.Changes...)
-	case runbook.GateAsked:
-		in.prompt = e.Line
-	case runbook.StepSkipped:
-		in.skipped = e.Reason
-	case runbook.StepFailed:
-		in.failed = e.Error
-	case runbook.RunFinished:
+	p.run.Apply(e)
+	if e.Kind == runbook.RunFinished {
 		return p.print(e)
 	}
 	return nil
@@ -83,11 +51,19 @@ func (p *Plan) Emit(e runbook.Event) error {
 
 func (p *Plan) print(fin runbook.Event) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan for %s:\n\n", p.paint(ansiBold, p.path))
+	path := ""
+	if p.run.Info != nil {
+		path = p.run.Info.RunbookPath
+	}
+	fmt.Fprintf(&b, "Plan for %s:\n\n", p.paint(ansiBold, path))
 	var steps, gates, changes, skipped, failed int
-	width := len(fmt.Sprint(len(p.nodes)))
-	for i, n := range p.nodes {
-		in := p.info[n.Addr]
+	nodes := p.run.Nodes()
+	width := len(fmt.Sprint(len(nodes)))
+	for i, st := range nodes {
+		n, ok := p.graph[st.Node]
+		if !ok {
+			n = PlanNode{Addr: st.Node}
+		}
 		head := fmt.Sprintf("%*d. %s", width, i+1, p.paint(ansiBold, n.Addr))
 		if len(n.Deps) > 0 {
 			head += p.paint(ansiDim, "  (after "+strings.Join(n.Deps, ", ")+")")
@@ -102,26 +78,26 @@ func (p *Plan) print(fin runbook.Event) error {
 		} else {
 			steps++
 		}
-		for _, c := range in.drill {
+		for _, c := range st.Redirects {
 			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiCyan, "⇢ drill:"), c)
 		}
 		switch {
-		case in.failed != "":
+		case st.Status == runbook.NodeFailed:
 			failed++
-			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiRed, "✗ cannot plan:"), in.failed)
-		case in.skipped != "":
+			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiRed, "✗ cannot plan:"), st.Error)
+		case st.Status == runbook.NodeSkipped:
 			skipped++
-			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiDim, "- skipped:"), in.skipped)
+			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiDim, "- skipped:"), st.Reason)
 		case n.Gate:
-			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiYellow, "? asks:"), orDefault(in.prompt, "continue?"))
+			fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiYellow, "? asks:"), orDefault(st.Prompt, "continue?"))
 		default:
 			if n.Confirm {
 				fmt.Fprintf(&b, "%s%s\n", indent, p.paint(ansiYellow, "? asks for confirmation before it acts"))
 			}
-			if in.planned && len(in.changes) == 0 {
+			if st.Status == runbook.NodePlanned && len(st.Changes) == 0 {
 				fmt.Fprintf(&b, "%s%s\n", indent, p.paint(ansiDim, "no changes"))
 			}
-			for _, c := range in.changes {
+			for _, c := range st.Changes {
 				changes++
 				fmt.Fprintf(&b, "%s%s %s\n", indent, p.paint(ansiGreen, "+"), c)
 			}

@@ -22,18 +22,15 @@ type Text struct {
 	w  io.Writer
 	palette
 
-	started  map[string]time.Time
-	decile   map[string]int64
-	finished int
-	skipped  int
-	failed   int
-	refused  int
+	run runbook.RunState
+	// decile is the tenth of each step's progress printed last.
+	decile map[string]int64
 }
 
 // NewText returns a text printer. color adds ANSI colours; pass false when
 // w is not a terminal or NO_COLOR is set.
 func NewText(w io.Writer, color bool) *Text {
-	return &Text{w: w, palette: palette(color), started: map[string]time.Time{}, decile: map[string]int64{}}
+	return &Text{w: w, palette: palette(color), decile: map[string]int64{}}
 }
 
 const (
@@ -61,6 +58,7 @@ func (on palette) paint(code, s string) string {
 func (t *Text) Emit(e runbook.Event) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.run.Apply(e)
 	var b strings.Builder
 	ts := t.paint(ansiDim, e.Time.Local().Format("15:04:05"))
 	line := func(glyph, word, color, rest string) {
@@ -97,7 +95,6 @@ func (t *Text) Emit(e runbook.Event) error {
 			line("·", "plan", ansiCyan, e.Node+": "+c.String())
 		}
 	case runbook.StepStarted:
-		t.started[e.Node] = e.Time
 		delete(t.decile, e.Node)
 		rest := e.Node
 		if e.Attempt > 1 {
@@ -134,7 +131,6 @@ func (t *Text) Emit(e runbook.Event) error {
 	case runbook.StepRetried:
 		line("↻", "retry", ansiYellow, fmt.Sprintf("%s: attempt %d failed: %s; next attempt in %s", e.Node, e.Attempt, e.Error, e.Delay.Round(time.Millisecond)))
 	case runbook.StepFinished:
-		t.finished++
 		rest := e.Node
 		switch {
 		case e.Reason != "":
@@ -144,10 +140,8 @@ func (t *Text) Emit(e runbook.Event) error {
 		}
 		line("✓", "done", ansiGreen, rest)
 	case runbook.StepFailed:
-		t.failed++
 		line("✗", "FAILED", ansiRed, e.Node+": "+e.Error)
 	case runbook.StepSkipped:
-		t.skipped++
 		line("-", "skip", ansiDim, e.Node+": "+e.Reason)
 	case runbook.GateAsked:
 		rest := e.Node
@@ -168,7 +162,6 @@ func (t *Text) Emit(e runbook.Event) error {
 		}
 		line("✓", "approve", ansiGreen, rest)
 	case runbook.GateRefused:
-		t.refused++
 		line("✗", "REFUSED", ansiRed, e.Node+": "+e.Reason)
 	case runbook.StepDrilled:
 		for _, c := range e.Changes {
@@ -193,9 +186,10 @@ func (t *Text) Emit(e runbook.Event) error {
 		if e.Status == runbook.StatusSucceeded {
 			color, glyph = ansiGreen, "✓"
 		}
-		rest := fmt.Sprintf("run %s in %s: %d done, %d skipped, %d failed", e.Status, roundDuration(e.Duration), t.finished, t.skipped, t.failed)
-		if t.refused > 0 {
-			rest += fmt.Sprintf(", %d refused", t.refused)
+		rest := fmt.Sprintf("run %s in %s: %d done, %d skipped, %d failed", e.Status, roundDuration(e.Duration),
+			t.run.Count(runbook.NodeSucceeded), t.run.Count(runbook.NodeSkipped), t.run.Count(runbook.NodeFailed))
+		if refused := t.run.Count(runbook.NodeRefused); refused > 0 {
+			rest += fmt.Sprintf(", %d refused", refused)
 		}
 		line(glyph, word, color, rest)
 		if e.Error != "" {

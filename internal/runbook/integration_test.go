@@ -4,11 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/drconsole/drconsole/internal/testutil/eventlog"
 )
 
 // The engine with the real wait and exec step types: a dry-run plans the
@@ -40,18 +40,7 @@ output "said" { value = trimspace(step.exec.echo.stdout) }
 		t.Fatal(diags)
 	}
 
-	var mu sync.Mutex
-	var planned []string
-	sink := runbook.SinkFunc(func(e runbook.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if e.Kind == runbook.StepPlanned {
-			for _, c := range e.Changes {
-				planned = append(planned, e.Node+": "+c.String())
-			}
-		}
-		return nil
-	})
+	sink := &eventlog.Log{}
 	res := runbook.Execute(t.Context(), rb, runbook.Options{RunID: "dry", DryRun: true, Vars: vars, Sink: sink})
 	if res.Status != runbook.StatusSucceeded {
 		t.Fatal(res.Err)
@@ -59,6 +48,7 @@ output "said" { value = trimspace(step.exec.echo.stdout) }
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Fatalf("dry-run ran the command: %v", err)
 	}
+	planned := sink.Changes(runbook.StepPlanned)
 	if len(planned) != 3 || !strings.Contains(strings.Join(planned, "\n"), "step.exec.touch") {
 		t.Errorf("planned %q", planned)
 	}

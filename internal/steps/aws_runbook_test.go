@@ -13,6 +13,7 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+	"github.com/drconsole/drconsole/internal/testutil/eventlog"
 )
 
 // failoverRunbook chains the AWS step types the way a failover does:
@@ -109,18 +110,7 @@ func TestAWSRunbookThroughEngine(t *testing.T) {
 	at := srv.Now().Add(-26 * time.Hour).UTC().Format(time.RFC3339)
 	vars := map[string]cty.Value{"restore_to": cty.StringVal(at)}
 
-	var mu sync.Mutex
-	var planned []string
-	sink := runbook.SinkFunc(func(e runbook.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if e.Kind == runbook.StepPlanned {
-			for _, c := range e.Changes {
-				planned = append(planned, e.Node+": "+c.String())
-			}
-		}
-		return nil
-	})
+	sink := &eventlog.Log{}
 	n := len(srv.Requests())
 	res := runbook.Execute(t.Context(), rb, runbook.Options{RunID: "dry", DryRun: true, Vars: vars, Sink: sink,
 		Registry: AWSTypes(engineClients(t, srv, cfg, true))})
@@ -132,7 +122,7 @@ func TestAWSRunbookThroughEngine(t *testing.T) {
 			t.Errorf("dry-run sent %s %s", r.Service, r.Operation)
 		}
 	}
-	plan := strings.Join(planned, "\n")
+	plan := strings.Join(sink.Changes(runbook.StepPlanned), "\n")
 	for _, want := range []string{
 		"step.ebs_snapshot.datasets: CreateSnapshot vol-",
 		"step.backup_restore.models: StartRestoreJob arn:aws:backup:us-east-1:",

@@ -237,7 +237,10 @@ func (m *Model) openGate(msg gateMsg) {
 	}
 	token := msg.req.Token
 	if token == "" {
-		token = strings.TrimPrefix(msg.req.Node, "gate.")
+		token = msg.req.Node
+		if a, ok := runbook.ParseAddress(token); ok && a.Kind == runbook.KindGate {
+			token = a.Name
+		}
 	}
 	reply := msg.reply
 	m.modal = newModal("Gate "+msg.req.Node, msg.req.Prompt, token, changes, m.env.now(), m.env.opts.GateDelay,

@@ -12,23 +12,12 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
-// nodeState is what the console knows about one step or gate of a run.
+// nodeState is a step or gate of a run as the console shows it: what its
+// events tell, and where it sits in the graph.
 type nodeState struct {
-	addr     string
-	deps     []string // the graph edges: what this node waits for
-	depth    int      // longest chain of dependencies before it
-	state    string   // pending, running, waiting, done, failed, skipped, approved, refused, retrying
-	started  time.Time
-	finished time.Time
-	attempt  int
-	progress *runbook.Progress
-	changes  []runbook.Change
-	logs     []string
-	err      string
-	outputs  string
-	actor    string
-	// drilled is what a drill redirects (step_drilled).
-	drilled []runbook.Change
+	*runbook.NodeState
+	deps  []string // the graph edges: what this node waits for
+	depth int      // longest chain of dependencies before it
 }
 
 // maxNodeLogs bounds the lines kept per node on screen.
@@ -37,62 +26,71 @@ const maxNodeLogs = 500
 // runState is a run the console started or resumed, or one it reads
 // from the journal.
 type runState struct {
-	id      string
+	runbook.RunState
+	id string
+	// nodes are the run's nodes in its order, with their place in the
+	// graph (the Runs view sorts them in the graph's order).
+	nodes []*nodeState
+	// path, dry and drill are what the console asked for, until
+	// run_started says what runs.
 	path    string
 	dry     bool
-	nodes   []*nodeState
-	byAddr  map[string]*nodeState
-	status  runbook.RunStatus // "" while active
-	err     string
-	started time.Time
-	ended   time.Time
-	outputs string
+	drill   bool
 	dropped int
 	cancel  context.CancelFunc
 	release context.CancelFunc // stops the event flow once the result is in
 	fanin   *Fanin
 	live    bool
-	// drill: the run is a drill. teardown lists its teardown's actions
-	// and failures as they happen; tornDown is how the teardown ended
-	// ("" while it has not).
-	drill    bool
-	teardown []string
-	tornDown string
 	// report is a finished drill's measurements.
 	report *drill.Report
 }
 
 func newRunState(rb *runbook.Runbook, dry bool) *runState {
-	r := &runState{byAddr: map[string]*nodeState{}, dry: dry}
+	r := &runState{dry: dry}
+	r.KeepLogs = maxNodeLogs
 	if rb != nil {
 		r.path = rb.Path
-		for _, n := range rb.Order() {
-			r.node(n.Addr).deps = n.Deps
-		}
+		placed := map[string]*nodeState{}
 		// Order is topological, so each node's dependencies are placed
 		// before it.
-		for _, n := range r.nodes {
+		for _, gn := range rb.Order() {
+			n := &nodeState{NodeState: r.Node(gn.Addr), deps: gn.Deps}
 			for _, d := range n.deps {
-				if dn, ok := r.byAddr[d]; ok {
+				if dn, ok := placed[d]; ok {
 					n.depth = max(n.depth, dn.depth+1)
 				}
 			}
+			placed[gn.Addr] = n
+			r.nodes = append(r.nodes, n)
 		}
 	}
 	return r
 }
 
-func (r *runState) node(addr string) *nodeState {
-	if n, ok := r.byAddr[addr]; ok {
-		return n
+// runbookPath, isDry and isDrill say what runs: as run_started recorded
+// it, else as the console asked.
+func (r *runState) runbookPath() string {
+	if r.Info != nil {
+		return r.Info.RunbookPath
 	}
-	n := &nodeState{addr: addr, state: "pending"}
-	r.byAddr[addr] = n
-	r.nodes = append(r.nodes, n)
-	return n
+	return r.path
 }
 
-func (r *runState) active() bool { return r.live && r.status == "" }
+func (r *runState) isDry() bool {
+	if r.Info != nil {
+		return r.Info.DryRun
+	}
+	return r.dry
+}
+
+func (r *runState) isDrill() bool {
+	if r.Info != nil {
+		return r.Info.Drill != nil
+	}
+	return r.drill
+}
+
+func (r *runState) active() bool { return r.live && r.Status == "" }
 
 func (r *runState) stop() {
 	if r.cancel != nil {
@@ -102,95 +100,89 @@ func (r *runState) stop() {
 
 // apply folds one event into the state.
 func (r *runState) apply(e runbook.Event) {
-	var n *nodeState
-	if e.Node != "" {
-		n = r.node(e.Node)
-	}
-	switch e.Kind {
-	case runbook.RunStarted:
-		if r.started.IsZero() {
-			r.started = e.Time
-		}
-		if e.Run != nil {
-			r.path, r.dry, r.drill = e.Run.RunbookPath, e.Run.DryRun, e.Run.Drill != nil
-		}
-		r.status, r.err = "", ""
-	case runbook.StepPlanned:
-		n.changes = e.Changes
-		if n.state == "pending" {
-			n.state = "planned"
-		}
-	case runbook.StepStarted:
-		n.state, n.started, n.attempt, n.err = "running", e.Time, e.Attempt, ""
-	case runbook.StepProgress:
-		n.progress = e.Progress
-	case runbook.StepLog:
-		n.logs = append(n.logs, e.Time.UTC().Format("15:04:05")+" "+clean(e.Line))
-		if len(n.logs) > maxNodeLogs {
-			n.logs = n.logs[len(n.logs)-maxNodeLogs:]
-		}
-	case runbook.StepRetried:
-		n.state, n.err = "retrying", e.Error
-	case runbook.StepFinished:
-		n.state, n.finished, n.outputs = "done", e.Time, string(e.Outputs)
-		if n.started.IsZero() {
-			n.started = e.Time.Add(-e.Duration)
-		}
-	case runbook.StepFailed:
-		n.state, n.finished, n.err = "failed", e.Time, e.Error
-	case runbook.StepSkipped:
-		n.state, n.err = "skipped", e.Reason
-	case runbook.GateAsked:
-		if r.dry {
-			// A plan passes gates without asking: show what they guard.
-			n.state, n.changes = "planned", e.Changes
-			break
-		}
-		n.state, n.started, n.changes = "waiting", e.Time, e.Changes
-	case runbook.GateApproved:
-		n.state, n.finished, n.actor = "approved", e.Time, e.Actor
-	case runbook.GateRefused:
-		n.state, n.finished, n.actor, n.err = "refused", e.Time, e.Actor, e.Reason
-	case runbook.RunFinished:
-		r.status, r.ended, r.err, r.outputs = e.Status, e.Time, e.Error, string(e.Outputs)
-	case runbook.StepDrilled:
-		n.drilled = append(n.drilled, e.Changes...)
-	case runbook.TeardownStarted:
-		r.tornDown = ""
-	case runbook.TeardownAction:
-		for _, c := range e.Changes {
-			r.teardown = append(r.teardown, "↺ "+e.Node+": "+clean(c.String()))
-		}
-	case runbook.TeardownFailed:
-		r.teardown = append(r.teardown, "✖ "+e.Node+": "+clean(e.Error))
-	case runbook.TeardownFinished:
-		r.tornDown = "finished"
-		if e.Status != runbook.StatusSucceeded {
-			r.tornDown = "incomplete: " + clean(e.Error)
-		}
+	r.Apply(e)
+	for _, n := range r.Nodes()[len(r.nodes):] {
+		r.nodes = append(r.nodes, &nodeState{NodeState: n})
 	}
 }
 
-// glyph renders a node state with a glyph and the word.
-func nodeGlyph(st *styles, s string) string {
+// teardownLog is the teardown's actions and failures, one line each.
+func (r *runState) teardownLog() []string {
+	var out []string
+	for _, s := range r.Teardown.Steps {
+		if s.Failed {
+			out = append(out, "✖ "+s.Node+": "+clean(s.Error))
+		} else {
+			out = append(out, "↺ "+s.Node+": "+clean(s.Action.String()))
+		}
+	}
+	return out
+}
+
+// tornDown is how the teardown ended: "" while it has not, "finished", or
+// "incomplete: " and what is left.
+func (r *runState) tornDown() string {
+	switch r.Teardown.Status {
+	case "":
+		return ""
+	case runbook.StatusSucceeded:
+		return "finished"
+	}
+	return "incomplete: " + clean(r.Teardown.Err)
+}
+
+// problem is the error, refusal or skip reason the node's state is about.
+func problem(n *runbook.NodeState) string {
+	switch n.Status {
+	case runbook.NodeFailed, runbook.NodeRetrying:
+		return n.Error
+	case runbook.NodeSkipped, runbook.NodeRefused:
+		return n.Reason
+	}
+	return ""
+}
+
+// logLines renders the newest k of the node's log lines (all for k < 0).
+func logLines(n *runbook.NodeState, k int) []string {
+	logs := n.Logs
+	if k >= 0 && len(logs) > k {
+		logs = logs[len(logs)-k:]
+	}
+	out := make([]string, len(logs))
+	for i, l := range logs {
+		out[i] = l.Time.UTC().Format("15:04:05") + " " + clean(l.Line)
+	}
+	return out
+}
+
+// stateWord is the console's word for a node status.
+func stateWord(s runbook.NodeStatus) string {
+	if s == runbook.NodeSucceeded {
+		return "done"
+	}
+	return string(s)
+}
+
+// nodeGlyph renders a node status with a glyph and the word.
+func nodeGlyph(st *styles, s runbook.NodeStatus) string {
 	switch s {
-	case "done":
+	case runbook.NodeSucceeded:
 		return st.ok.Render("✔ done    ")
-	case "approved":
+	case runbook.NodeApproved:
 		return st.ok.Render("✔ approved")
-	case "running":
+	case runbook.NodeRunning:
 		return st.warn.Render("▶ running ")
-	case "retrying":
+	case runbook.NodeRetrying:
 		return st.warn.Render("↻ retrying")
-	case "waiting":
+	case runbook.NodeWaiting:
 		return st.bad.Render("⚠ WAITING ")
-	case "failed":
+	case runbook.NodeFailed:
 		return st.bad.Render("✖ FAILED  ")
-	case "refused":
+	case runbook.NodeRefused:
 		return st.bad.Render("✖ refused ")
-	case "skipped":
+	case runbook.NodeSkipped:
 		return st.dim.Render("⤼ skipped ")
-	case "planned":
+	case runbook.NodePlanned:
 		return "≡ planned "
 	}
 	return st.dim.Render("· pending ")
@@ -199,19 +191,19 @@ func nodeGlyph(st *styles, s string) string {
 func runStatusText(st *styles, r *runState) string {
 	what := "run"
 	switch {
-	case r.drill && r.dry:
+	case r.isDrill() && r.isDry():
 		what = "drill plan"
-	case r.drill:
+	case r.isDrill():
 		what = "drill"
-	case r.dry:
+	case r.isDry():
 		what = "plan"
 	}
-	switch r.status {
+	switch r.Status {
 	case "":
 		if r.live {
 			return st.warn.Render("▶ " + what + " in progress")
 		}
-		if r.drill {
+		if r.isDrill() {
 			return st.bad.Render("✖ drill interrupted (T in Runs finishes its teardown)")
 		}
 		return st.bad.Render("✖ interrupted (resume with R in Runs)")
@@ -224,7 +216,7 @@ func runStatusText(st *styles, r *runState) string {
 	case runbook.StatusCancelled:
 		return st.bad.Render("✖ " + what + " CANCELLED")
 	}
-	return string(r.status)
+	return string(r.Status)
 }
 
 // progressBar draws done/total in width columns with the figures.
@@ -283,8 +275,8 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		}
 		m.closeStaleGate()
 		if res := msg.done.res; res != nil {
-			if r.status == "" {
-				r.status = res.Status
+			if r.Status == "" {
+				r.Status = res.Status
 			}
 			if res.Err != nil && res.Status != runbook.StatusSucceeded {
 				m.setStatus(res.Err.Error(), true)
@@ -380,24 +372,24 @@ func (m *Model) closeStaleGate() {
 	if g == nil || g.node == "" || r == nil {
 		return
 	}
-	n, ok := r.byAddr[g.node]
+	n, ok := r.Lookup(g.node)
 	// Only an end closes the modal: a snapshot older than the question
 	// (the node still pending) must not.
-	ended := ok && (n.state == "approved" || n.state == "refused" || n.state == "done" || n.state == "failed" || n.state == "skipped")
+	ended := ok && n.Status.Ended()
 	if !r.active() || ended {
 		m.modal = nil
-		m.setStatus("gate "+g.node+" closed: "+describeGateEnd(n, r), n != nil && n.state != "approved")
+		m.setStatus("gate "+g.node+" closed: "+describeGateEnd(n, r), n != nil && n.Status != runbook.NodeApproved)
 	}
 }
 
-func describeGateEnd(n *nodeState, r *runState) string {
+func describeGateEnd(n *runbook.NodeState, r *runState) string {
 	switch {
-	case n != nil && n.state == "refused" && n.err != "":
-		return "refused (" + n.err + ")"
-	case n != nil && n.state != "waiting":
-		return n.state
-	case r.status != "":
-		return "the run " + string(r.status)
+	case n != nil && n.Status == runbook.NodeRefused && n.Reason != "":
+		return "refused (" + n.Reason + ")"
+	case n != nil && n.Status != runbook.NodeWaiting:
+		return stateWord(n.Status)
+	case r.Status != "":
+		return "the run " + string(r.Status)
 	}
 	return "the run ended"
 }

@@ -185,8 +185,8 @@ func TestQuitWhileRunActiveAsksFirst(t *testing.T) {
 		t.Fatal("y did not quit")
 	}
 	h.waitFor("the run to be cancelled", func() bool { return !h.m.run.active() })
-	if h.m.run.status != "cancelled" {
-		t.Fatalf("run ended %q, want cancelled", h.m.run.status)
+	if h.m.run.Status != "cancelled" {
+		t.Fatalf("run ended %q, want cancelled", h.m.run.Status)
 	}
 }
 

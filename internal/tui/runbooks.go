@@ -382,14 +382,14 @@ func (v *runbooksView) bindNodes() {
 		n := r.nodes[i]
 		el := ""
 		switch {
-		case !n.started.IsZero() && !n.finished.IsZero():
-			el = age(n.finished.Sub(n.started))
-		case !n.started.IsZero() && !r.ended.IsZero():
-			el = age(r.ended.Sub(n.started))
-		case !n.started.IsZero():
-			el = age(now().Sub(n.started))
+		case !n.Began.IsZero() && !n.Finished.IsZero():
+			el = age(n.Finished.Sub(n.Began))
+		case !n.Began.IsZero() && !r.Ended.IsZero():
+			el = age(r.Ended.Sub(n.Began))
+		case !n.Began.IsZero():
+			el = age(now().Sub(n.Began))
 		}
-		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.state)), graphName(n), el, progressBar(n.progress, 12)}
+		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.Status)), graphName(n), el, progressBar(n.Progress, 12)}
 	})
 }
 
@@ -502,28 +502,28 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 	}
 	v.nodes.grow(len(r.nodes))
 	var b strings.Builder
-	name := strings.TrimSuffix(filepath.Base(r.path), ".hcl")
+	name := strings.TrimSuffix(filepath.Base(r.runbookPath()), ".hcl")
 	el := ""
-	if !r.started.IsZero() {
-		end := r.ended
+	if !r.Started.IsZero() {
+		end := r.Ended
 		if end.IsZero() {
 			end = e.now()
 		}
-		el = " in " + age(end.Sub(r.started))
+		el = " in " + age(end.Sub(r.Started))
 	}
 	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(name), r.id, runStatusText(st, r), el)
 	if v.cancel {
 		b.WriteString(st.bad.Render("Cancel the run? y = cancel it, any other key = let it go on") + "\n")
-	} else if r.err != "" {
-		b.WriteString(st.statusErr.Render(cell("✖ "+r.err, w, false)) + "\n")
-	} else if !r.active() && r.dry && r.status == runbook.StatusSucceeded && r.drill {
+	} else if r.Err != "" {
+		b.WriteString(st.statusErr.Render(cell("✖ "+r.Err, w, false)) + "\n")
+	} else if !r.active() && r.isDry() && r.Status == runbook.StatusSucceeded && r.isDrill() {
 		b.WriteString("drill plan ready: x runs the drill (gates will ask), esc goes back\n")
-	} else if !r.active() && r.dry && r.status == runbook.StatusSucceeded {
+	} else if !r.active() && r.isDry() && r.Status == runbook.StatusSucceeded {
 		b.WriteString("plan ready: x runs it for real (gates will ask), esc goes back\n")
 	} else {
 		b.WriteString("\n")
 	}
-	if r.drill && !r.dry {
+	if r.isDrill() && !r.isDry() {
 		// What the drill measured, then its teardown as it happens.
 		var extra []string
 		if r.report != nil {
@@ -539,8 +539,8 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 	if v.follow && v.nodes.filter == "" && v.nodes.sortCol < 0 {
 		// The last node that has started is where the run is.
 		for i, n := range r.nodes {
-			switch n.state {
-			case "pending", "planned", "skipped":
+			switch n.Status {
+			case runbook.NodePending, runbook.NodePlanned, runbook.NodeSkipped:
 			default:
 				v.nodes.cursor = i
 			}
@@ -559,26 +559,27 @@ func (v *runbooksView) renderRun(e *env, w, h int) string {
 	if len(n.deps) > 0 {
 		lines = append(lines, st.dim.Render("after "+strings.Join(n.deps, ", ")))
 	}
-	if n.err != "" {
-		lines = append(lines, st.statusErr.Render("✖ "+n.err))
+	if p := problem(n.NodeState); p != "" {
+		lines = append(lines, st.statusErr.Render("✖ "+p))
 	}
-	if n.actor != "" {
-		lines = append(lines, "decided by "+n.actor)
+	if n.Actor != "" {
+		lines = append(lines, "decided by "+n.Actor)
 	}
-	for _, c := range n.drilled {
+	for _, c := range n.Redirects {
 		lines = append(lines, "  ⇢ drill: "+c.String())
 	}
-	for _, c := range n.changes {
+	for _, c := range n.Changes {
 		lines = append(lines, "  • "+c.String())
 	}
-	if n.outputs != "" && n.outputs != "null" {
-		lines = append(lines, "outputs "+n.outputs)
+	if out := string(n.Outputs); out != "" && out != "null" {
+		lines = append(lines, "outputs "+out)
 	}
-	lines = append(lines, n.logs...)
+	// Only the newest lines fit.
+	lines = append(lines, logLines(n.NodeState, max(rest-1, 0))...)
 	if len(lines) > rest-1 {
 		lines = lines[len(lines)-(rest-1):]
 	}
-	b.WriteString(st.title.Render(n.addr) + "\n")
+	b.WriteString(st.title.Render(n.Node) + "\n")
 	for _, l := range lines {
 		b.WriteString(cell(l, w, false) + "\n")
 	}
@@ -642,7 +643,7 @@ func (v *runbooksView) openByName(e *env, msg openRunbookMsg) tea.Cmd {
 // list reads as the graph it is.
 func graphName(n *nodeState) string {
 	if n.depth == 0 {
-		return n.addr
+		return n.Node
 	}
-	return strings.Repeat("  ", n.depth-1) + "└ " + n.addr
+	return strings.Repeat("  ", n.depth-1) + "└ " + n.Node
 }

@@ -248,36 +248,36 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			// The report lists the steps in the graph's order, which
 			// parallel branches do not keep in the journal.
 			sort.SliceStable(r.nodes, func(i, j int) bool {
-				ri, iok := rank[r.nodes[i].addr]
-				rj, jok := rank[r.nodes[j].addr]
+				ri, iok := rank[r.nodes[i].Node]
+				rj, jok := rank[r.nodes[j].Node]
 				return iok && (!jok || ri < rj)
 			})
 		}
 		v.nodes.setSource(len(r.nodes), func(i int) []string {
 			n := r.nodes[i]
 			took := ""
-			if !n.started.IsZero() && !n.finished.IsZero() {
-				took = age(n.finished.Sub(n.started))
+			if !n.Began.IsZero() && !n.Finished.IsZero() {
+				took = age(n.Finished.Sub(n.Began))
 			}
-			addr := n.addr
+			addr := n.Node
 			if v.report != nil {
 				// The critical path is what the RTO is made of.
 				addr = "  " + addr
-				if st := timing[n.addr]; st != nil {
+				if st := timing[n.Node]; st != nil {
 					took = age(st.Duration)
 					if st.Critical {
-						addr = "◆ " + n.addr
+						addr = "◆ " + n.Node
 					}
 				}
 			}
-			extra := n.outputs
-			if n.actor != "" {
-				extra = "by " + n.actor
+			extra := string(n.Outputs)
+			if n.Actor != "" {
+				extra = "by " + n.Actor
 			}
-			if n.err != "" {
-				extra = n.err
+			if p := problem(n.NodeState); p != "" {
+				extra = p
 			}
-			return []string{ansiStrip(nodeGlyph(&e.st, n.state)), addr, took, extra}
+			return []string{ansiStrip(nodeGlyph(&e.st, n.Status)), addr, took, extra}
 		})
 		if msg.reportErr != nil {
 			return status(msg.reportErr.Error(), true)
@@ -406,15 +406,15 @@ func (v *runsView) render(e *env, w, h int) string {
 	r := v.open
 	var b strings.Builder
 	el := ""
-	if !r.started.IsZero() && !r.ended.IsZero() {
-		el = " in " + age(r.ended.Sub(r.started))
+	if !r.Started.IsZero() && !r.Ended.IsZero() {
+		el = " in " + age(r.Ended.Sub(r.Started))
 	}
-	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(strings.TrimSuffix(filepath.Base(r.path), ".hcl")), r.id, runStatusText(st, r), el)
-	if r.err != "" {
-		b.WriteString(st.statusErr.Render(cell("✖ "+r.err, w, false)) + "\n")
+	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(strings.TrimSuffix(filepath.Base(r.runbookPath()), ".hcl")), r.id, runStatusText(st, r), el)
+	if r.Err != "" {
+		b.WriteString(st.statusErr.Render(cell("✖ "+r.Err, w, false)) + "\n")
 	}
-	if r.outputs != "" && r.outputs != "null" {
-		b.WriteString(cell("outputs "+r.outputs, w, false) + "\n")
+	if out := string(r.Outputs); out != "" && out != "null" {
+		b.WriteString(cell("outputs "+out, w, false) + "\n")
 	}
 	if v.report != nil {
 		for _, l := range drillLines(st, v.report, v.open, v.tearing, true, h) {
@@ -427,17 +427,18 @@ func (v *runsView) render(e *env, w, h int) string {
 
 // teardownLines show a live drill's teardown as it happens.
 func teardownLines(st *styles, r *runState, h int) []string {
-	if len(r.teardown) == 0 && r.tornDown == "" {
+	torn := r.tornDown()
+	if len(r.Teardown.Steps) == 0 && torn == "" {
 		return nil
 	}
 	head := st.warn.Render("▶ teardown in progress")
 	switch {
-	case r.tornDown == "finished":
+	case torn == "finished":
 		head = st.ok.Render("✔ teardown finished")
-	case r.tornDown != "":
-		head = st.bad.Render("✖ teardown " + r.tornDown)
+	case torn != "":
+		head = st.bad.Render("✖ teardown " + torn)
 	}
-	acts := r.teardown
+	acts := r.teardownLog()
 	if room := max(h/4, 1); len(acts) > room {
 		acts = acts[len(acts)-room:]
 	}
@@ -499,7 +500,7 @@ func drillLines(st *styles, rep *drill.Report, r *runState, tearing, marked bool
 	}
 	n := len(rep.Teardown.Actions)
 	lines = append(lines, fmt.Sprintf("%s: %d %s", td, n, plural(n, "action", "actions")))
-	acts := r.teardown
+	acts := r.teardownLog()
 	if len(acts) == 0 {
 		for _, a := range rep.Teardown.Actions {
 			acts = append(acts, "↺ "+a.Node+": "+clean(a.Action.String()))
