@@ -14,11 +14,13 @@
 //
 // # Update: no I/O, and the only place state changes
 //
-// Only Update, and the view methods it calls, change the model. Update
-// does no I/O: every AWS call, journal read, runbook load, file write and
-// call of the run service runs in a tea.Cmd. A command takes copies of
-// what it needs, changes nothing and returns one message, which Update
-// applies. Work that outlives a command reports through send
+// Only Update, and the view methods it calls, change the model (View
+// only keeps what it caches to draw); both run on the program's loop.
+// Update does no I/O: every AWS call, journal read, runbook load, file
+// write and call of the run service runs in a tea.Cmd. A command works on
+// values Update handed it, changes nothing the model holds and returns
+// one message, which Update applies. Work that outlives a command reports
+// through send
 // (tea.Program.Send) from its own goroutine: a run's events (through
 // Fanin, coalesced), its result, and the engine's gate questions
 // (Approver). Update starts those goroutines once the run is prepared,
@@ -30,10 +32,11 @@
 // back or update. The root wraps every command a view returns (address),
 // so its message comes back as addressed{to, msg}, and delivers it to that
 // view alone (deliver): two views waiting for the same kind of answer
-// never take each other's. A view tells a stale answer (the operator moved
-// on) by the generation it stamped on the request, and drops it. An
-// answer in several parts chains: handling one part returns the command
-// that reads the next (a timeline's pages, a teardown's events).
+// never take each other's. A view tells a stale answer (the operator
+// moved on) by the generation or run id it stamped on the request, and
+// drops it. An answer in several parts chains: handling one part returns
+// the command that reads the next (a timeline's pages, a teardown's
+// events).
 //
 // The estate is the exception: its parts are shared, loaded once
 // (env.need, env.reload) and answered as estateMsg, which fills env; the
@@ -48,11 +51,11 @@
 //     root's keys first, the rest to the view on screen (scrollMsg for the
 //     wheel);
 //   - estateMsg and objectiveMsg (the runbooks' RPO objective);
-//   - the requests views make with ask: statusMsg (the status line),
-//     startRunMsg and cancelRunMsg (the live run), openRunbookMsg (open a
-//     runbook's form with values filled in, from Points) and openResumeMsg
-//     (ask a resume's sensitive variables, from Runs), which the root
-//     carries out on the Runbooks view;
+//   - the requests views make, with ask or as their command's answer:
+//     statusMsg (the status line), startRunMsg and cancelRunMsg (the live
+//     run), openRunbookMsg (open a runbook's form with values filled in,
+//     from Points) and openResumeMsg (ask a resume's sensitive variables,
+//     from Runs), which the root carries out on the Runbooks view;
 //   - preparedMsg, runMsg and gateMsg, the run's own (below).
 //
 // Every other message belongs to the view it is addressed to:
