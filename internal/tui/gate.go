@@ -180,9 +180,6 @@ type gateMsg struct {
 	reply chan<- runbook.Decision
 }
 
-// modalDoneMsg runs then after a modal decided.
-type modalDoneMsg struct{ then tea.Cmd }
-
 // Approver decides the engine's gates through the console's modal.
 type Approver struct {
 	send     func(tea.Msg)

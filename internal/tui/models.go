@@ -13,7 +13,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drconsole/drconsole/internal/inventory"
-	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // modelsView browses model buckets and prefixes and shows a key's (or a
@@ -252,12 +251,13 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 func (v *modelsView) nextPage(e *env, s *inventory.VersionStream) tea.Cmd {
 	tl := v.tl
 	gen, o, ctx := tl.gen, e.opts, e.ctx
+	bucket, prefix, exact := tl.bucket, tl.prefix, tl.exact
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
 		defer cancel()
 		if s == nil {
 			var err error
-			if s, err = inventory.NewVersionStream(ctx, o.Clients, o.PrimaryRegion, tl.bucket, tl.prefix, tl.exact, pageSize); err != nil {
+			if s, err = inventory.NewVersionStream(ctx, o.Clients, o.PrimaryRegion, bucket, prefix, exact, pageSize); err != nil {
 				return versionsMsg{gen: gen, err: err}
 			}
 		}
@@ -277,11 +277,17 @@ func (v *modelsView) detail(e *env) tea.Cmd {
 		return nil
 	}
 	tl.pending[x.VersionID] = true
-	gen, o, ctx := tl.gen, e.opts, e.ctx
+	return readDetail(e, tl.gen, tl.bucket, x)
+}
+
+// readDetail reads the metadata of version x in bucket for the
+// timeline of generation gen.
+func readDetail(e *env, gen int, bucket string, x inventory.Version) tea.Cmd {
+	o, ctx := e.opts, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
 		defer cancel()
-		d, err := inventory.Detail(ctx, o.Clients, o.PrimaryRegion, tl.bucket, x.Key, x.VersionID)
+		d, err := inventory.Detail(ctx, o.Clients, o.PrimaryRegion, bucket, x.Key, x.VersionID)
 		return detailMsg{gen: gen, detail: d, id: x.VersionID, err: err}
 	}
 }
@@ -434,13 +440,7 @@ func (v *modelsView) fetch(e *env, id string) tea.Cmd {
 	for _, x := range tl.versions {
 		if x.VersionID == id && !x.DeleteMarker {
 			tl.pending[id] = true
-			gen, o, ctx := tl.gen, e.opts, e.ctx
-			return func() tea.Msg {
-				ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
-				defer cancel()
-				d, err := inventory.Detail(ctx, o.Clients, o.PrimaryRegion, tl.bucket, x.Key, x.VersionID)
-				return detailMsg{gen: gen, detail: d, id: id, err: err}
-			}
+			return readDetail(e, tl.gen, tl.bucket, x)
 		}
 	}
 	return nil
@@ -692,16 +692,10 @@ step "model_rollback" "artifact" {
 }
 `
 
-// startRunMsg asks the root to run a runbook the console prepared.
-type startRunMsg struct {
-	rb   *runbook.Runbook
-	vars []string
-}
-
 // rollbackRun writes the roll back runbook into the state directory (so
-// the run can be resumed like any other) and runs it through the engine:
-// it is journalled, its gate shows the change, and the Runs view keeps
-// it.
+// the run can be resumed like any other) and asks the root to run it
+// through the engine and show it: it is journalled, its gate shows the
+// change, and the Runs view keeps it.
 func rollbackRun(e *env, bucket string, x inventory.Version) tea.Cmd {
 	o := e.opts
 	dir := o.StateDir
@@ -721,6 +715,6 @@ func rollbackRun(e *env, bucket string, x inventory.Version) tea.Cmd {
 		if err != nil {
 			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
 		}
-		return startRunMsg{rb: rb, vars: vars}
+		return startRunMsg{rb: rb, vars: vars, show: true}
 	}
 }

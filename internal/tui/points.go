@@ -198,7 +198,7 @@ func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
 	case key.Matches(k, e.keys.Enter) && v.open != "" && v.found != nil:
 		msg := *v.found
 		v.found = nil
-		return func() tea.Msg { return msg }
+		return ask(msg)
 	case key.Matches(k, e.keys.Enter) && v.open == "":
 		i := v.list().selected()
 		if i < 0 {
@@ -265,10 +265,6 @@ func (v *pointsView) askKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		v.when += k.Text
 	}
 	return nil
-}
-
-func status(text string, isErr bool) tea.Cmd {
-	return func() tea.Msg { return statusMsg{text: text, err: isErr} }
 }
 
 func (v *pointsView) render(e *env, w, h int) string {

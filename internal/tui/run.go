@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -231,10 +230,8 @@ func progressBar(p *runbook.Progress, width int) string {
 
 // runMsg is everything about a run the root handles.
 type runMsg struct {
-	started *runState // a run began
-	events  *runEventsMsg
-	done    *runDone
-	err     error
+	events *runEventsMsg
+	done   *runDone
 }
 
 type runDone struct {
@@ -249,10 +246,6 @@ type runDone struct {
 // handleRun folds run messages into the active run.
 func (m *Model) handleRun(msg runMsg) tea.Cmd {
 	switch {
-	case msg.err != nil:
-		m.setStatus(msg.err.Error(), true)
-	case msg.started != nil:
-		m.run = msg.started
 	case msg.events != nil && m.run != nil && msg.events.runID == m.run.id:
 		for _, e := range msg.events.events {
 			m.run.apply(e)
@@ -286,81 +279,7 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		if msg.done.err != nil {
 			m.setStatus(msg.done.err.Error(), true)
 		}
-		for _, v := range m.views {
-			if rv, ok := v.(*runsView); ok {
-				return rv.refresh(m.env)
-			}
-		}
-	}
-	return nil
-}
-
-// launch starts a run, a resume or a drill through start, wiring its
-// events and gates to the console.
-func (m *Model) launch(dry, isDrill bool, start func(ctx context.Context, sink func(string) runbook.Sink, ap runbook.Approver) (string, *runbook.Runbook, <-chan runDone, error)) tea.Cmd {
-	e := m.env
-	if m.run != nil && m.run.active() {
-		return status("a run is already in progress: wait for it or cancel it (ctrl+x)", true)
-	}
-	if !dry && e.opts.ReadOnly {
-		return status("read-only console: runs are disabled (plans still work)", true)
-	}
-	if m.send == nil {
-		return status("the console is not attached to a terminal program", true)
-	}
-	ctx, cancel := context.WithCancel(e.ctx)
-	// The events flow until the result is in, past a cancel: a cancelled
-	// drill's teardown still shows as it happens.
-	flow, release := context.WithCancel(e.ctx)
-	send := m.send
-	var fanin *Fanin
-	sink := func(id string) runbook.Sink {
-		fanin = NewFanin(id, func(msg tea.Msg) {
-			if ev, ok := msg.(runEventsMsg); ok {
-				send(runMsg{events: &ev})
-			}
-		}, 100*time.Millisecond)
-		go fanin.Run(flow)
-		return fanin
-	}
-	ap := NewApprover(send, e.opts.Operator)
-	ap.flush = func() {
-		if fanin == nil {
-			return
-		}
-		if ev := fanin.Drain(); len(ev.events) > 0 || ev.dropped > 0 {
-			send(runMsg{events: &ev})
-		}
-	}
-	id, rb, done, err := start(ctx, sink, ap)
-	if err != nil {
-		cancel()
-		release()
-		return status(err.Error(), true)
-	}
-	r := newRunState(rb, dry)
-	r.live, r.cancel, r.release, r.drill = true, cancel, release, isDrill
-	r.id, r.fanin = id, fanin
-	m.run = r
-	m.setStatus("", false)
-	// The result comes back through send, like the run's events, so no
-	// command stays pending for the length of the run.
-	go func() {
-		res := <-done
-		send(runMsg{done: &res})
-	}()
-	return nil
-}
-
-// showRun switches to the Runbooks view's live run.
-func (m *Model) showRun() tea.Cmd {
-	for i, v := range m.views {
-		if rv, ok := v.(*runbooksView); ok {
-			rv.level = 2
-			rv.bindNodes()
-			rv.follow = true
-			return m.switchTo(i)
-		}
+		return address(viewRuns, m.history.refresh(m.env))
 	}
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 // shows its plan (a dry-run), and follows a run live: a graph of steps
 // with state, elapsed time and progress bars, and each step's log.
 type runbooksView struct {
-	m       *Model
 	level   int // 0 list, 1 form, 2 plan / run
 	list    *grid
 	files   []rbFile
@@ -56,8 +55,8 @@ type field struct {
 	sensitive bool
 }
 
-func newRunbooks(m *Model) *runbooksView {
-	v := &runbooksView{m: m}
+func newRunbooks() *runbooksView {
+	v := &runbooksView{}
 	v.list = newGrid(
 		column{title: "RUNBOOK", width: 26},
 		column{title: "STEPS", width: 5, right: true},
@@ -88,7 +87,7 @@ func (v *runbooksView) keys(e *env) []key.Binding {
 		return []key.Binding{key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/↓", "next field")),
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", what)), e.keys.Back}
 	case 2:
-		if r := v.m.run; r != nil && r.active() {
+		if r := e.liveRun(); r != nil && r.active() {
 			return []key.Binding{e.keys.Cancel, e.keys.Up, e.keys.Down}
 		}
 		if v.drill {
@@ -154,7 +153,7 @@ func (v *runbooksView) back(e *env) (tea.Cmd, bool) {
 	if v.level == 0 {
 		return nil, false
 	}
-	if v.level == 2 && v.m.run != nil && v.m.run.active() {
+	if r := e.liveRun(); v.level == 2 && r != nil && r.active() {
 		return status("the run is in progress: ctrl+x cancels it", false), true
 	}
 	v.level--
@@ -263,10 +262,11 @@ func (v *runbooksView) setForm(rb *runbook.Runbook) {
 }
 
 // openResume asks again for the sensitive variables of a run to resume,
-// the form pre-filled with the values it recorded.
-func (v *runbooksView) openResume(e *env, msg resumeMsg) tea.Cmd {
-	if r := v.m.run; r != nil && r.active() {
-		return status("a run is in progress: "+msg.id+" can be resumed when it ends", true)
+// the form pre-filled with the values it recorded; opened is false when
+// the form cannot open now.
+func (v *runbooksView) openResume(e *env, msg resumeMsg) (cmd tea.Cmd, opened bool) {
+	if r := e.liveRun(); r != nil && r.active() {
+		return status("a run is in progress: "+msg.id+" can be resumed when it ends", true), false
 	}
 	v.setForm(msg.rb)
 	v.resumeID = msg.id
@@ -291,7 +291,7 @@ func (v *runbooksView) openResume(e *env, msg resumeMsg) tea.Cmd {
 	}
 	v.focus = max(first, 0)
 	v.level = 1
-	return nil
+	return nil, true
 }
 
 func (v *runbooksView) formKey(e *env, k tea.KeyPressMsg) tea.Cmd {
@@ -346,35 +346,36 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 		}
 	}
 	if id := v.resumeID; id != "" {
-		cmd := v.m.startRun(nil, v.vars(), false, id)
-		if r := v.m.run; r == nil || r.id != id || !r.active() {
-			return cmd
-		}
-		v.resumeID = ""
-		v.level = 2
-		v.bindNodes()
-		v.follow = true
-		return cmd
-	}
-	var cmd tea.Cmd
-	if v.drill {
-		cmd = v.m.startDrill(v.rb, v.vars(), true)
-	} else {
-		cmd = v.m.startRun(v.rb, v.vars(), true, "")
+		// The form stays until the resume starts (runStarted).
+		return ask(startRunMsg{vars: v.vars(), resumeID: id, show: true})
 	}
 	v.level = 2
-	v.bindNodes()
 	v.nodes.top()
-	return cmd
+	return ask(startRunMsg{rb: v.rb, vars: v.vars(), dry: true, drill: v.drill})
 }
 
-func (v *runbooksView) bindNodes() {
-	r := v.m.run
+// runStarted binds the steps of the live run, which the root just
+// started, so the run screen always shows the live run. show opens the
+// run screen, following the step in progress; a resume asked from the
+// form is then done.
+func (v *runbooksView) runStarted(e *env, id string, show bool) {
+	v.bindNodes(e)
+	if !show {
+		return
+	}
+	if v.resumeID == id {
+		v.resumeID = ""
+	}
+	v.level, v.follow = 2, true
+}
+
+func (v *runbooksView) bindNodes(e *env) {
+	r := e.liveRun()
 	if r == nil {
 		v.nodes.setSource(0, nil)
 		return
 	}
-	now := v.m.env.now
+	now, st := e.now, &e.st
 	v.nodes.setSource(len(r.nodes), func(i int) []string {
 		if i >= len(r.nodes) {
 			return nil
@@ -389,19 +390,16 @@ func (v *runbooksView) bindNodes() {
 		case !n.Began.IsZero():
 			el = age(now().Sub(n.Began))
 		}
-		return []string{ansiStrip(nodeGlyph(&v.m.env.st, n.Status)), graphName(n), el, progressBar(n.Progress, 12)}
+		return []string{ansiStrip(nodeGlyph(st, n.Status)), graphName(n), el, progressBar(n.Progress, 12)}
 	})
 }
 
 func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
-	r := v.m.run
+	r := e.liveRun()
 	if v.cancel {
 		v.cancel = false
 		if k.String() == "y" || k.String() == "Y" {
-			if r != nil {
-				r.stop()
-			}
-			return status("cancelling the run…", false)
+			return tea.Batch(ask(cancelRunMsg{}), status("cancelling the run…", false))
 		}
 		return status("the run goes on", false)
 	}
@@ -421,15 +419,8 @@ func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		if v.rb == nil {
 			return status("open a runbook first", true)
 		}
-		var cmd tea.Cmd
-		if v.drill {
-			cmd = v.m.startDrill(v.rb, v.vars(), false)
-		} else {
-			cmd = v.m.startRun(v.rb, v.vars(), false, "")
-		}
-		v.bindNodes()
 		v.follow = true
-		return cmd
+		return ask(startRunMsg{rb: v.rb, vars: v.vars(), drill: v.drill})
 	}
 	return nil
 }
@@ -496,7 +487,7 @@ func (v *runbooksView) renderForm(e *env, w, h int) string {
 
 func (v *runbooksView) renderRun(e *env, w, h int) string {
 	st := &e.st
-	r := v.m.run
+	r := e.liveRun()
 	if r == nil {
 		return st.dim.Render("no run")
 	}
@@ -619,7 +610,7 @@ func (v *runbooksView) openByName(e *env, msg openRunbookMsg) tea.Cmd {
 		v.want = &msg
 		return nil
 	}
-	if r := v.m.run; r != nil && r.active() {
+	if r := e.liveRun(); r != nil && r.active() {
 		return status("a run is in progress: "+msg.name+" can be opened when it ends", true)
 	}
 	v.list.setFilter("")

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -18,7 +19,6 @@ import (
 // runsView is the journal's history: open a run to see its steps,
 // durations, outputs and approvals; resume an unfinished one.
 type runsView struct {
-	m       *Model
 	list    *grid
 	runs    []journal.Summary
 	gen     int
@@ -33,12 +33,13 @@ type runsView struct {
 }
 
 // teardownMsg is one event of a teardown the Runs view started, or
-// (event nil) its end.
+// (event nil) its end. next reads what follows an event.
 type teardownMsg struct {
 	id     string
 	event  *runbook.Event
 	report *drill.Report
 	err    error
+	next   tea.Cmd
 }
 
 // teardownPending reports whether the open drill's teardown did not
@@ -60,27 +61,54 @@ func (v *runsView) teardown(e *env) tea.Cmd {
 		return status("the teardown is under way", false)
 	case !v.teardownPending():
 		return status("the teardown of this drill already finished", false)
-	case v.m.send == nil:
-		return status("the console is not attached to a terminal program", true)
 	}
 	v.tearing = true
-	id, send, ctx := v.open.id, v.m.send, e.ctx
-	return tea.Batch(status("tearing down drill "+id+"…", false), func() tea.Msg {
-		td, err := svc.Teardown(ctx, id, runbook.SinkFunc(func(ev runbook.Event) error {
-			send(teardownMsg{id: id, event: &ev})
-			return nil
-		}))
-		msg := teardownMsg{id: id, err: err}
-		if td != nil {
-			msg.report = td.Report
-		}
-		return msg
-	})
+	id := v.open.id
+	return tea.Batch(status("tearing down drill "+id+"…", false), streamTeardown(e.ctx, svc, id))
 }
 
-func newRuns(m *Model) *runsView {
+// streamTeardown returns the command that starts the teardown of drill id
+// and answers with its first event (or its end); each event's next reads
+// the one after, so the teardown's events come back in order to the view
+// that asked, one message at a time.
+func streamTeardown(ctx context.Context, svc *runner.Service, id string) tea.Cmd {
+	stream := make(chan teardownMsg)
+	var next tea.Cmd
+	next = func() tea.Msg {
+		msg, ok := <-stream
+		if !ok {
+			return nil // the console closed before the teardown ended
+		}
+		if msg.event != nil {
+			msg.next = next
+		}
+		return msg
+	}
+	put := func(msg teardownMsg) {
+		select {
+		case stream <- msg:
+		case <-ctx.Done():
+		}
+	}
+	return func() tea.Msg {
+		go func() {
+			defer close(stream)
+			td, err := svc.Teardown(ctx, id, runbook.SinkFunc(func(ev runbook.Event) error {
+				put(teardownMsg{id: id, event: &ev})
+				return nil
+			}))
+			end := teardownMsg{id: id, err: err}
+			if td != nil {
+				end.report = td.Report
+			}
+			put(end)
+		}()
+		return next()
+	}
+}
+
+func newRuns() *runsView {
 	return &runsView{
-		m: m,
 		list: newGrid(
 			column{title: "STATUS", width: 13},
 			column{title: "RUN", width: 23},
@@ -226,7 +254,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		v.setHistory(msg.runs)
 		return nil
 	case resumeMsg:
-		return v.resume(e, msg)
+		return v.resume(msg)
 	case openRunMsg:
 		v.loading = false
 		if msg.err != nil {
@@ -285,11 +313,12 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		return nil
 	case teardownMsg:
 		if v.open == nil || v.open.id != msg.id {
-			return nil
+			// Read on, so the teardown is never held waiting.
+			return msg.next
 		}
 		if msg.event != nil {
 			v.open.apply(*msg.event)
-			return nil
+			return msg.next
 		}
 		v.tearing = false
 		if msg.report != nil {
@@ -365,30 +394,17 @@ func checkResume(svc *runner.Service, id string) tea.Msg {
 	return resumeMsg{id: id, rb: r.Runbook, recorded: r.Recorded, missing: r.Missing}
 }
 
-// resume starts the resume checked by msg, or asks for the sensitive
-// variables the journal could not keep.
-func (v *runsView) resume(e *env, msg resumeMsg) tea.Cmd {
+// resume asks the root to start the resume checked by msg and show it,
+// or to open the form that asks for the sensitive variables the journal
+// could not keep.
+func (v *runsView) resume(msg resumeMsg) tea.Cmd {
 	switch {
 	case msg.err != nil:
 		return status(msg.err.Error(), true)
 	case len(msg.missing) > 0:
-		for i, vw := range v.m.views {
-			if rv, ok := vw.(*runbooksView); ok {
-				cmd := rv.openResume(e, msg)
-				if rv.level == 1 {
-					v.m.active = i
-					return tea.Batch(cmd, status("resume "+msg.id+": give the sensitive variables again", false))
-				}
-				return cmd
-			}
-		}
-		return status(fmt.Sprintf("resume %s: the variable form cannot be shown to ask for %s", msg.id, strings.Join(msg.missing, ", ")), true)
+		return ask(openResumeMsg(msg))
 	}
-	cmd := v.m.startRun(nil, nil, false, msg.id)
-	if r := v.m.run; r != nil && r.id == msg.id && r.active() {
-		return tea.Batch(cmd, v.m.showRun())
-	}
-	return cmd
+	return ask(startRunMsg{resumeID: msg.id, show: true})
 }
 
 func (v *runsView) render(e *env, w, h int) string {

@@ -1,7 +1,3 @@
-// Package tui is the drconsole console: a bubbletea program with one root
-// model, a shared environment (size, styles, keymap, clock), and one model
-// per view. All AWS reads run in tea.Cmds and come back as messages;
-// engine events arrive through one coalescing fan-in.
 package tui
 
 import (
@@ -95,8 +91,9 @@ func (o *Options) defaults() {
 // set one.
 const defaultRPO = 24 * time.Hour
 
-// env is what every view shares: options, size, styles, keys, clock and
-// the estate cache.
+// env is what every view shares: options, size, styles, keys, clock, the
+// estate cache and the live run. Views read it; only the root and the
+// estate's own loads change it.
 type env struct {
 	ctx  context.Context
 	opts *Options
@@ -108,6 +105,10 @@ type env struct {
 	rpoFrom string
 	est     estate
 	gen     [numParts]int
+	// liveRun is the run the console started or resumed last (nil: none
+	// yet). Views read it; starting, cancelling and showing it are
+	// asked of the root with messages.
+	liveRun func() *runState
 }
 
 func (e *env) now() time.Time { return e.opts.Now() }
@@ -144,7 +145,9 @@ func (e *env) loadingAny() bool {
 	return false
 }
 
-// view is one screen of the console.
+// view is one screen of the console. Its methods run inside Update: they
+// change the view alone, and the commands they return come back to it
+// (see address).
 type view interface {
 	// title is the tab label; command the `:` name.
 	title() string
@@ -155,7 +158,8 @@ type view interface {
 	activate(e *env) tea.Cmd
 	// refresh reloads what the view shows.
 	refresh(e *env) tea.Cmd
-	// update handles a key the root did not take, or a message.
+	// update handles a key the root did not take, an answer to one of
+	// the view's commands, or a change of the estate while it is shown.
 	update(e *env, msg tea.Msg) tea.Cmd
 	// render draws the view in w x h.
 	render(e *env, w, h int) string
@@ -181,15 +185,23 @@ type Model struct {
 	env    *env
 	cancel context.CancelFunc
 	views  []view
-	active int
-	mode   mode
-	input  string // the `:` or `/` line being typed
-	status string
-	isErr  bool
-	frame  int  // spinner frame
-	live   bool // ticks are running (false in tests driving Update)
-	modal  *modal
-	run    *runState
+	active viewID
+	// runbooks and history are the views the root asks on the others'
+	// behalf: the Runbooks view shows the live run and its forms, the
+	// Runs view lists the journal.
+	runbooks *runbooksView
+	history  *runsView
+	mode     mode
+	input    string // the `:` or `/` line being typed
+	status   string
+	isErr    bool
+	frame    int  // spinner frame
+	live     bool // ticks are running (false in tests driving Update)
+	modal    *modal
+	run      *runState
+	// preparing: the run service is checking a run asked for; no other
+	// may start until it answers.
+	preparing bool
 	// rpoSet: the objective was given, not derived from runbooks.
 	rpoSet bool
 	// send delivers messages from other goroutines (tea.Program.Send):
@@ -205,10 +217,13 @@ func New(ctx context.Context, opts Options) *Model {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	e := &env{ctx: ctx, opts: &opts, st: newStyles(), keys: newKeyMap(), w: 80, h: 24}
-	m := &Model{env: e, cancel: cancel, rpoSet: opts.RPOObjective != defaultRPO}
+	m := &Model{env: e, cancel: cancel, rpoSet: opts.RPOObjective != defaultRPO,
+		runbooks: newRunbooks(), history: newRuns()}
+	e.liveRun = func() *runState { return m.run }
 	m.views = []view{
-		newOverview(), newModels(), newPoints(), newReplication(), newFleet(),
-		newRunbooks(m), newRuns(m), newAPILog(),
+		viewOverview: newOverview(), viewModels: newModels(), viewPoints: newPoints(),
+		viewReplication: newReplication(), viewFleet: newFleet(),
+		viewRunbooks: m.runbooks, viewRuns: m.history, viewAPILog: newAPILog(),
 	}
 	return m
 }
@@ -232,7 +247,7 @@ func (m *Model) Init() tea.Cmd {
 // Start loads what the first view and the header need. Init runs it;
 // tests and benchmarks call it alone, so no timers run.
 func (m *Model) Start() tea.Cmd {
-	return tea.Batch(m.env.need(partIdentity), m.views[m.active].activate(m.env), m.objectives())
+	return tea.Batch(m.env.need(partIdentity), address(m.active, m.views[m.active].activate(m.env)), m.objectives())
 }
 
 // objectiveMsg carries the strictest RPO objective among the runbooks.
@@ -274,6 +289,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
 	e := m.env
+	// What the root does not handle itself goes to the view it is
+	// addressed to, else to the active one (the keys it did not take).
+	to := m.active
+	if a, ok := msg.(addressed); ok {
+		to, msg = a.to, a.msg
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		e.w, e.h = msg.Width, msg.Height
@@ -287,7 +308,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case refreshMsg:
 		var cmd tea.Cmd
 		if !e.loadingAny() {
-			cmd = m.views[m.active].refresh(e)
+			cmd = address(m.active, m.views[m.active].refresh(e))
 		}
 		if m.live {
 			cmd = tea.Batch(cmd, tea.Tick(e.opts.RefreshEvery, func(time.Time) tea.Msg { return refreshMsg{} }))
@@ -305,37 +326,43 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		} else {
 			msg.fill(&e.est)
 		}
-		return m.views[m.active].update(e, msg)
-	case startRunMsg:
-		cmd := m.startRun(msg.rb, msg.vars, false, "")
-		if m.run != nil && m.run.active() {
-			return tea.Batch(cmd, m.showRun())
-		}
-		return cmd
-	case openRunbookMsg:
-		for i, v := range m.views {
-			if rv, ok := v.(*runbooksView); ok {
-				m.active = i
-				return tea.Batch(rv.activate(e), rv.openByName(e, msg))
-			}
-		}
-		return nil
+		// The estate is shared: the view on screen redraws from it, the
+		// others when they are activated.
+		return m.deliver(m.active, msg)
 	case objectiveMsg:
 		if msg.rpo > 0 {
 			e.opts.RPOObjective, e.rpoFrom = msg.rpo, msg.from
-			return m.views[m.active].update(e, estateMsg{part: partPoints, gen: -1})
+			return m.deliver(m.active, estateMsg{part: partPoints, gen: -1})
 		}
 		return nil
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return nil
+	case startRunMsg:
+		return m.startRun(msg)
+	case preparedMsg:
+		return m.started(msg)
+	case cancelRunMsg:
+		if m.run != nil {
+			m.run.stop()
+		}
+		return nil
+	case openRunbookMsg:
+		m.active = viewRunbooks
+		return address(viewRunbooks, tea.Batch(m.runbooks.activate(e), m.runbooks.openByName(e, msg)))
+	case openResumeMsg:
+		cmd, opened := m.runbooks.openResume(e, resumeMsg(msg))
+		cmd = address(viewRunbooks, cmd)
+		if !opened {
+			return cmd
+		}
+		m.active = viewRunbooks
+		return tea.Batch(cmd, status("resume "+msg.id+": give the sensitive variables again", false))
 	case runMsg:
 		return m.handleRun(msg)
 	case gateMsg:
 		m.openGate(msg)
 		return nil
-	case modalDoneMsg:
-		return msg.then
 	case tea.PasteMsg:
 		if m.modal != nil {
 			m.modal.paste()
@@ -345,33 +372,21 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.input += strings.ReplaceAll(msg.Content, "\n", "")
 			return m.inputChanged()
 		}
-		return m.views[m.active].update(e, msg)
+		return m.deliver(m.active, msg)
 	case tea.MouseWheelMsg:
 		d := 1
 		if msg.Button == tea.MouseWheelUp {
 			d = -1
 		}
-		return m.views[m.active].update(e, scrollMsg{delta: d * 3})
+		return m.deliver(m.active, scrollMsg{delta: d * 3})
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
-	// Messages addressed to a view (loads it started) go to every view:
-	// each ignores what is not its own.
-	var cmds []tea.Cmd
-	for _, v := range m.views {
-		cmds = append(cmds, v.update(e, msg))
-	}
-	return tea.Batch(cmds...)
+	return m.deliver(to, msg)
 }
 
 // scrollMsg moves the active list by delta rows (mouse wheel).
 type scrollMsg struct{ delta int }
-
-// statusMsg sets the status line.
-type statusMsg struct {
-	text string
-	err  bool
-}
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	e := m.env
@@ -406,7 +421,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	cur := m.views[m.active]
 	if cur.capturing() {
-		return cur.update(e, msg)
+		return m.deliver(m.active, msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -419,22 +434,22 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.mode, m.input = modeFilter, ""
 		cur.setFilter("")
 	case key.Matches(msg, k.NextTab):
-		return m.switchTo((m.active + 1) % len(m.views))
+		return m.switchTo((m.active + 1) % viewID(len(m.views)))
 	case key.Matches(msg, k.PrevTab):
-		return m.switchTo((m.active + len(m.views) - 1) % len(m.views))
+		return m.switchTo((m.active + viewID(len(m.views)) - 1) % viewID(len(m.views)))
 	case key.Matches(msg, k.Refresh):
 		m.setStatus("", false)
-		return cur.refresh(e)
+		return address(m.active, cur.refresh(e))
 	case key.Matches(msg, k.Back):
 		cmd, ok := cur.back(e)
 		if !ok {
 			m.setStatus("", false)
 		}
-		return cmd
+		return address(m.active, cmd)
 	case len(msg.String()) == 1 && msg.String() >= "1" && msg.String() <= "8":
-		return m.switchTo(int(msg.String()[0] - '1'))
+		return m.switchTo(viewID(msg.String()[0] - '1'))
 	default:
-		return cur.update(e, msg)
+		return m.deliver(m.active, msg)
 	}
 	return nil
 }
@@ -515,20 +530,20 @@ func (m *Model) command(line string) tea.Cmd {
 	}
 	for i, v := range m.views {
 		if v.command() == c {
-			return m.switchTo(i)
+			return m.switchTo(viewID(i))
 		}
 	}
 	m.setStatus(fmt.Sprintf("unknown command :%s (try :models, :points, :replication, :fleet, :runbooks, :runs, :api)", c), true)
 	return nil
 }
 
-func (m *Model) switchTo(i int) tea.Cmd {
-	if i < 0 || i >= len(m.views) {
+func (m *Model) switchTo(i viewID) tea.Cmd {
+	if i < 0 || int(i) >= len(m.views) {
 		return nil
 	}
 	m.active = i
 	m.setStatus("", false)
-	return m.views[i].activate(m.env)
+	return address(i, m.views[i].activate(m.env))
 }
 
 // View draws the frame: header, tabs, the active view, status and keys.
@@ -621,7 +636,7 @@ func (m *Model) tabs(w int) string {
 		for i, v := range m.views {
 			t := v.title()
 			switch {
-			case i == m.active:
+			case viewID(i) == m.active:
 				parts = append(parts, st.tabActive.Render("["+t+"]"))
 			case short:
 				parts = append(parts, st.tab.Render(fmt.Sprintf(" %d ", i+1)))
