@@ -31,16 +31,30 @@ step "exec" "leak" {
 }
 `
 
+// planned opens runbook name in the console, fills its variable form
+// (an empty value keeps the field as it is) and plans it.
+func planned(h *harness, name string, values ...string) {
+	h.t.Helper()
+	openRunbook(h, name)
+	h.waitScreen("Variables")
+	for i, v := range values {
+		if i > 0 {
+			h.keys("tab")
+		}
+		if v != "" {
+			h.keys("ctrl+u")
+			h.typeText(v)
+		}
+	}
+	h.keys("enter")
+	h.waitScreen("plan SUCCEEDED")
+}
+
 // cancelledRun plans and runs the secret runbook from the console and
 // cancels it, returning the run id.
 func cancelledRun(t *testing.T, h *harness) string {
 	t.Helper()
-	openRunbook(h, "secret")
-	h.waitScreen("Variables")
-	h.keys("tab")
-	h.typeText("hunter22")
-	h.keys("enter")
-	h.waitScreen("plan SUCCEEDED")
+	planned(h, "secret", "", "hunter22")
 	h.clock.Advance(time.Second)
 	h.keys("x")
 	h.waitScreen("run in progress")
@@ -81,12 +95,7 @@ func TestConsoleRefusesToResumeAPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, 120, 40, func(o *Options) { o.RunbooksDir = dir })
-	openRunbook(h, "secret")
-	h.waitScreen("Variables")
-	h.keys("tab")
-	h.typeText("hunter22")
-	h.keys("enter")
-	h.waitScreen("plan SUCCEEDED")
+	planned(h, "secret", "", "hunter22")
 	id := h.m.run.id
 	h.keys("7")
 	h.waitScreen("plan")
@@ -104,11 +113,7 @@ func TestConsoleRunKeepsSensitiveValuesOutOfTheJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, 120, 40, func(o *Options) { o.RunbooksDir = dir })
-	openRunbook(h, "leaky")
-	h.waitScreen("Variables")
-	h.typeText("hunter22")
-	h.keys("enter")
-	h.waitScreen("plan SUCCEEDED")
+	planned(h, "leaky", "hunter22")
 	h.clock.Advance(time.Second)
 	h.keys("x")
 	h.waitScreen("Type go")
