@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -23,7 +24,7 @@ import (
 // DescribeAlarms returns only metric alarms unless AlarmTypes asks for
 // composite ones too; this step always asks for both.
 type AlarmsCheck struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const alarmsDefaultPoll = 15 * time.Second

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -24,7 +25,7 @@ import (
 // MinSize, which is met at once when only the desired capacity is raised;
 // this step compares with the desired capacity instead.
 type ASGScale struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const (

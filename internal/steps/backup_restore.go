@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -28,7 +29,7 @@ import (
 // idempotency token is derived from the run id and the step address, so a
 // resumed attempt gets the job the first attempt started.
 type BackupRestore struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const (

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -24,7 +25,7 @@ import (
 // after a crash finds the snapshots an earlier attempt started and only
 // creates the missing ones.
 type EBSSnapshot struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 // Defaults of ebs_snapshot. A snapshot can stay pending for hours, so the

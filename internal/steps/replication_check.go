@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -27,7 +28,7 @@ import (
 // optionally, from the replication status of the newest objects. It reads
 // only.
 type ReplicationCheck struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const (

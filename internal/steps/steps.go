@@ -3,21 +3,16 @@
 package steps
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/drconsole/drconsole/internal/awsx"
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // Deps carries what step types need from outside: HTTP and AWS
@@ -29,7 +24,7 @@ type Deps struct {
 	// AWS builds the AWS step types' clients (read-only ones in dry-run).
 	// Nil still registers the AWS types, so runbooks using them validate,
 	// but their Plan and Apply fail with NoAWSError's message.
-	AWS AWSClients
+	AWS awsx.ClientSource
 	// NoAWSError says why AWS is nil, e.g. the target could not be
 	// configured.
 	NoAWSError error
@@ -42,13 +37,13 @@ func Registry(deps Deps) runbook.Registry {
 	if client == nil {
 		client = &http.Client{}
 	}
-	var aws AWSClients = deps.AWS
+	aws := deps.AWS
 	if aws == nil {
 		err := deps.NoAWSError
 		if err == nil {
 			err = errors.New("no AWS target is configured")
 		}
-		aws = noAWS{err}
+		aws = awsx.Unavailable(err)
 	}
 	reg := runbook.Registry{
 		"wait":       Wait{},
@@ -66,19 +61,6 @@ func UsesAWS(typ string) bool {
 	_, s3 := S3Types(nil)[typ]
 	return aws || s3
 }
-
-// noAWS stands in for AWS clients that could not be built.
-type noAWS struct{ err error }
-
-func (n noAWS) S3(context.Context, string) (*s3.Client, error)   { return nil, n.err }
-func (n noAWS) EC2(context.Context, string) (*ec2.Client, error) { return nil, n.err }
-func (n noAWS) AutoScaling(context.Context, string) (*autoscaling.Client, error) {
-	return nil, n.err
-}
-func (n noAWS) CloudWatch(context.Context, string) (*cloudwatch.Client, error) {
-	return nil, n.err
-}
-func (n noAWS) Backup(context.Context, string) (*backup.Client, error) { return nil, n.err }
 
 // duration reads a duration attribute ("90s", "5m"); a null attribute
 // yields def. Negative durations are refused.
