@@ -103,7 +103,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	calls := tui.NewCallLog(0)
 	clients, err := awsx.New(awsx.Options{
 		Target: t, Profile: *profile, Region: primary, Endpoint: *endpoint, SandboxEndpoint: sandboxURL,
-		ReadOnly: *readOnly, Version: version, Observer: calls,
+		ReadOnly: *readOnly, Version: version, Observer: calls, LoggedParams: steps.LoggedParams(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)

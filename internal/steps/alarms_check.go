@@ -226,3 +226,15 @@ func alarmStates(ctx context.Context, client *cloudwatch.Client, q alarmsQuery) 
 	}
 	return states, nil
 }
+
+// DrillPlan implements runbook.Drillable: alarms are only read.
+func (*AlarmsCheck) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	return runbook.DrillPlan{Config: cfg}, nil
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: alarms say nothing
+// about the state restored.
+func (*AlarmsCheck) RecoveryPoints(runbook.FinishedDrillStep) []runbook.RecoveryPoint { return nil }
+
+// LoggedParams implements runbook.APIParams.
+func (*AlarmsCheck) LoggedParams() []string { return []string{"AlarmNames", "AlarmNamePrefix"} }

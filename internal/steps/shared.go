@@ -17,21 +17,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
-
-// AWSTypes returns the AWS disaster-recovery step types, keyed by the name a
-// runbook uses in `step "TYPE" "NAME"`.
-func AWSTypes(c awsx.ClientSource) runbook.Registry {
-	return runbook.Registry{
-		"ebs_snapshot":      &EBSSnapshot{clients: c},
-		"asg_scale":         &ASGScale{clients: c},
-		"alarms_check":      &AlarmsCheck{clients: c},
-		"replication_check": &ReplicationCheck{clients: c},
-		"backup_restore":    &BackupRestore{clients: c},
-	}
-}
 
 // Tags that mark what a run created, so a resumed attempt finds it.
 const (
