@@ -91,7 +91,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	calls := tui.NewCallLog(0)
 	clients, err := awsx.New(awsx.Options{
 		Target: t, Profile: o.profile, Region: primary, Endpoint: o.endpoint, SandboxEndpoint: sandboxURL,
-		ReadOnly: o.readOnly, Version: version, Observer: calls,
+		ReadOnly: o.readOnly, Version: version, Observer: calls, LoggedParams: steps.LoggedParams(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)

@@ -16,6 +16,44 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
+// ClientSource hands out SDK clients per service and region. The step
+// types and the console's inventory both call AWS through it, so one
+// factory, with its read-only guard and API-call observer, serves them
+// all; a dry-run hands the step types one that refuses every write, which
+// is why they never build clients of their own. A new service is a method
+// here, on Clients and on unavailable.
+type ClientSource interface {
+	S3(ctx context.Context, region string) (*s3.Client, error)
+	EC2(ctx context.Context, region string) (*ec2.Client, error)
+	AutoScaling(ctx context.Context, region string) (*autoscaling.Client, error)
+	CloudWatch(ctx context.Context, region string) (*cloudwatch.Client, error)
+	Backup(ctx context.Context, region string) (*backup.Client, error)
+	STS(ctx context.Context, region string) (*sts.Client, error)
+}
+
+var (
+	_ ClientSource = (*Clients)(nil)
+	_ ClientSource = unavailable{}
+)
+
+// Unavailable returns a ClientSource whose every client fails with err:
+// what callers hold when the target could not be configured, so that
+// whatever would call AWS says why it cannot.
+func Unavailable(err error) ClientSource { return unavailable{err} }
+
+type unavailable struct{ err error }
+
+func (u unavailable) S3(context.Context, string) (*s3.Client, error)   { return nil, u.err }
+func (u unavailable) EC2(context.Context, string) (*ec2.Client, error) { return nil, u.err }
+func (u unavailable) AutoScaling(context.Context, string) (*autoscaling.Client, error) {
+	return nil, u.err
+}
+func (u unavailable) CloudWatch(context.Context, string) (*cloudwatch.Client, error) {
+	return nil, u.err
+}
+func (u unavailable) Backup(context.Context, string) (*backup.Client, error) { return nil, u.err }
+func (u unavailable) STS(context.Context, string) (*sts.Client, error)       { return nil, u.err }
+
 // Clients hands out service clients per region, each built once and then
 // shared. It is safe for concurrent use.
 type Clients struct {

@@ -96,6 +96,10 @@ type Options struct {
 	Version string
 	// Observer, when set, receives every call.
 	Observer Observer
+	// LoggedParams are the request fields, besides the console's own, that
+	// the observer sees: those the step types declare (steps.LoggedParams).
+	// Fields that carry payloads, tokens or secrets are never shown.
+	LoggedParams []string
 	// Now is the clock calls are timed with; nil means time.Now.
 	Now func() time.Time
 }
@@ -201,7 +205,7 @@ func (o Options) apiOptions(region string) []func(*middleware.Stack) error {
 		opts = append(opts, ReadOnlyAPIOption)
 	}
 	if o.Observer != nil {
-		m := &observe{obs: o.Observer, region: region, now: o.Now}
+		m := newObserve(o.Observer, region, o.Now, o.LoggedParams)
 		opts = append(opts, func(st *middleware.Stack) error { return st.Initialize.Add(m, middleware.Before) })
 	}
 	return opts

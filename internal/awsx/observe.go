@@ -65,25 +65,42 @@ type ObserverFunc func(Call)
 // ObserveCall calls f.
 func (f ObserverFunc) ObserveCall(c Call) { f(c) }
 
-// loggedParam reports whether an input field is one an observer sees:
-// names of resources, never payloads, tokens or secrets.
-func loggedParam(name string) bool {
-	switch name {
-	case "Bucket", "Key", "VersionId", "Prefix", "KeyMarker", "CopySource", "UploadId", "PartNumber",
-		"AutoScalingGroupName", "AutoScalingGroupNames", "DesiredCapacity", "MinSize", "MaxSize",
-		"VolumeId", "VolumeIds", "SnapshotId", "SnapshotIds", "InstanceId", "InstanceIds",
-		"AlarmNames", "AlarmNamePrefix", "Namespace", "MetricName",
-		"BackupVaultName", "RecoveryPointArn", "ResourceArn", "RestoreJobId":
-		return true
+// consoleParams are the request fields of the console's own reads (the
+// inventory) that an observer sees. The step types declare those of their
+// own calls (runbook.APIParams), which Options.LoggedParams brings in.
+func consoleParams() []string {
+	return []string{"Bucket", "Key", "VersionId", "Prefix", "KeyMarker", "AutoScalingGroupNames", "BackupVaultName"}
+}
+
+// neverLogged reports whether a field name says it carries a payload, a
+// token or a secret: no declaration makes such a field visible.
+func neverLogged(name string) bool {
+	for _, w := range []string{"Token", "Secret", "Password", "Credential", "CustomerKey", "Body", "Policy", "Metadata"} {
+		if strings.Contains(name, w) {
+			return true
+		}
 	}
 	return false
+}
+
+// loggedParams is the set of input fields an observer sees: the console's
+// and those declared, names of resources, never payloads, tokens or
+// secrets.
+func loggedParams(declared []string) map[string]bool {
+	set := map[string]bool{}
+	for _, name := range slices.Concat(consoleParams(), declared) {
+		if !neverLogged(name) {
+			set[name] = true
+		}
+	}
+	return set
 }
 
 // maxListed bounds how many items of a list parameter are logged.
 const maxListed = 5
 
 // params extracts the logged parameters from an operation's input struct.
-func params(in any) map[string]string {
+func params(in any, logged map[string]bool) map[string]string {
 	v := reflect.ValueOf(in)
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -98,7 +115,7 @@ func params(in any) map[string]string {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || !loggedParam(f.Name) {
+		if !f.IsExported() || !logged[f.Name] {
 			continue
 		}
 		s, ok := render(v.Field(i))
@@ -150,6 +167,11 @@ type observe struct {
 	obs    Observer
 	region string
 	now    func() time.Time
+	logged map[string]bool // from loggedParams
+}
+
+func newObserve(obs Observer, region string, now func() time.Time, declared []string) *observe {
+	return &observe{obs: obs, region: region, now: now, logged: loggedParams(declared)}
 }
 
 // ID is unique per observer, so that a client can carry several.
@@ -162,7 +184,7 @@ func (m *observe) HandleInitialize(ctx context.Context, in middleware.Initialize
 		Service:   serviceName(middleware.GetServiceID(ctx)),
 		Operation: middleware.GetOperationName(ctx),
 		Region:    m.region,
-		Params:    params(in.Parameters),
+		Params:    params(in.Parameters, m.logged),
 		Start:     m.now(),
 	}
 	out, md, err := next.HandleInitialize(ctx, in)
@@ -196,8 +218,10 @@ func sortedParamKeys(m map[string]string) []string {
 }
 
 // ObserveAPIOption reports the calls of a client built outside Clients to
-// obs, as made in region: append it to the client's APIOptions.
-func ObserveAPIOption(obs Observer, region string) func(*middleware.Stack) error {
-	m := &observe{obs: obs, region: region, now: time.Now}
+// obs, as made in region: append it to the client's APIOptions. The calls
+// show the console's parameters and those declared, as with
+// Options.LoggedParams.
+func ObserveAPIOption(obs Observer, region string, declared ...string) func(*middleware.Stack) error {
+	m := newObserve(obs, region, time.Now, declared)
 	return func(st *middleware.Stack) error { return st.Initialize.Add(m, middleware.Before) }
 }

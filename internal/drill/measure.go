@@ -12,7 +12,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/steps"
 )
 
 // PathNode is one node of the graph the critical path runs through.
@@ -268,47 +271,42 @@ func (rep *Report) incidentWords() string {
 	return "the drill's start"
 }
 
-// recoveryPoints reads the restored states of the steps that finished:
+// recoveryPoints asks the step type of each step that finished which
+// states it restored (runbook.RecoveryPointer): for the built-in types,
 // the to_time of restores and rollbacks, the creation time of the backup
 // recovery points restored, and the replication lag a replication_check
-// saw.
-func recoveryPoints(steps []*StepTiming, incident time.Time) []RecoveryPoint {
+// saw. Types are found by the name the drill recorded, in the step
+// types' registry, so a report read back without its runbook measures
+// the same points.
+func recoveryPoints(timings []*StepTiming, incident time.Time) []RecoveryPoint {
 	var out []RecoveryPoint
-	for _, st := range steps {
+	reg := steps.Registry(steps.Deps{})
+	for _, st := range timings {
 		if st.Status != "finished" || st.record == nil {
 			continue
 		}
-		var cfg map[string]any
-		_ = json.Unmarshal(st.record.Config, &cfg)
-		var outs map[string]any
-		_ = json.Unmarshal(st.outputs, &outs)
-		add := func(source string, at time.Time) {
-			out = append(out, RecoveryPoint{Node: st.Node, Source: source, At: at, Age: incident.Sub(at)})
+		rp, ok := reg[st.record.Type].(runbook.RecoveryPointer)
+		if !ok {
+			continue
 		}
-		// addAt adds the RFC 3339 time at m[key], if there is one.
-		addAt := func(source string, m map[string]any, key string) {
-			if s, ok := m[key].(string); ok {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					add(source, t)
-				}
-			}
-		}
-		switch st.record.Type {
-		case "s3_restore", "model_rollback":
-			addAt("to_time", cfg, "to_time")
-		case "backup_restore":
-			// A continuous point restores to to_time itself; a snapshot
-			// point holds the state of its creation.
-			if cont, _ := outs["continuous"].(bool); cont {
-				addAt("to_time (continuous backup)", cfg, "to_time")
-			} else {
-				addAt("recovery_point_created", outs, "recovery_point_created")
-			}
-		case "replication_check":
-			if lag, ok := outs["lag_seconds"].(float64); ok && !st.Started.IsZero() {
-				add("replication lag", st.Started.Add(-time.Duration(lag*float64(time.Second))))
-			}
+		done := runbook.FinishedDrillStep{Config: recorded(st.record.Config), Outputs: recorded(st.outputs), Started: st.Started}
+		for _, p := range rp.RecoveryPoints(done) {
+			out = append(out, RecoveryPoint{Node: st.Node, Source: p.Source, At: p.At, Age: incident.Sub(p.At)})
 		}
 	}
 	return out
+}
+
+// recorded reads a configuration or outputs recorded as JSON, with the
+// types JSON implies; a null value when there is none or it does not
+// read.
+func recorded(raw json.RawMessage) cty.Value {
+	if len(raw) == 0 {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	v, err := runbook.OutputsFromJSON(cty.DynamicPseudoType, raw)
+	if err != nil {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return v
 }

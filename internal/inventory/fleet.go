@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // Group is an auto-scaling group with its instances.
@@ -35,7 +37,7 @@ type Instance struct {
 
 // Groups describes the auto-scaling groups in region (all of them when
 // names is empty).
-func Groups(ctx context.Context, c Clients, region string, names ...string) ([]Group, error) {
+func Groups(ctx context.Context, c awsx.ClientSource, region string, names ...string) ([]Group, error) {
 	cl, err := c.AutoScaling(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("describe auto-scaling groups in %s: %w", region, err)
@@ -84,7 +86,7 @@ type Alarm struct {
 
 // Alarms lists the metric and composite alarms in region. DescribeAlarms
 // returns only metric alarms unless asked for both.
-func Alarms(ctx context.Context, c Clients, region string) ([]Alarm, error) {
+func Alarms(ctx context.Context, c awsx.ClientSource, region string) ([]Alarm, error) {
 	cl, err := c.CloudWatch(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("describe alarms in %s: %w", region, err)

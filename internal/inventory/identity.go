@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // Identity is who the console acts as.
@@ -15,7 +17,7 @@ type Identity struct {
 }
 
 // CallerIdentity asks STS who the credentials belong to.
-func CallerIdentity(ctx context.Context, c Clients, region string) (Identity, error) {
+func CallerIdentity(ctx context.Context, c awsx.ClientSource, region string) (Identity, error) {
 	cl, err := c.STS(ctx, region)
 	if err != nil {
 		return Identity{}, fmt.Errorf("get caller identity: %w", err)

@@ -14,7 +14,7 @@ import (
 // fixedNow is the clock the seeded estate is built around.
 var fixedNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
-func start(t *testing.T) (*sandbox.Server, inventory.Clients) {
+func start(t *testing.T) (*sandbox.Server, awsx.ClientSource) {
 	t.Helper()
 	srv, cfg := sandboxtest.Start(t, sandbox.Options{Seed: 1, Clock: func() time.Time { return fixedNow }})
 	c, err := awsx.New(awsx.Options{Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), Credentials: cfg.Credentials})

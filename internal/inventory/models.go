@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // Bucket is an S3 bucket as the Models view lists it.
@@ -25,7 +27,7 @@ type Bucket struct {
 // Buckets lists the buckets visible from region with their versioning
 // state. Buckets in other regions are left out, so the list matches what
 // a restore in region can act on.
-func Buckets(ctx context.Context, c Clients, region string) ([]Bucket, error) {
+func Buckets(ctx context.Context, c awsx.ClientSource, region string) ([]Bucket, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list buckets in %s: %w", region, err)
@@ -46,7 +48,7 @@ func Buckets(ctx context.Context, c Clients, region string) ([]Bucket, error) {
 
 // BucketNames lists the names of the buckets Buckets lists, without a
 // versioning read per bucket, for callers that only walk them.
-func BucketNames(ctx context.Context, c Clients, region string) ([]string, error) {
+func BucketNames(ctx context.Context, c awsx.ClientSource, region string) ([]string, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list buckets in %s: %w", region, err)
@@ -97,7 +99,7 @@ type Entry struct {
 
 // Prefixes lists the sub-prefixes and current objects directly under
 // prefix, as a file browser shows a directory.
-func Prefixes(ctx context.Context, c Clients, region, bucket, prefix string) ([]Entry, error) {
+func Prefixes(ctx context.Context, c awsx.ClientSource, region, bucket, prefix string) ([]Entry, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
@@ -156,7 +158,7 @@ type VersionPage struct {
 // after from (nil: the beginning), at most max entries (0: the service
 // default). The console calls it page after page so a timeline of any
 // length starts showing after the first page.
-func Versions(ctx context.Context, c Clients, region, bucket, prefix string, from *VersionMarker, max int32) (VersionPage, error) {
+func Versions(ctx context.Context, c awsx.ClientSource, region, bucket, prefix string, from *VersionMarker, max int32) (VersionPage, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return VersionPage{}, fmt.Errorf("list versions of s3://%s/%s: %w", bucket, prefix, err)
@@ -225,7 +227,7 @@ type VersionDetail struct {
 
 // Detail reads one version's metadata. A delete marker has none: it is
 // reported as such, not as an error.
-func Detail(ctx context.Context, c Clients, region, bucket, key, versionID string) (VersionDetail, error) {
+func Detail(ctx context.Context, c awsx.ClientSource, region, bucket, key, versionID string) (VersionDetail, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return VersionDetail{}, fmt.Errorf("head s3://%s/%s@%s: %w", bucket, key, versionID, err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // Vault is an AWS Backup vault.
@@ -18,7 +20,7 @@ type Vault struct {
 }
 
 // Vaults lists the backup vaults in region.
-func Vaults(ctx context.Context, c Clients, region string) ([]Vault, error) {
+func Vaults(ctx context.Context, c awsx.ClientSource, region string) ([]Vault, error) {
 	cl, err := c.Backup(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list backup vaults in %s: %w", region, err)
@@ -54,7 +56,7 @@ type RecoveryPoint struct {
 }
 
 // RecoveryPoints lists the recovery points in vault, newest first.
-func RecoveryPoints(ctx context.Context, c Clients, region, vault string) ([]RecoveryPoint, error) {
+func RecoveryPoints(ctx context.Context, c awsx.ClientSource, region, vault string) ([]RecoveryPoint, error) {
 	cl, err := c.Backup(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list recovery points in vault %s: %w", vault, err)

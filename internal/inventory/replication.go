@@ -13,6 +13,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // ReplicationRule is one rule of a bucket's replication configuration.
@@ -26,7 +28,7 @@ type ReplicationRule struct {
 
 // ReplicationRules reads bucket's replication rules; a bucket without a
 // replication configuration has none (no error).
-func ReplicationRules(ctx context.Context, c Clients, region, bucket string) ([]ReplicationRule, error) {
+func ReplicationRules(ctx context.Context, c awsx.ClientSource, region, bucket string) ([]ReplicationRule, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("replication of bucket %s: %w", bucket, err)
@@ -105,7 +107,7 @@ func replicationMetrics() []struct{ id, name, stat string } {
 // ReplicationSeries reads the rule's lag, pending and failed series from
 // start to end at period resolution (GetMetricData, region is where the
 // source bucket lives).
-func ReplicationSeries(ctx context.Context, c Clients, region string, rule ReplicationRule, start, end time.Time, period time.Duration) (Replication, error) {
+func ReplicationSeries(ctx context.Context, c awsx.ClientSource, region string, rule ReplicationRule, start, end time.Time, period time.Duration) (Replication, error) {
 	out := Replication{Rule: rule}
 	cl, err := c.CloudWatch(ctx, region)
 	if err != nil {
@@ -174,7 +176,7 @@ type ObjectReplication struct {
 // StuckObjects samples up to limit current objects under prefix and
 // returns those whose replication status is FAILED, or PENDING for longer
 // than pendingFor at now.
-func StuckObjects(ctx context.Context, c Clients, region, bucket, prefix string, limit int, pendingFor time.Duration, now time.Time) ([]ObjectReplication, error) {
+func StuckObjects(ctx context.Context, c awsx.ClientSource, region, bucket, prefix string, limit int, pendingFor time.Duration, now time.Time) ([]ObjectReplication, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("replication status under s3://%s/%s: %w", bucket, prefix, err)

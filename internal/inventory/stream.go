@@ -20,7 +20,7 @@ type VersionStream struct {
 // NewVersionStream lists under prefix, pageSize entries a page (0: S3's
 // default). With exact set, prefix is one key and longer keys that start
 // with it are left out.
-func NewVersionStream(ctx context.Context, c Clients, region, bucket, prefix string, exact bool, pageSize int32) (*VersionStream, error) {
+func NewVersionStream(ctx context.Context, c awsx.ClientSource, region, bucket, prefix string, exact bool, pageSize int32) (*VersionStream, error) {
 	cl, err := c.S3(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("list versions of s3://%s/%s: %w", bucket, prefix, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -23,7 +24,7 @@ import (
 // DescribeAlarms returns only metric alarms unless AlarmTypes asks for
 // composite ones too; this step always asks for both.
 type AlarmsCheck struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const alarmsDefaultPoll = 15 * time.Second
@@ -225,3 +226,15 @@ func alarmStates(ctx context.Context, client *cloudwatch.Client, q alarmsQuery) 
 	}
 	return states, nil
 }
+
+// DrillPlan implements runbook.Drillable: alarms are only read.
+func (*AlarmsCheck) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	return runbook.DrillPlan{Config: cfg}, nil
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: alarms say nothing
+// about the state restored.
+func (*AlarmsCheck) RecoveryPoints(runbook.FinishedDrillStep) []runbook.RecoveryPoint { return nil }
+
+// LoggedParams implements runbook.APIParams.
+func (*AlarmsCheck) LoggedParams() []string { return []string{"AlarmNames", "AlarmNamePrefix"} }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -24,7 +26,7 @@ import (
 // MinSize, which is met at once when only the desired capacity is raised;
 // this step compares with the desired capacity instead.
 type ASGScale struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const (
@@ -325,4 +327,107 @@ func describeGroup(ctx context.Context, client *autoscaling.Client, group string
 		}
 	}
 	return astypes.AutoScalingGroup{}, fmt.Errorf("asg_scale: auto-scaling group %s not found", group)
+}
+
+// asgDrillState is a group's capacity before a drill scaled it.
+type asgDrillState struct {
+	Region  string `json:"region"`
+	Group   string `json:"group"`
+	Min     int32  `json:"min"`
+	Max     int32  `json:"max"`
+	Desired int32  `json:"desired"`
+}
+
+// DrillPlan implements runbook.Drillable: the group is scaled as the
+// runbook says, and its capacity now is recorded so teardown scales it
+// back.
+func (t *ASGScale) DrillPlan(ctx context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	if !cfgKnown(cfg, "region") || !cfgKnown(cfg, "group") {
+		return runbook.DrillPlan{Config: cfg, Redirects: []runbook.Change{{Action: "scale back at teardown",
+			Target: "group chosen at apply", Detail: "to its capacity before the drill"}}}, nil
+	}
+	region, err := cfgRegion(cfg)
+	if err != nil {
+		return runbook.DrillPlan{}, err
+	}
+	group := cfgString(cfg, "group")
+	client, err := t.clients.AutoScaling(ctx, region)
+	if err != nil {
+		return runbook.DrillPlan{}, fmt.Errorf("asg_scale: Auto Scaling client for %s: %w", region, err)
+	}
+	g, err := describeGroup(ctx, client, group)
+	if err != nil {
+		return runbook.DrillPlan{}, err
+	}
+	c := capacityOf(g)
+	st := asgDrillState{Region: region, Group: group, Min: c.min, Max: c.max, Desired: c.desired}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return runbook.DrillPlan{}, fmt.Errorf("asg_scale: record capacity: %w", err)
+	}
+	return runbook.DrillPlan{Config: cfg, State: raw, Redirects: []runbook.Change{{Action: "scale back at teardown",
+		Target: group, Detail: fmt.Sprintf("to min %d, max %d, desired %d", c.min, c.max, c.desired)}}}, nil
+}
+
+// Teardown implements runbook.TearDowner: the group goes back to the
+// capacity recorded before the drill scaled it.
+func (t *ASGScale) Teardown(ctx context.Context, _ *runbook.StepContext, req runbook.TeardownRequest) error {
+	var st asgDrillState
+	if len(req.State) == 0 || json.Unmarshal(req.State, &st) != nil || st.Group == "" {
+		// No capacity read before the step acted (the group was named by
+		// an earlier step's outputs): the step's own outputs record it.
+		var ok bool
+		if st, ok = asgStateFromOutputs(req); !ok {
+			report(req.Action, runbook.Change{Action: "none", Target: "asg_scale", Detail: "no capacity recorded: the group was not scaled"})
+			return nil
+		}
+	}
+	client, err := t.clients.AutoScaling(ctx, st.Region)
+	if err != nil {
+		return fmt.Errorf("asg_scale teardown: Auto Scaling client for %s: %w", st.Region, err)
+	}
+	g, err := describeGroup(ctx, client, st.Group)
+	if err != nil {
+		return fmt.Errorf("asg_scale teardown: %w", err)
+	}
+	cur, want := capacityOf(g), asgCapacity{min: st.Min, max: st.Max, desired: st.Desired}
+	if cur == want {
+		report(req.Action, runbook.Change{Action: "none", Target: st.Group,
+			Detail: fmt.Sprintf("already at min %d, max %d, desired %d", want.min, want.max, want.desired)})
+		return nil
+	}
+	_, err = client.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String(st.Group), MinSize: aws.Int32(want.min), MaxSize: aws.Int32(want.max),
+		DesiredCapacity: aws.Int32(want.desired),
+	})
+	if err != nil {
+		return fmt.Errorf("asg_scale teardown: scale %s back to %d: %w", st.Group, want.desired, err)
+	}
+	report(req.Action, asgChanges(st.Group, cur, want)[0])
+	return nil
+}
+
+// asgStateFromOutputs reads the capacity before the step from its
+// outputs, when it finished.
+func asgStateFromOutputs(req runbook.TeardownRequest) (asgDrillState, bool) {
+	o := req.Outputs
+	if o == cty.NilVal || o.IsNull() || !o.IsWhollyKnown() || !o.Type().IsObjectType() {
+		return asgDrillState{}, false
+	}
+	num := func(name string) int32 {
+		n, _, _ := cfgInt(o, name)
+		return int32(n)
+	}
+	st := asgDrillState{Region: cfgString(req.Config, "region"), Group: cfgString(req.Config, "group"),
+		Min: num("previous_min"), Max: num("previous_max"), Desired: num("previous_desired")}
+	return st, st.Region != "" && st.Group != ""
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: scaling restores no
+// data.
+func (*ASGScale) RecoveryPoints(runbook.FinishedDrillStep) []runbook.RecoveryPoint { return nil }
+
+// LoggedParams implements runbook.APIParams.
+func (*ASGScale) LoggedParams() []string {
+	return []string{"AutoScalingGroupName", "AutoScalingGroupNames", "DesiredCapacity", "MinSize", "MaxSize"}
 }

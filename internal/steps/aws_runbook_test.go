@@ -103,7 +103,7 @@ func engineClients(t *testing.T, srv *sandbox.Server, cfg aws.Config, readOnly b
 // final state, with the scale-back fed by the scale-up's outputs.
 func TestAWSRunbookThroughEngine(t *testing.T) {
 	srv, cfg := sandboxtest.Start(t, fastOptions())
-	rb, diags := runbook.Parse(map[string][]byte{"failover.hcl": []byte(failoverRunbook)}, AWSTypes(engineClients(t, srv, cfg, true)))
+	rb, diags := runbook.Parse(map[string][]byte{"failover.hcl": []byte(failoverRunbook)}, Registry(Deps{AWS: engineClients(t, srv, cfg, true)}))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -113,7 +113,7 @@ func TestAWSRunbookThroughEngine(t *testing.T) {
 	sink := &eventlog.Log{}
 	n := len(srv.Requests())
 	res := runbook.Execute(t.Context(), rb, runbook.Options{RunID: "dry", DryRun: true, Vars: vars, Sink: sink,
-		Registry: AWSTypes(engineClients(t, srv, cfg, true))})
+		Registry: Registry(Deps{AWS: engineClients(t, srv, cfg, true)})})
 	if res.Status != runbook.StatusSucceeded {
 		t.Fatalf("dry-run: %s: %v", res.Status, res.Err)
 	}
@@ -149,7 +149,7 @@ func TestAWSRunbookThroughEngine(t *testing.T) {
 		return nil
 	})
 	res = runbook.Execute(t.Context(), rb, runbook.Options{RunID: "real", AutoApprove: true, Vars: vars, Sink: realSink,
-		Registry: AWSTypes(engineClients(t, srv, cfg, false))})
+		Registry: Registry(Deps{AWS: engineClients(t, srv, cfg, false)})})
 	if res.Status != runbook.StatusSucceeded {
 		t.Fatalf("run: %s: %v (failed %v)", res.Status, res.Err, res.Failed)
 	}

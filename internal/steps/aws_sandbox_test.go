@@ -46,7 +46,7 @@ func newEstate(t *testing.T, o sandbox.Options) *estate {
 	t.Helper()
 	srv, cfg := sandboxtest.Start(t, o)
 	c := stepstest.Clients{Config: cfg}
-	return &estate{srv: srv, clients: c, types: AWSTypes(c)}
+	return &estate{srv: srv, clients: c, types: Registry(Deps{AWS: c})}
 }
 
 // mutating returns the mutating requests the sandbox served after the

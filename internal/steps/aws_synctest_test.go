@@ -51,7 +51,7 @@ func bubbleEstate(t *testing.T, o sandbox.Options) runbook.Registry {
 		BaseEndpoint: aws.String("http://sandbox.test"),
 		HTTPClient:   inProcessClient{srv},
 	}
-	return AWSTypes(stepstest.Clients{Config: cfg})
+	return Registry(Deps{AWS: stepstest.Clients{Config: cfg}})
 }
 
 // ebs_snapshot through the SDK and the sandbox on a fake clock: snapshots

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -24,7 +25,7 @@ import (
 // after a crash finds the snapshots an earlier attempt started and only
 // creates the missing ones.
 type EBSSnapshot struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 // Defaults of ebs_snapshot. A snapshot can stay pending for hours, so the
@@ -507,4 +508,66 @@ func snapshotStates(ctx context.Context, client *ec2.Client, sc *runbook.StepCon
 		out[aws.ToString(s.SnapshotId)] = s
 	}
 	return out, nil
+}
+
+// DrillPlan implements runbook.Drillable: the snapshots carry a drill tag
+// and are deleted at teardown.
+func (t *EBSSnapshot) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, d runbook.Drill) (runbook.DrillPlan, error) {
+	redirect := []runbook.Change{{Action: "tag", Target: "snapshots",
+		Detail: tagDrill + "=" + d.ID + "; deleted at teardown"}}
+	if !cfg.IsKnown() || cfg.IsNull() || !cfgKnown(cfg, "tags") {
+		return runbook.DrillPlan{Config: cfg, Redirects: redirect}, nil
+	}
+	attrs := cfg.AsValueMap()
+	tags := map[string]cty.Value{}
+	for k, v := range cfgStringMap(cfg, "tags") {
+		tags[k] = cty.StringVal(v)
+	}
+	tags[tagDrill] = cty.StringVal(d.ID)
+	attrs["tags"] = cty.MapVal(tags)
+	return runbook.DrillPlan{Config: cty.ObjectVal(attrs), Redirects: redirect}, nil
+}
+
+// Teardown implements runbook.TearDowner: the drill's snapshots of this
+// step are deleted, found by their tags (so also those of an attempt that
+// did not finish).
+func (t *EBSSnapshot) Teardown(ctx context.Context, sc *runbook.StepContext, req runbook.TeardownRequest) error {
+	region := cfgString(req.Config, "region")
+	if region == "" {
+		return errors.New("ebs_snapshot teardown: no region recorded")
+	}
+	client, err := t.clients.EC2(ctx, region)
+	if err != nil {
+		return fmt.Errorf("ebs_snapshot teardown: EC2 client for %s: %w", region, err)
+	}
+	found, err := stepSnapshots(ctx, client, sc)
+	if err != nil {
+		return fmt.Errorf("ebs_snapshot teardown: %w", err)
+	}
+	n := 0
+	for _, s := range found {
+		if tagValue(s.Tags, tagDrill) != req.Drill.ID {
+			continue // not a drill snapshot: never deleted here
+		}
+		id := aws.ToString(s.SnapshotId)
+		_, err := client.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(id)})
+		if err != nil && !isCode(err, "InvalidSnapshot.NotFound") {
+			return fmt.Errorf("ebs_snapshot teardown: delete snapshot %s: %w", id, err)
+		}
+		n++
+		report(req.Action, runbook.Change{Action: "DeleteSnapshot", Target: id, Detail: "drill snapshot of " + aws.ToString(s.VolumeId)})
+	}
+	if n == 0 {
+		report(req.Action, runbook.Change{Action: "none", Target: sc.Address, Detail: "no drill snapshots left"})
+	}
+	return nil
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: a snapshot taken
+// during recovery restores nothing.
+func (*EBSSnapshot) RecoveryPoints(runbook.FinishedDrillStep) []runbook.RecoveryPoint { return nil }
+
+// LoggedParams implements runbook.APIParams.
+func (*EBSSnapshot) LoggedParams() []string {
+	return []string{"VolumeId", "VolumeIds", "SnapshotId", "SnapshotIds", "InstanceId", "InstanceIds"}
 }

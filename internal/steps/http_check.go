@@ -184,3 +184,30 @@ func probe(ctx context.Context, client *http.Client, u string, limit time.Durati
 	_ = resp.Body.Close()
 	return resp.StatusCode, latency, nil
 }
+
+// ValidateConfig implements runbook.ConfigValidator.
+func (HTTPCheck) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	var errs []runbook.ConfigError
+	probe := func(name string) cty.Value {
+		// Check one attribute at a time so each error points at its own.
+		attrs := map[string]cty.Value{
+			"url":           cty.UnknownVal(cty.String),
+			"expect_status": cty.NullVal(cty.Number),
+			"within":        cty.NullVal(cty.String),
+			"interval":      cty.NullVal(cty.String),
+		}
+		attrs[name] = cfg.GetAttr(name)
+		return cty.ObjectVal(attrs)
+	}
+	for _, name := range []string{"url", "expect_status", "within", "interval"} {
+		if _, err := decodeHTTPCheck(probe(name)); err != nil {
+			errs = append(errs, runbook.ConfigError{Attr: name, Summary: "Invalid " + name, Detail: err.Error() + "."})
+		}
+	}
+	return errs
+}
+
+// DrillPlan implements runbook.Drillable: a probe only reads.
+func (HTTPCheck) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	return runbook.DrillPlan{Config: cfg}, nil
+}

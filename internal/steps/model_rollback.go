@@ -294,3 +294,133 @@ func (m *ModelRollback) Apply(ctx context.Context, sc *runbook.StepContext, cfg 
 	}
 	return out(newVersion), nil
 }
+
+// modelRollbackDrill runs a model_rollback in a drill: the chosen version
+// is copied to the drill key, and the production key stays as it is.
+type modelRollbackDrill struct {
+	m   *ModelRollback
+	dst objectVersion // the drill key; Bucket "" when not known yet
+}
+
+// drillKeyState is what a model_rollback drill records for teardown.
+type drillKeyState struct {
+	Region string `json:"region"`
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// DrillPlan implements runbook.Drillable.
+func (m *ModelRollback) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, d runbook.Drill) (runbook.DrillPlan, error) {
+	if d.TargetBucket == "" {
+		return runbook.DrillPlan{}, fmt.Errorf("model_rollback: %w", errNoDrillTarget)
+	}
+	v := &modelRollbackDrill{m: m}
+	bucket, _ := s3String(cfg, "bucket")
+	key, err := s3String(cfg, "key")
+	target := d.TargetBucket + "/" + drillRoot(d) + "(key known at apply)"
+	var state json.RawMessage
+	if err == nil {
+		region, _ := s3String(cfg, "region")
+		if region == "" {
+			region = defaultS3Region
+		}
+		v.dst = objectVersion{Bucket: d.TargetBucket, Key: drillRoot(d) + key}
+		target = v.dst.Bucket + "/" + v.dst.Key
+		state, _ = json.Marshal(drillKeyState{Region: region, Bucket: v.dst.Bucket, Key: v.dst.Key})
+	}
+	return runbook.DrillPlan{Type: v, Config: cfg, State: state, Redirects: []runbook.Change{{
+		Action: "redirect", Target: target,
+		Detail: "copy the version to the drill key instead of making it current in " + bucket + "/" + key + "; deleted at teardown",
+	}}}, nil
+}
+
+// Teardown implements runbook.TearDowner: the drill key's versions are
+// deleted.
+func (m *ModelRollback) Teardown(ctx context.Context, _ *runbook.StepContext, req runbook.TeardownRequest) error {
+	var st drillKeyState
+	if len(req.State) == 0 || json.Unmarshal(req.State, &st) != nil {
+		report(req.Action, runbook.Change{Action: "none", Target: "model_rollback", Detail: "no drill key recorded: nothing was copied"})
+		return nil
+	}
+	if err := checkDrillOwned(req.Drill, st.Bucket, st.Key); err != nil {
+		return fmt.Errorf("model_rollback teardown: %w", err)
+	}
+	if m.Clients == nil {
+		return errors.New("model_rollback teardown: no AWS clients configured")
+	}
+	client, err := m.Clients.S3(ctx, st.Region)
+	if err != nil {
+		return fmt.Errorf("model_rollback teardown: s3 client for %s: %w", st.Region, err)
+	}
+	return emptyPrefix(ctx, client, st.Bucket, st.Key, req.Action)
+}
+
+func (v *modelRollbackDrill) Spec() hcldec.ObjectSpec { return v.m.Spec() }
+func (v *modelRollbackDrill) Outputs() cty.Type       { return v.m.Outputs() }
+
+// Destructive implements runbook.StepType: the drill copy touches only the
+// drill target.
+func (v *modelRollbackDrill) Destructive() bool { return false }
+
+// Plan implements runbook.StepType.
+func (v *modelRollbackDrill) Plan(ctx context.Context, _ *runbook.StepContext, cfg cty.Value) ([]runbook.Change, error) {
+	sp, err := parseRollbackSpec(cfg)
+	if errors.Is(err, errNotKnown) || v.dst.Bucket == "" {
+		return []runbook.Change{{Action: "CopyObject", Target: "(known after earlier steps)", Detail: "to the drill target"}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	client, err := v.m.client(ctx, sp)
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	rp, err := v.m.resolve(ctx, client, sp)
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
+	return []runbook.Change{{Action: "CopyObject", Target: v.dst.Bucket + "/" + v.dst.Key,
+		Detail: "<- " + describeVersion(ctx, client, sp.Bucket, rp.Target) + " (drill copy; production unchanged)"}}, nil
+}
+
+// Apply implements runbook.StepType: it copies the version the rollback
+// would make current to the drill key.
+func (v *modelRollbackDrill) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
+	sp, err := parseRollbackSpec(cfg)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	if v.dst.Bucket == "" {
+		return cty.NilVal, errors.New("model_rollback: the drill key is not known")
+	}
+	client, err := v.m.client(ctx, sp)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	rp, err := v.m.resolve(ctx, client, sp)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	cp := &copier{Src: client, Dst: client, Threshold: v.m.MultipartThreshold, PartSize: v.m.PartSize}
+	newVersion, err := cp.Copy(ctx, objectVersion{Bucket: sp.Bucket, Key: sp.Key, VersionID: rp.Target.VersionID}, rp.Target.Size, v.dst)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	logLine(sc, "copied %s/%s version %s to the drill key %s/%s (version %s)", sp.Bucket, sp.Key, rp.Target.VersionID,
+		v.dst.Bucket, v.dst.Key, newVersion)
+	return cty.ObjectVal(map[string]cty.Value{
+		"restored_version_id": cty.StringVal(rp.Target.VersionID),
+		"new_version_id":      cty.StringVal(newVersion),
+		"previous_version_id": cty.StringVal(rp.Current.VersionID),
+	}), nil
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: the key is brought
+// back to the version current at to_time (none when a version_id was
+// named instead).
+func (*ModelRollback) RecoveryPoints(s runbook.FinishedDrillStep) []runbook.RecoveryPoint {
+	return pointAt("to_time", s.Config, "to_time")
+}
+
+// LoggedParams implements runbook.APIParams.
+func (*ModelRollback) LoggedParams() []string { return s3ObjectParams() }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -27,7 +28,7 @@ import (
 // optionally, from the replication status of the newest objects. It reads
 // only.
 type ReplicationCheck struct {
-	clients AWSClients
+	clients awsx.ClientSource
 }
 
 const (
@@ -382,4 +383,25 @@ func sampleStatuses(ctx context.Context, client *s3.Client, q replQuery, r *repl
 		}
 	}
 	return nil
+}
+
+// DrillPlan implements runbook.Drillable: replication metrics are only read.
+func (*ReplicationCheck) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	return runbook.DrillPlan{Config: cfg}, nil
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: the replica holds the
+// state of the replication lag before the check started.
+func (*ReplicationCheck) RecoveryPoints(s runbook.FinishedDrillStep) []runbook.RecoveryPoint {
+	v := attr(s.Outputs, "lag_seconds")
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Number || s.Started.IsZero() {
+		return nil
+	}
+	lag, _ := v.AsBigFloat().Float64()
+	return []runbook.RecoveryPoint{{Source: "replication lag", At: s.Started.Add(-time.Duration(lag * float64(time.Second)))}}
+}
+
+// LoggedParams implements runbook.APIParams.
+func (*ReplicationCheck) LoggedParams() []string {
+	return []string{"Bucket", "Key", "Prefix", "Namespace", "MetricName"}
 }

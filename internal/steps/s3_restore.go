@@ -498,11 +498,95 @@ func (r *S3Restore) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// S3Types returns the S3 restore step types, keyed by the name a runbook
-// uses in `step "TYPE" "NAME"`: s3_restore and model_rollback.
-func S3Types(c S3ClientSource) runbook.Registry {
-	return runbook.Registry{
-		"s3_restore":     NewS3Restore(c),
-		"model_rollback": NewModelRollback(c),
+// DrillPlan implements runbook.Drillable: the restore goes into the drill
+// target, under the drill's own prefix, instead of where the runbook says.
+func (r *S3Restore) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, d runbook.Drill) (runbook.DrillPlan, error) {
+	if d.TargetBucket == "" {
+		return runbook.DrillPlan{}, fmt.Errorf("s3_restore: %w", errNoDrillTarget)
 	}
+	if !cfg.IsKnown() || cfg.IsNull() {
+		return runbook.DrillPlan{Config: cfg}, nil
+	}
+	attrs := cfg.AsValueMap()
+	origBucket, origPrefix := attrs["target_bucket"], attrs["target_prefix"]
+	if origBucket.IsNull() {
+		origBucket = attrs["bucket"]
+	}
+	if origPrefix.IsNull() {
+		origPrefix = attrs["prefix"]
+	}
+	newPrefix := cty.UnknownVal(cty.String)
+	if origPrefix.IsKnown() {
+		p := ""
+		if !origPrefix.IsNull() {
+			p = origPrefix.AsString()
+		}
+		newPrefix = cty.StringVal(drillRoot(d) + p)
+	}
+	attrs["target_bucket"] = cty.StringVal(d.TargetBucket)
+	attrs["target_prefix"] = newPrefix
+	out := cty.ObjectVal(attrs)
+	if out.IsWhollyKnown() {
+		if _, err := parseRestoreSpec(out); err != nil {
+			return runbook.DrillPlan{}, fmt.Errorf("s3_restore in a drill: %w", err)
+		}
+	}
+	return runbook.DrillPlan{Config: out, Redirects: []runbook.Change{{
+		Action: "redirect",
+		Target: d.TargetBucket + "/" + renderString(newPrefix),
+		Detail: "restore into the drill target instead of " + renderString(origBucket) + "/" + renderString(origPrefix) +
+			"; emptied at teardown",
+	}}}, nil
+}
+
+// Teardown implements runbook.TearDowner: every version and delete marker
+// the drill wrote under its prefix is deleted.
+func (r *S3Restore) Teardown(ctx context.Context, _ *runbook.StepContext, req runbook.TeardownRequest) error {
+	bucket, prefix := cfgString(req.Config, "target_bucket"), cfgString(req.Config, "target_prefix")
+	region := cfgString(req.Config, "target_region")
+	if region == "" {
+		region = cfgString(req.Config, "region")
+	}
+	if region == "" {
+		region = defaultS3Region
+	}
+	if err := checkDrillOwned(req.Drill, bucket, prefix); err != nil {
+		return fmt.Errorf("s3_restore teardown: %w", err)
+	}
+	if r.Clients == nil {
+		return errors.New("s3_restore teardown: no AWS clients configured")
+	}
+	client, err := r.Clients.S3(ctx, region)
+	if err != nil {
+		return fmt.Errorf("s3_restore teardown: s3 client for %s: %w", region, err)
+	}
+	return emptyPrefix(ctx, client, bucket, prefix, req.Action)
+}
+
+// renderString shows a configuration value in the words of a redirect.
+func renderString(v cty.Value) string {
+	switch {
+	case !v.IsKnown():
+		return "(known at apply)"
+	case v.IsNull():
+		return ""
+	case v.Type() == cty.String:
+		return v.AsString()
+	}
+	return v.GoString()
+}
+
+// RecoveryPoints implements runbook.RecoveryPointer: the prefix is brought
+// back to its state at to_time.
+func (*S3Restore) RecoveryPoints(s runbook.FinishedDrillStep) []runbook.RecoveryPoint {
+	return pointAt("to_time", s.Config, "to_time")
+}
+
+// LoggedParams implements runbook.APIParams.
+func (*S3Restore) LoggedParams() []string { return s3ObjectParams() }
+
+// s3ObjectParams are the request fields of the calls that list, copy and
+// delete object versions.
+func s3ObjectParams() []string {
+	return []string{"Bucket", "Prefix", "KeyMarker", "Key", "VersionId", "CopySource", "UploadId", "PartNumber"}
 }

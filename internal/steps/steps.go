@@ -1,84 +1,17 @@
-// Package steps holds drconsole's step types, one file per type. Each
-// implements runbook.StepType; Registry wires them into the engine.
+// Package steps holds drconsole's step types. Each is one unit, in its
+// own file (or files named for it): spec, plan, apply, validation, blast
+// radius, drill mode and teardown, and what other packages ask of it
+// through runbook's optional interfaces (recovery points, logged request
+// parameters). registry.go lists every type; Registry wires them into the
+// engine.
 package steps
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"maps"
-	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/zclconf/go-cty/cty"
 )
-
-// Deps carries what step types need from outside: HTTP and AWS
-// clients. Zero values select sensible defaults.
-type Deps struct {
-	// HTTPClient is used by http_check; nil means a client with no overall
-	// timeout (each probe gets its own deadline).
-	HTTPClient *http.Client
-	// AWS builds the AWS step types' clients (read-only ones in dry-run).
-	// Nil still registers the AWS types, so runbooks using them validate,
-	// but their Plan and Apply fail with NoAWSError's message.
-	AWS AWSClients
-	// NoAWSError says why AWS is nil, e.g. the target could not be
-	// configured.
-	NoAWSError error
-}
-
-// Registry returns every step type this package provides, keyed by the name
-// written in `step "TYPE" "NAME"`.
-func Registry(deps Deps) runbook.Registry {
-	client := deps.HTTPClient
-	if client == nil {
-		client = &http.Client{}
-	}
-	var aws AWSClients = deps.AWS
-	if aws == nil {
-		err := deps.NoAWSError
-		if err == nil {
-			err = errors.New("no AWS target is configured")
-		}
-		aws = noAWS{err}
-	}
-	reg := runbook.Registry{
-		"wait":       Wait{},
-		"exec":       Exec{},
-		"http_check": HTTPCheck{Client: client},
-	}
-	maps.Copy(reg, AWSTypes(aws))
-	maps.Copy(reg, S3Types(aws))
-	return reg
-}
-
-// UsesAWS reports whether the step type named typ calls AWS.
-func UsesAWS(typ string) bool {
-	_, aws := AWSTypes(nil)[typ]
-	_, s3 := S3Types(nil)[typ]
-	return aws || s3
-}
-
-// noAWS stands in for AWS clients that could not be built.
-type noAWS struct{ err error }
-
-func (n noAWS) S3(context.Context, string) (*s3.Client, error)   { return nil, n.err }
-func (n noAWS) EC2(context.Context, string) (*ec2.Client, error) { return nil, n.err }
-func (n noAWS) AutoScaling(context.Context, string) (*autoscaling.Client, error) {
-	return nil, n.err
-}
-func (n noAWS) CloudWatch(context.Context, string) (*cloudwatch.Client, error) {
-	return nil, n.err
-}
-func (n noAWS) Backup(context.Context, string) (*backup.Client, error) { return nil, n.err }
 
 // duration reads a duration attribute ("90s", "5m"); a null attribute
 // yields def. Negative durations are refused.

@@ -56,3 +56,25 @@ func (Wait) Apply(ctx context.Context, _ *runbook.StepContext, cfg cty.Value) (c
 	}
 	return cty.EmptyObjectVal, nil
 }
+
+// checkDuration reports a known duration attribute that does not parse.
+func checkDuration(cfg cty.Value, name string) []runbook.ConfigError {
+	v := cfg.GetAttr(name)
+	if v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	if _, err := ParseDuration(v.AsString()); err != nil {
+		return []runbook.ConfigError{{Attr: name, Summary: "Invalid duration", Detail: err.Error() + "."}}
+	}
+	return nil
+}
+
+// ValidateConfig implements runbook.ConfigValidator.
+func (Wait) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
+	return checkDuration(cfg, "duration")
+}
+
+// DrillPlan implements runbook.Drillable: waiting changes nothing.
+func (Wait) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty.Value, _ runbook.Drill) (runbook.DrillPlan, error) {
+	return runbook.DrillPlan{Config: cfg}, nil
+}

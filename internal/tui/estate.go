@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/inventory"
 )
 
@@ -103,7 +104,7 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 }
 
 // pointsOf reads the vaults in region and every recovery point in them.
-func pointsOf(ctx context.Context, c inventory.Clients, region string) ([]inventory.Vault, []inventory.RecoveryPoint, error) {
+func pointsOf(ctx context.Context, c awsx.ClientSource, region string) ([]inventory.Vault, []inventory.RecoveryPoint, error) {
 	vaults, err := inventory.Vaults(ctx, c, region)
 	if err != nil {
 		return nil, nil, err
@@ -121,7 +122,7 @@ func pointsOf(ctx context.Context, c inventory.Clients, region string) ([]invent
 
 // replicationOf reads each replication rule of the buckets in region with
 // its metric series up to now and a sample of its stuck objects.
-func replicationOf(ctx context.Context, c inventory.Clients, region string, now time.Time) ([]inventory.Replication, []inventory.ObjectReplication, error) {
+func replicationOf(ctx context.Context, c awsx.ClientSource, region string, now time.Time) ([]inventory.Replication, []inventory.ObjectReplication, error) {
 	buckets, err := inventory.BucketNames(ctx, c, region)
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +151,7 @@ func replicationOf(ctx context.Context, c inventory.Clients, region string, now 
 }
 
 // alarmsOf reads the alarms of each region in turn.
-func alarmsOf(ctx context.Context, c inventory.Clients, regions ...string) ([]inventory.Alarm, error) {
+func alarmsOf(ctx context.Context, c awsx.ClientSource, regions ...string) ([]inventory.Alarm, error) {
 	var all []inventory.Alarm
 	for _, r := range regions {
 		as, err := inventory.Alarms(ctx, c, r)

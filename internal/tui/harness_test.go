@@ -92,6 +92,7 @@ func newHarnessOn(t *testing.T, fx *fixture, w, h int, tweak func(*Options)) *ha
 			c.Latency, c.Start, c.RequestID = 0, clock.Now(), "req-"+c.Operation
 			calls.ObserveCall(c)
 		}),
+		LoggedParams: steps.LoggedParams(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/drconsole/drconsole/internal/inventory"
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runner"
 )
 
@@ -25,7 +25,7 @@ type Options struct {
 	ReadOnly    bool
 	RunbooksDir string
 	StateDir    string
-	Clients     inventory.Clients
+	Clients     awsx.ClientSource
 	// Now is the clock (nil: time.Now); tests fix it.
 	Now func() time.Time
 	// RPOObjective marks recovery points older than it. Zero takes the

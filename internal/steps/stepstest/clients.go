@@ -11,9 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-// Clients implements steps.AWSClients over one configuration, with the
+// Clients implements awsx.ClientSource over one configuration, with the
 // region replaced per call. S3 uses path-style addressing, which a server
 // on a loopback address needs.
 type Clients struct {
@@ -49,4 +50,9 @@ func (c Clients) CloudWatch(_ context.Context, region string) (*cloudwatch.Clien
 // Backup returns an AWS Backup client for region.
 func (c Clients) Backup(_ context.Context, region string) (*backup.Client, error) {
 	return backup.NewFromConfig(c.in(region)), nil
+}
+
+// STS returns an STS client for region.
+func (c Clients) STS(_ context.Context, region string) (*sts.Client, error) {
+	return sts.NewFromConfig(c.in(region)), nil
 }

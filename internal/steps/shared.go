@@ -13,41 +13,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drconsole/drconsole/internal/runbook"
 )
-
-// AWSClients builds the SDK clients the AWS step types call, one per
-// service and region. In dry-run the caller hands out clients that refuse
-// every mutating operation, which is why the step types never build their
-// own.
-type AWSClients interface {
-	S3(ctx context.Context, region string) (*s3.Client, error)
-	EC2(ctx context.Context, region string) (*ec2.Client, error)
-	AutoScaling(ctx context.Context, region string) (*autoscaling.Client, error)
-	CloudWatch(ctx context.Context, region string) (*cloudwatch.Client, error)
-	Backup(ctx context.Context, region string) (*backup.Client, error)
-}
-
-// AWSTypes returns the AWS disaster-recovery step types, keyed by the name a
-// runbook uses in `step "TYPE" "NAME"`.
-func AWSTypes(c AWSClients) runbook.Registry {
-	return runbook.Registry{
-		"ebs_snapshot":      &EBSSnapshot{clients: c},
-		"asg_scale":         &ASGScale{clients: c},
-		"alarms_check":      &AlarmsCheck{clients: c},
-		"replication_check": &ReplicationCheck{clients: c},
-		"backup_restore":    &BackupRestore{clients: c},
-	}
-}
 
 // Tags that mark what a run created, so a resumed attempt finds it.
 const (
