@@ -376,6 +376,10 @@ func (p *Planner) nextTargetKey() (bool, error) {
 	}
 }
 
+// ErrOverlap is what CheckTarget's refusal wraps, so callers tell it
+// apart with errors.Is rather than by its words.
+var ErrOverlap = errors.New("target overlaps source")
+
 // CheckTarget refuses a restore whose target overlaps its source without
 // being it: a target prefix inside the source prefix of the same bucket (or
 // the reverse) would make the restore list, and act on, its own output.
@@ -384,7 +388,8 @@ func CheckTarget(srcBucket, srcPrefix, dstBucket, dstPrefix string) error {
 		return nil
 	}
 	if strings.HasPrefix(dstPrefix, srcPrefix) || strings.HasPrefix(srcPrefix, dstPrefix) {
-		return fmt.Errorf("restore s3://%s/%s into s3://%s/%s: the prefixes overlap", srcBucket, srcPrefix, dstBucket, dstPrefix)
+		return fmt.Errorf("%w: target %s/%s overlaps source %s/%s: choose prefixes that do not contain each other",
+			ErrOverlap, dstBucket, dstPrefix, srcBucket, srcPrefix)
 	}
 	return nil
 }

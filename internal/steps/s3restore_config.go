@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -158,10 +157,8 @@ func parseRestoreSpec(cfg cty.Value) (restoreSpec, error) {
 	}
 	sp.At = t
 	// A target inside the source (or around it) would list its own writes.
-	if !sp.inPlace() && sp.TargetBucket == sp.Bucket &&
-		(strings.HasPrefix(sp.Target, sp.Prefix) || strings.HasPrefix(sp.Prefix, sp.Target)) {
-		return sp, fmt.Errorf("target %s/%s overlaps source %s/%s: choose prefixes that do not contain each other",
-			sp.TargetBucket, sp.Target, sp.Bucket, sp.Prefix)
+	if err := pitr.CheckTarget(sp.Bucket, sp.Prefix, sp.TargetBucket, sp.Target); err != nil {
+		return sp, err
 	}
 	return sp, nil
 }
@@ -210,7 +207,7 @@ func (*S3Restore) ValidateConfig(cfg cty.Value) []runbook.ConfigError {
 	out = append(out, validateNumber(cfg, "plan_sample", 0, 10000)...)
 	out = append(out, validateNotEmpty(cfg, "bucket", "region", "target_bucket", "target_region")...)
 	if len(out) == 0 && cfg.IsWhollyKnown() {
-		if _, err := parseRestoreSpec(cfg); err != nil && strings.Contains(err.Error(), "overlaps") {
+		if _, err := parseRestoreSpec(cfg); errors.Is(err, pitr.ErrOverlap) {
 			out = append(out, runbook.ConfigError{Attr: "target_prefix", Summary: "Target overlaps source", Detail: err.Error()})
 		}
 	}
