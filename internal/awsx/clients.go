@@ -75,6 +75,14 @@ func New(o Options) (*Clients, error) {
 	return &Clients{o: o, configs: map[string]aws.Config{}, clients: map[clientKey]any{}}, nil
 }
 
+// FromConfig returns clients built from cfg as it is, with only the region
+// changed per call and S3 addressed by path: for tests that point one
+// configuration (its endpoint, credentials and retryer) at a server on
+// loopback. A service added to Clients is then served to those tests too.
+func FromConfig(cfg aws.Config) *Clients {
+	return &Clients{o: Options{base: &cfg}, configs: map[string]aws.Config{}, clients: map[clientKey]any{}}
+}
+
 // Target is where the clients' calls go.
 func (c *Clients) Target() Target { return c.o.Target }
 

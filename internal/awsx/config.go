@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,6 +97,10 @@ type Options struct {
 	Version string
 	// Observer, when set, receives every call.
 	Observer Observer
+
+	// base, set by FromConfig, is the configuration every region's copy
+	// is made from instead of loading one.
+	base *aws.Config
 	// LoggedParams are the request fields, besides the console's own, that
 	// the observer sees: those the step types declare (steps.LoggedParams).
 	// Fields that carry payloads, tokens or secrets are never shown.
@@ -170,7 +175,7 @@ func (o Options) endpoint() string {
 // path, not the host name): the sandbox and S3-compatible stores behind a
 // custom endpoint cannot resolve bucket subdomains.
 func (o Options) pathStyle() bool {
-	if o.endpoint() != "" {
+	if o.base != nil || o.endpoint() != "" {
 		return true
 	}
 	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
@@ -225,6 +230,15 @@ func LoadConfig(ctx context.Context, o Options, region string) (aws.Config, erro
 func loadConfig(ctx context.Context, o Options, region string) (aws.Config, error) {
 	if region == "" {
 		region = o.Region
+	}
+	if o.base != nil {
+		cfg := o.base.Copy()
+		if region != "" {
+			cfg.Region = region
+		}
+		// A fresh slice: the copies share the base's backing array.
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.apiOptions(cfg.Region)...)
+		return cfg, nil
 	}
 	if o.Target == TargetSandbox {
 		return sandboxConfig(o, region), nil

@@ -253,3 +253,17 @@ func TestReadOnlyGuardLetsReadsThrough(t *testing.T) {
 		t.Fatalf("client built from the config: err %v, observed %v", err, seen)
 	}
 }
+
+// TestFromConfigKeepsTheGuard: clients made from a caller's configuration
+// still refuse writes when read-only.
+func TestFromConfigKeepsTheGuard(t *testing.T) {
+	c := FromConfig(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}).AsReadOnly()
+	s3c, err := c.S3(context.Background(), "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s3c.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String("b")})
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("DeleteBucket on read-only clients from a config: %v", err)
+	}
+}

@@ -18,16 +18,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
-	"github.com/drconsole/drconsole/internal/steps/stepstest"
 )
 
 // estate is a sandbox with the clients the step types take.
 type estate struct {
 	srv     *sandbox.Server
-	clients stepstest.Clients
+	clients *awsx.Clients
 	types   runbook.Registry
 }
 
@@ -45,7 +45,7 @@ func fastOptions() sandbox.Options {
 func newEstate(t *testing.T, o sandbox.Options) *estate {
 	t.Helper()
 	srv, cfg := sandboxtest.Start(t, o)
-	c := stepstest.Clients{Config: cfg}
+	c := awsx.FromConfig(cfg)
 	return &estate{srv: srv, clients: c, types: Registry(Deps{AWS: c})}
 }
 

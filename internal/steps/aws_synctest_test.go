@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
-	"github.com/drconsole/drconsole/internal/steps/stepstest"
 )
 
 // inProcessClient sends the SDK's requests straight to a handler, so a
@@ -51,7 +51,7 @@ func bubbleEstate(t *testing.T, o sandbox.Options) runbook.Registry {
 		BaseEndpoint: aws.String("http://sandbox.test"),
 		HTTPClient:   inProcessClient{srv},
 	}
-	return Registry(Deps{AWS: stepstest.Clients{Config: cfg}})
+	return Registry(Deps{AWS: awsx.FromConfig(cfg)})
 }
 
 // ebs_snapshot through the SDK and the sandbox on a fake clock: snapshots
