@@ -103,12 +103,16 @@ func CheckDrill(rb *Runbook, reg Registry) hcl.Diagnostics {
 		if _, ok := reg.typeOf(n).(Drillable); ok {
 			continue
 		}
+		why := "so a drill cannot keep it away from production"
+		if r, ok := reg.typeOf(n).(DrillRefuser); ok && r.DrillRefusal() != "" {
+			why = "because " + r.DrillRefusal()
+		}
 		rng := n.DeclRange
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Step not safe in a drill",
-			Detail: fmt.Sprintf("%s: step type %s has no drill mode, so a drill cannot keep it away from production. "+
-				"If running it as is during a drill is safe, say drill_safe = true in the step.", n.Addr, n.Type),
+			Detail: fmt.Sprintf("%s: step type %s has no drill mode, %s. "+
+				"If running it as is during a drill is safe, say drill_safe = true in the step.", n.Addr, n.Type, why),
 			Subject: &rng,
 		})
 	}

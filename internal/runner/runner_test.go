@@ -164,7 +164,8 @@ func TestDrillRefusals(t *testing.T) {
 	rb := f.load()
 	_, err := f.svc.PrepareDrill(context.Background(), DrillRequest{Request: Request{Runbook: rb}})
 	var de *runbook.DiagError
-	if !errors.As(err, &de) || !strings.Contains(err.Error(), "cannot run as a drill") || !strings.Contains(err.Error(), "step.exec.check") {
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "cannot run as a drill") || !strings.Contains(err.Error(), "step.exec.check") ||
+		!strings.Contains(err.Error(), "a command can act on production") {
 		t.Fatalf("drill of a runbook with an exec step: %v", err)
 	}
 
