@@ -2,9 +2,11 @@ package awsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/drconsole/drconsole/internal/pitr"
 )
 
 // pipeListener serves HTTP over in-memory connections, so that a test in
@@ -183,6 +187,24 @@ func TestListingErrorWithStatus200(t *testing.T) {
 		}
 		if len(page) != 1 || calls != 4 {
 			t.Fatalf("page %v after %d requests", page, calls)
+		}
+	})
+}
+
+// TestListingOutOfS3sOrderIsRefused: a store that lists a key's versions
+// first and its delete markers after (so the newest entry is not first)
+// is refused with the key named, not planned from.
+func TestListingOutOfS3sOrderIsRefused(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<ListVersionsResult><IsTruncated>false</IsTruncated>`+
+			`<Version><Key>r/extra.bin</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest><LastModified>2026-03-01T10:00:00.000Z</LastModified><ETag>"e"</ETag><Size>1</Size></Version>`+
+			`<DeleteMarker><Key>r/extra.bin</Key><VersionId>d1</VersionId><IsLatest>true</IsLatest><LastModified>2026-03-01T11:00:00.000Z</LastModified></DeleteMarker>`+
+			`</ListVersionsResult>`)
+	})
+	inBubble(t, Options{Retry: RetryStandard, MaxAttempts: 1}, h, func(t *testing.T, s3c *s3.Client) {
+		_, err := NewVersionPaginator(s3c, VersionListing{Bucket: "models"}).NextPage(t.Context())
+		if !errors.Is(err, pitr.ErrOrder) || !strings.Contains(err.Error(), `"r/extra.bin"`) || !strings.Contains(err.Error(), "out of S3's order") {
+			t.Fatalf("out-of-order listing: %v", err)
 		}
 	})
 }

@@ -52,6 +52,8 @@ type VersionPaginator struct {
 	verMarker string
 	done      bool
 	pages     int
+	// order refuses a listing out of S3's order, across pages.
+	order pitr.OrderCheck
 }
 
 // NewVersionPaginator returns a paginator over l.
@@ -102,6 +104,11 @@ func (p *VersionPaginator) NextPage(ctx context.Context, optFns ...func(*s3.Opti
 		return nil, fmt.Errorf("list versions of s3://%s/%s: %w", p.l.Bucket, p.l.Prefix, err)
 	}
 	entries := page.entries
+	for _, e := range entries {
+		if err := p.order.Check(e); err != nil {
+			return nil, fmt.Errorf("list versions of s3://%s/%s: %w", p.l.Bucket, p.l.Prefix, err)
+		}
+	}
 	if t := p.l.Range.Through; t != "" {
 		for i, e := range entries {
 			if e.Key > t {
