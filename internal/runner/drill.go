@@ -89,6 +89,9 @@ func (d *PreparedDrill) Execute(ctx context.Context) (*drill.Outcome, error) {
 	o.Run = d.Prepared.opts
 	o.Run.Sink = d.svc.sink(w, d.redactor, d.Sink)
 	out, err := drill.Run(ctx, o)
+	if w == nil {
+		return out, err
+	}
 	if cerr := w.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close journal of drill %s: %w", d.ID, cerr))
 	}
