@@ -53,7 +53,7 @@ func TestDiagsError(t *testing.T) {
 	if !errors.As(err, &de) || len(de.Diags) != 1 {
 		t.Fatalf("errors.As: %v", err)
 	}
-	if got, want := err.Error(), "load a.hcl: <nil>: bad; worse"; got != want {
+	if got, want := err.Error(), "load a.hcl: bad: worse"; got != want {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}
 }

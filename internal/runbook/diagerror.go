@@ -29,8 +29,20 @@ func (e *DiagError) NewDiagnosticWriter(w io.Writer, color bool, width uint) hcl
 // Error lists the error diagnostics on one line.
 func (e *DiagError) Error() string {
 	var msgs []string
-	for _, d := range e.Diags.Errs() {
-		msgs = append(msgs, d.Error())
+	for _, err := range e.Diags.Errs() {
+		// hcl's own Error() writes "<nil>:" for a diagnostic that points
+		// at no source (a variable given on the command line).
+		d, ok := err.(*hcl.Diagnostic)
+		switch {
+		case !ok:
+			msgs = append(msgs, err.Error())
+		case d.Subject != nil:
+			msgs = append(msgs, d.Error())
+		case d.Detail != "":
+			msgs = append(msgs, d.Summary+": "+d.Detail)
+		default:
+			msgs = append(msgs, d.Summary)
+		}
 	}
 	s := strings.Join(msgs, "; ")
 	if e.What != "" {

@@ -21,6 +21,9 @@ const VarEnvPrefix = "DRCONSOLE_VAR_"
 // defaults, then Env, then Files in order, then Flags in order.
 type VarInputs struct {
 	Flags []string // "name=value" from --var
+	// FlagName is how diagnostics name where Flags came from: "--var"
+	// when empty; the console says "field".
+	FlagName string
 	Files []string // --var-file paths, HCL attribute syntax (name = value)
 	Env   []string // os.Environ(): DRCONSOLE_VAR_<name>=value
 }
@@ -93,21 +96,25 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 			}
 		}
 	}
+	flagName := in.FlagName
+	if flagName == "" {
+		flagName = "--var"
+	}
 	for _, kv := range in.Flags {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid --var",
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + flagName,
 				Detail: fmt.Sprintf("%q is not NAME=VALUE.", kv)})
 			continue
 		}
 		v := rb.varByName[name]
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-				Detail: fmt.Sprintf("--var %s: the runbook declares no variable %q.%s", name, name, didYouMean(name, keys(rb.varByName)))})
+				Detail: fmt.Sprintf("%s %s: the runbook declares no variable %q.%s", flagName, name, name, didYouMean(name, keys(rb.varByName)))})
 			continue
 		}
 		given[name] = true
-		cv, d := parseCLIValue(v, val, "--var "+name)
+		cv, d := parseCLIValue(v, val, flagName+" "+name)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			raw[name], where[name] = cv, nil

@@ -98,7 +98,7 @@ func (s *Service) PrepareResume(ctx context.Context, req ResumeRequest) (*Prepar
 			r.Run.ID, plural(len(missing), "variable", "variables"), strings.Join(missing, ", "), plural(len(missing), "it", "them"))
 	}
 	p, err := s.prepare(ctx, Request{
-		Runbook: r.Runbook, Vars: Vars{Files: req.Vars.Files}, Parallelism: req.Parallelism,
+		Runbook: r.Runbook, Vars: Vars{Files: req.Vars.Files, FlagName: req.Vars.FlagName}, Parallelism: req.Parallelism,
 		AutoApprove: req.AutoApprove, Approver: req.Approver, Sink: req.Sink,
 	}, recorded, r.Run.ID)
 	if err != nil {

@@ -65,6 +65,9 @@ type Service struct {
 type Vars struct {
 	Flags []string // name=value, in order; later ones win
 	Files []string // variable files, in order
+	// FlagName names where Flags came from in diagnostics: "--var" when
+	// empty; the console's form says "field".
+	FlagName string
 }
 
 // Request is a run or a plan of one runbook.
@@ -238,7 +241,7 @@ func (s *Service) prepare(ctx context.Context, req Request, recorded []string, r
 // *runbook.DiagError.
 func (s *Service) Resolve(rb *runbook.Runbook, v Vars, recorded []string) (map[string]cty.Value, hcl.Diagnostics, error) {
 	vals, diags := rb.ResolveVars(runbook.VarInputs{
-		Flags: append(append([]string(nil), recorded...), v.Flags...), Files: v.Files, Env: s.Env,
+		Flags: append(append([]string(nil), recorded...), v.Flags...), Files: v.Files, Env: s.Env, FlagName: v.FlagName,
 	})
 	if diags.HasErrors() {
 		return nil, diags, &runbook.DiagError{What: "variables of " + rb.Path + " are not valid", Diags: diags, Sources: rb.Files}

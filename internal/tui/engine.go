@@ -85,7 +85,7 @@ func (m *Model) startRun(req startRunMsg) tea.Cmd {
 // command: it reads the journal and the runbook.
 func (l *launch) prepare(svc *runner.Service) preparedMsg {
 	req, msg := l.req, preparedMsg{launch: l}
-	vars := runner.Vars{Flags: req.vars}
+	vars := runner.Vars{Flags: req.vars, FlagName: "field"}
 	switch {
 	case req.drill:
 		msg.drill, msg.err = svc.PrepareDrill(l.ctx, runner.DrillRequest{Request: runner.Request{

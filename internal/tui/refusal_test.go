@@ -136,3 +136,23 @@ func TestConsoleRunKeepsSensitiveValuesOutOfTheJournal(t *testing.T) {
 		t.Fatalf("the screen shows the sensitive value:\n%s", h.screen())
 	}
 }
+
+// TestConsoleVariableErrorsSpeakTheConsolesWords: a value the form cannot
+// use is named as the form's field, never as a command-line flag, and no
+// "<nil>" stands in for a missing source position.
+func TestConsoleVariableErrorsSpeakTheConsolesWords(t *testing.T) {
+	dir := t.TempDir()
+	src := "variable \"max\" {\n  type = number\n}\n\nstep \"wait\" \"pause\" {\n  duration = \"1s\"\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "numbers.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, 120, 40, func(o *Options) { o.RunbooksDir = dir })
+	openRunbook(h, "numbers")
+	h.waitScreen("Variables")
+	h.typeText("abc")
+	h.keys("enter")
+	h.waitFor("the variable error", func() bool { return h.m.isErr && strings.Contains(h.m.status, "max") })
+	if !strings.Contains(h.m.status, "field max") || strings.Contains(h.m.status, "--var") || strings.Contains(h.m.status, "<nil>") {
+		t.Fatalf("variable error in the console: %q", h.m.status)
+	}
+}
