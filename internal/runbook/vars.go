@@ -24,8 +24,8 @@ type VarInputs struct {
 	// FlagName is how diagnostics name where Flags came from: "--var"
 	// when empty; the console says "field".
 	FlagName string
-	Files []string // --var-file paths, HCL attribute syntax (name = value)
-	Env   []string // os.Environ(): DRCONSOLE_VAR_<name>=value
+	Files    []string // --var-file paths, HCL attribute syntax (name = value)
+	Env      []string // os.Environ(): DRCONSOLE_VAR_<name>=value
 }
 
 // ResolveVars gathers the variables' values from in, converts them to the
