@@ -78,6 +78,11 @@ func TestS3RestoreDrillPlan(t *testing.T) {
 			} else if p.AsString() != tt.wantPrefix {
 				t.Errorf("target_prefix %q, want %q", p.AsString(), tt.wantPrefix)
 			}
+			// The drill writes only under its own prefix, whatever the
+			// drill target's versioning.
+			if !plan.Config.GetAttr("allow_unversioned").True() {
+				t.Error("a drill restore refuses an unversioned drill target")
+			}
 			if len(plan.Redirects) != 1 || !strings.Contains(plan.Redirects[0].Detail, "instead of") {
 				t.Errorf("redirects %v", plan.Redirects)
 			}

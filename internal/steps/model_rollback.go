@@ -38,11 +38,12 @@ func NewModelRollback(c S3ClientSource) *ModelRollback { return &ModelRollback{C
 // Spec implements runbook.StepType.
 func (*ModelRollback) Spec() hcldec.ObjectSpec {
 	return hcldec.ObjectSpec{
-		"region":     &hcldec.AttrSpec{Name: "region", Type: cty.String},
-		"bucket":     &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
-		"key":        &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: true},
-		"version_id": &hcldec.AttrSpec{Name: "version_id", Type: cty.String},
-		"to_time":    &hcldec.AttrSpec{Name: "to_time", Type: cty.String},
+		"region":            &hcldec.AttrSpec{Name: "region", Type: cty.String},
+		"bucket":            &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
+		"key":               &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: true},
+		"version_id":        &hcldec.AttrSpec{Name: "version_id", Type: cty.String},
+		"to_time":           &hcldec.AttrSpec{Name: "to_time", Type: cty.String},
+		"allow_unversioned": allowUnversionedSpec(),
 	}
 }
 
@@ -69,6 +70,9 @@ func (*ModelRollback) BlastRadius(cfg cty.Value) string {
 type rollbackSpec struct {
 	Region, Bucket, Key, VersionID string
 	At                             time.Time
+	// AllowUnversioned lets the rollback copy over the key in a bucket
+	// whose versioning is not enabled, where the copy cannot be undone.
+	AllowUnversioned bool
 }
 
 func parseRollbackSpec(cfg cty.Value) (rollbackSpec, error) {
@@ -83,6 +87,9 @@ func parseRollbackSpec(cfg cty.Value) (rollbackSpec, error) {
 	}
 	at, err := s3String(cfg, "to_time")
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if sp.AllowUnversioned, err = s3Bool(cfg, "allow_unversioned"); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -241,6 +248,10 @@ func (m *ModelRollback) Plan(ctx context.Context, _ *runbook.StepContext, cfg ct
 	if err != nil {
 		return nil, fmt.Errorf("model_rollback: %w", err)
 	}
+	hist, err := checkVersioning(ctx, client, sp.Bucket, "rollback", sp.AllowUnversioned)
+	if err != nil {
+		return nil, fmt.Errorf("model_rollback: %w", err)
+	}
 	rp, err := m.resolve(ctx, client, sp)
 	if err != nil {
 		return nil, fmt.Errorf("model_rollback: %w", err)
@@ -250,9 +261,15 @@ func (m *ModelRollback) Plan(ctx context.Context, _ *runbook.StepContext, cfg ct
 		return []runbook.Change{{Action: "none", Target: target,
 			Detail: "already current: " + describeVersion(ctx, client, sp.Bucket, rp.Current)}}, nil
 	}
-	return []runbook.Change{{Action: "CopyObject", Target: target,
-		Detail: "<- " + describeVersion(ctx, client, sp.Bucket, rp.Target) +
-			"; replaces " + describeVersion(ctx, client, sp.Bucket, rp.Current)}}, nil
+	replaces := "; replaces "
+	if !hist.kept() && rp.Current.IsVersion() {
+		replaces = "; overwrites without history "
+	}
+	detail := "<- " + describeVersion(ctx, client, sp.Bucket, rp.Target) + replaces + describeVersion(ctx, client, sp.Bucket, rp.Current)
+	if !hist.kept() {
+		detail += "; " + hist.note()
+	}
+	return []runbook.Change{{Action: "CopyObject", Target: target, Detail: detail}}, nil
 }
 
 // Apply implements runbook.StepType. A rollback whose version is already
@@ -265,6 +282,14 @@ func (m *ModelRollback) Apply(ctx context.Context, sc *runbook.StepContext, cfg 
 	client, err := m.client(ctx, sp)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	// Plan may not have run (a resumed run applies directly): check again.
+	hist, err := checkVersioning(ctx, client, sp.Bucket, "rollback", sp.AllowUnversioned)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
+	}
+	if !hist.kept() {
+		logLine(sc, "%s", hist.note())
 	}
 	rp, err := m.resolve(ctx, client, sp)
 	if err != nil {

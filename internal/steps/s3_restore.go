@@ -56,17 +56,18 @@ func NewS3Restore(c S3ClientSource) *S3Restore { return &S3Restore{Clients: c} }
 // Spec implements runbook.StepType.
 func (*S3Restore) Spec() hcldec.ObjectSpec {
 	return hcldec.ObjectSpec{
-		"region":        &hcldec.AttrSpec{Name: "region", Type: cty.String},
-		"bucket":        &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
-		"prefix":        &hcldec.AttrSpec{Name: "prefix", Type: cty.String},
-		"to_time":       &hcldec.AttrSpec{Name: "to_time", Type: cty.String, Required: true},
-		"target_region": &hcldec.AttrSpec{Name: "target_region", Type: cty.String},
-		"target_bucket": &hcldec.AttrSpec{Name: "target_bucket", Type: cty.String},
-		"target_prefix": &hcldec.AttrSpec{Name: "target_prefix", Type: cty.String},
-		"concurrency":   &hcldec.AttrSpec{Name: "concurrency", Type: cty.Number},
-		"page_size":     &hcldec.AttrSpec{Name: "page_size", Type: cty.Number},
-		"plan_sample":   &hcldec.AttrSpec{Name: "plan_sample", Type: cty.Number},
-		"skip_archived": &hcldec.AttrSpec{Name: "skip_archived", Type: cty.Bool},
+		"region":            &hcldec.AttrSpec{Name: "region", Type: cty.String},
+		"bucket":            &hcldec.AttrSpec{Name: "bucket", Type: cty.String, Required: true},
+		"prefix":            &hcldec.AttrSpec{Name: "prefix", Type: cty.String},
+		"to_time":           &hcldec.AttrSpec{Name: "to_time", Type: cty.String, Required: true},
+		"target_region":     &hcldec.AttrSpec{Name: "target_region", Type: cty.String},
+		"target_bucket":     &hcldec.AttrSpec{Name: "target_bucket", Type: cty.String},
+		"target_prefix":     &hcldec.AttrSpec{Name: "target_prefix", Type: cty.String},
+		"concurrency":       &hcldec.AttrSpec{Name: "concurrency", Type: cty.Number},
+		"page_size":         &hcldec.AttrSpec{Name: "page_size", Type: cty.Number},
+		"plan_sample":       &hcldec.AttrSpec{Name: "plan_sample", Type: cty.Number},
+		"skip_archived":     &hcldec.AttrSpec{Name: "skip_archived", Type: cty.Bool},
+		"allow_unversioned": allowUnversionedSpec(),
 	}
 }
 
@@ -181,6 +182,10 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if err != nil {
 		return nil, fmt.Errorf("s3_restore: %w", err)
 	}
+	hist, err := checkVersioning(ctx, dst, sp.TargetBucket, "restore", sp.AllowUnversioned)
+	if err != nil {
+		return nil, fmt.Errorf("s3_restore: %w", err)
+	}
 	// Ranges are planned concurrently: keep the first changes in key
 	// order, whatever order the ranges finish in.
 	var mu sync.Mutex
@@ -238,9 +243,12 @@ func (r *S3Restore) Plan(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	if tooLong > 0 {
 		summary.Detail += fmt.Sprintf("; keys too long for S3 under %q (over 1,024 bytes), whose copies will fail: %d", sp.Target, tooLong)
 	}
+	if !hist.kept() {
+		summary.Detail += "; " + hist.note()
+	}
 	out := []runbook.Change{summary}
 	for _, d := range sample {
-		out = append(out, decisionChange(sp, d))
+		out = append(out, decisionChange(sp, hist, d))
 	}
 	if more := changes - int64(len(sample)); more > 0 {
 		out = append(out, runbook.Change{Action: "...", Target: fmt.Sprintf("%d more changes", more)})
@@ -266,10 +274,15 @@ func (r *S3Restore) threshold() int64 {
 	return maxSingleCopy
 }
 
-// decisionChange renders one decision as a planned change.
-func decisionChange(sp restoreSpec, d pitr.Decision) runbook.Change {
+// decisionChange renders one decision as a planned change. In a target
+// that does not keep every version (hist), a write says it cannot be
+// undone.
+func decisionChange(sp restoreSpec, hist bucketHistory, d pitr.Decision) runbook.Change {
 	target := sp.TargetBucket + "/" + d.TargetKey
 	replaces := "replaces " + describeEntry(d.Current)
+	if !hist.kept() && d.Current.IsVersion() {
+		replaces = "overwrites without history " + describeEntry(d.Current)
+	}
 	switch d.Action {
 	case pitr.Copy:
 		from := "version " + d.Source.VersionID
@@ -283,6 +296,9 @@ func decisionChange(sp restoreSpec, d pitr.Decision) runbook.Change {
 		return runbook.Change{Action: "CopyObject", Target: target,
 			Detail: fmt.Sprintf("<- %s of %s (%s); %s", from, d.Source.LastModified.UTC().Format(time.RFC3339), size, replaces)}
 	case pitr.Delete:
+		if !hist.kept() {
+			return runbook.Change{Action: "DeleteObject", Target: target, Detail: "permanently deletes " + describeEntry(d.Current)}
+		}
 		return runbook.Change{Action: "DeleteObject", Target: target, Detail: "adds a delete marker; " + replaces}
 	}
 	return runbook.Change{Action: "keep", Target: target}
@@ -367,6 +383,14 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	src, dst, err := r.restoreClients(ctx, sp)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("s3_restore: %w", err)
+	}
+	// Plan may not have run (a resumed run applies directly): check again.
+	hist, err := checkVersioning(ctx, dst, sp.TargetBucket, "restore", sp.AllowUnversioned)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("s3_restore: %w", err)
+	}
+	if !hist.kept() {
+		logLine(sc, "%s", hist.note())
 	}
 	limit := newAdaptiveLimit(sp.Concurrency)
 	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize,
@@ -525,6 +549,9 @@ func (r *S3Restore) DrillPlan(_ context.Context, _ *runbook.StepContext, cfg cty
 	}
 	attrs["target_bucket"] = cty.StringVal(d.TargetBucket)
 	attrs["target_prefix"] = newPrefix
+	// The drill writes only under its own prefix, which teardown empties
+	// whatever the bucket's versioning: nothing there needs undoing.
+	attrs["allow_unversioned"] = cty.True
 	out := cty.ObjectVal(attrs)
 	if out.IsWhollyKnown() {
 		if _, err := parseRestoreSpec(out); err != nil {

@@ -84,6 +84,9 @@ type restoreSpec struct {
 	TargetRegion, TargetBucket, Target string // Target: the target prefix
 	Concurrency, PageSize, Sample      int
 	SkipArchived                       bool
+	// AllowUnversioned lets the restore write to a target bucket whose
+	// versioning is not enabled, where its writes cannot be undone.
+	AllowUnversioned bool
 }
 
 // inPlace reports whether the restore writes over its own source.
@@ -129,6 +132,11 @@ func parseRestoreSpec(cfg cty.Value) (restoreSpec, error) {
 		errs = append(errs, err)
 	}
 	sp.SkipArchived = skip
+	allow, err := s3Bool(cfg, "allow_unversioned")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	sp.AllowUnversioned = allow
 	if err := errors.Join(errs...); err != nil {
 		return sp, err
 	}

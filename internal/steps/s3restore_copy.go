@@ -295,8 +295,9 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 	return aws.ToString(done.VersionId), nil
 }
 
-// Delete adds a delete marker to dst (never removing a version) and returns
-// the marker's version id.
+// Delete adds a delete marker to dst and returns the marker's version id.
+// Only in a bucket without versioning, which the step types refuse unless
+// allow_unversioned is set, does it remove a version.
 func (c *copier) Delete(ctx context.Context, dst objectVersion) (string, error) {
 	var out *s3.DeleteObjectOutput
 	err := c.do(ctx, func() error {
