@@ -35,6 +35,9 @@ const (
 	defaultWithin   = time.Minute
 	defaultInterval = 5 * time.Second
 	maxProbe        = 30 * time.Second
+	// firstProbe is the least time the first probe gets, so a short (or
+	// zero) within still waits for one answer on a loaded machine.
+	firstProbe = 5 * time.Second
 )
 
 var httpCheckOutputs = cty.Object(map[string]cty.Type{
@@ -133,7 +136,11 @@ func (h HTTPCheck) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.V
 	deadline := time.Now().Add(c.within)
 	var last string
 	for attempt := 1; ; attempt++ {
-		status, latency, err := probe(ctx, client, c.url, min(time.Until(deadline), maxProbe))
+		limit := min(time.Until(deadline), maxProbe)
+		if attempt == 1 {
+			limit = max(limit, min(firstProbe, maxProbe))
+		}
+		status, latency, err := probe(ctx, client, c.url, limit)
 		switch {
 		case err == nil && status == c.want:
 			return cty.ObjectVal(map[string]cty.Value{
