@@ -8,6 +8,7 @@ import (
 
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -170,7 +171,7 @@ func (s *Service) Teardown(ctx context.Context, runID string, sink runbook.Sink)
 		return nil
 	})
 	sum, terr := drill.Teardown(ctx, drill.TeardownOptions{RunID: runID, Events: events, Registry: s.Registry, Runbook: rb, Now: s.Now,
-		Sink: s.sink(w, redactor, fanout(count, sink))})
+		Sink: s.sink(w, redactor, output.Multi(count, sink))})
 	if err := w.Close(); err != nil && terr == nil {
 		terr = fmt.Errorf("teardown %s: %w", runID, err)
 	}
@@ -180,18 +181,6 @@ func (s *Service) Teardown(ctx context.Context, runID string, sink runbook.Sink)
 		terr = errors.Join(terr, fmt.Errorf("teardown %s: %w", runID, err))
 	}
 	return out, errors.Join(ferr, terr)
-}
-
-// fanout sends each event to every non-nil sink.
-func fanout(sinks ...runbook.Sink) runbook.Sink {
-	return runbook.SinkFunc(func(e runbook.Event) error {
-		for _, s := range sinks {
-			if s != nil {
-				_ = s.Emit(e)
-			}
-		}
-		return nil
-	})
 }
 
 // drilledAny reports whether a drill's journal records a drilled step,

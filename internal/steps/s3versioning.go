@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -48,7 +49,7 @@ func versioningState(status string) string {
 	if status == "" {
 		return "is not versioned (versioning never enabled)"
 	}
-	return "has versioning " + lowerStatus(status)
+	return "has versioning " + strings.ToLower(status)
 }
 
 // withoutHistory says what a write does in a bucket with that status.
@@ -57,13 +58,6 @@ func withoutHistory(status string) string {
 		return "a delete there is permanent and a copy overwrites without history"
 	}
 	return "a delete or a copy there replaces the key's null version, which is then gone"
-}
-
-func lowerStatus(status string) string {
-	if status == "Suspended" {
-		return "suspended"
-	}
-	return status
 }
 
 // bucketHistory is what a step learnt of a bucket's versioning.
