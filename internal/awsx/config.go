@@ -190,6 +190,7 @@ func (o Options) retryer() aws.Retryer {
 		so.MaxBackoff = o.MaxBackoff
 		so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
 		so.RateLimiter = ratelimit.None
+		so.Retryables = append([]retry.IsErrorRetryable{notRetriedConnect{}}, so.Retryables...)
 	}
 	if o.Retry == RetryStandard {
 		return retry.NewStandard(standard)
@@ -205,7 +206,7 @@ func (o Options) retryer() aws.Retryer {
 // refused whatever its input; the observer is added last, in front of the
 // guard, so it sees the guard's refusals.
 func (o Options) apiOptions(region string) []func(*middleware.Stack) error {
-	opts := []func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("drconsole", o.Version)}
+	opts := []func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("drconsole", o.Version), addConnectErrors}
 	if o.ReadOnly {
 		opts = append(opts, ReadOnlyAPIOption)
 	}

@@ -1,0 +1,78 @@
+package awsx
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// closedEndpoint is the URL of a loopback port nothing listens on.
+func closedEndpoint(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := "http://" + ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
+// A refused connection fails the call at once, named, in both retry modes,
+// rather than after every attempt's backoff.
+func TestConnectionRefusedIsFastAndNamed(t *testing.T) {
+	for _, mode := range []RetryMode{RetryAdaptive, RetryStandard} {
+		ep := closedEndpoint(t)
+		c, err := New(Options{SandboxEndpoint: ep, Retry: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s3c, err := c.S3(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = s3c.ListBuckets(t.Context(), &s3.ListBucketsInput{})
+		took := time.Since(start)
+		if err == nil {
+			t.Fatal("a call to a closed port succeeded")
+		}
+		if want := "connect to " + ep + ": connection refused"; !strings.Contains(err.Error(), want) {
+			t.Errorf("mode %d: %v\nwant it to say %q", mode, err, want)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("mode %d: %v is not ECONNREFUSED", mode, err)
+		}
+		var ce *ConnectError
+		if !errors.As(err, &ce) || ce.Endpoint != ep {
+			t.Errorf("mode %d: %#v is not a ConnectError for %s", mode, ce, ep)
+		}
+		if took > time.Second {
+			t.Errorf("mode %d: the refused call took %s", mode, took)
+		}
+	}
+}
+
+func TestConnectErrorRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want aws.Ternary
+	}{
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, aws.FalseTernary},
+		{&net.DNSError{Name: "s3.nowhere.example", Err: "no such host", IsNotFound: true}, aws.FalseTernary},
+		{&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, aws.UnknownTernary},
+		{errors.New("other"), aws.UnknownTernary},
+	} {
+		if got := (notRetriedConnect{}).IsErrorRetryable(tc.err); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
