@@ -114,6 +114,9 @@ func (c *Clients) String() string {
 	if c.o.Region != "" {
 		s += fmt.Sprintf(", region %s", c.o.Region)
 	}
+	if c.o.CloudWatchProtocol != CloudWatchCBOR {
+		s += ", cloudwatch " + c.o.CloudWatchProtocol.String()
+	}
 	if c.o.ReadOnly {
 		s += ", read-only"
 	}
@@ -204,14 +207,15 @@ func (c *Clients) AutoScaling(ctx context.Context, region string) (*autoscaling.
 	})
 }
 
-// CloudWatch returns the region's CloudWatch client.
+// CloudWatch returns the region's CloudWatch client, speaking
+// Options.CloudWatchProtocol.
 func (c *Clients) CloudWatch(ctx context.Context, region string) (*cloudwatch.Client, error) {
 	return client(ctx, c, "cloudwatch", region, func(cfg aws.Config) *cloudwatch.Client {
 		return cloudwatch.NewFromConfig(cfg, func(so *cloudwatch.Options) {
 			if ep := c.endpointOption(); ep != nil {
 				so.BaseEndpoint = ep
 			}
-		})
+		}, cloudWatchProtocolOption(c.o.CloudWatchProtocol, c.o.endpoint()))
 	})
 }
 

@@ -85,6 +85,9 @@ type Options struct {
 	// buildable client, which is what honours AWS_CA_BUNDLE; tune it with
 	// WithTransportOptions (proxies, or an in-memory transport in tests).
 	HTTPClient *awshttp.BuildableClient
+	// CloudWatchProtocol is the protocol CloudWatch clients speak
+	// (--cloudwatch-protocol); the zero value is CloudWatchCBOR.
+	CloudWatchProtocol CloudWatchProtocol
 	// Retry chooses the retry mode; the zero value is RetryAdaptive.
 	Retry RetryMode
 	// MaxAttempts bounds the attempts per call, retries included; 0 means
@@ -118,6 +121,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Retry != RetryAdaptive && o.Retry != RetryStandard {
 		return o, fmt.Errorf("unknown retry mode %d", int(o.Retry))
+	}
+	if o.CloudWatchProtocol != CloudWatchCBOR && o.CloudWatchProtocol != CloudWatchQuery {
+		return o, fmt.Errorf("unknown CloudWatch protocol %d", int(o.CloudWatchProtocol))
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = DefaultMaxAttempts

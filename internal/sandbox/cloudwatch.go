@@ -18,7 +18,18 @@ const (
 // the same generic document, so one set of handlers serves both.
 type cloudwatchService struct{ e *estate }
 
+// speaksCBOR reports a request answered in RPC v2 CBOR: a CBOR request,
+// unless the sandbox plays an endpoint that serves only the query protocol.
+func (s *cloudwatchService) speaksCBOR(r *http.Request) bool {
+	return isCBOR(r) && !s.e.opts.CloudWatchQueryOnly
+}
+
 func (s *cloudwatchService) identify(r *http.Request) (string, bool, error) {
+	if isCBOR(r) && s.e.opts.CloudWatchQueryOnly {
+		// A query endpoint routes by Action, not by path: the CBOR path is
+		// a resource it does not have, answered with an XML error page.
+		return "Unknown", false, &apiError{http.StatusNotFound, "UnknownOperation", "no such resource " + r.URL.Path}
+	}
 	if isCBOR(r) {
 		op := strings.TrimPrefix(r.URL.Path, cborPathPrefix)
 		if op == "" || strings.Contains(op, "/") {
@@ -30,7 +41,7 @@ func (s *cloudwatchService) identify(r *http.Request) (string, bool, error) {
 }
 
 func (s *cloudwatchService) writeError(w http.ResponseWriter, r *http.Request, c *call, e *apiError) {
-	if !isCBOR(r) {
+	if !s.speaksCBOR(r) {
 		writeQueryError(w, cloudwatchNS, c, e)
 		return
 	}

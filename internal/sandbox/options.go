@@ -37,6 +37,10 @@ type Options struct {
 	Clock func() time.Time
 	// Faults are injected from the start.
 	Faults []Fault
+	// CloudWatchQueryOnly makes CloudWatch speak only its query protocol,
+	// as some emulators and proxies do: an RPC v2 CBOR request is answered
+	// 404 with an XML error, not in CBOR.
+	CloudWatchQueryOnly bool
 	// PrimaryRegion and DRRegion default to us-east-1 and us-west-2.
 	PrimaryRegion, DRRegion string
 }
