@@ -67,6 +67,13 @@ func TestUsageAndVersion(t *testing.T) {
 		{[]string{"validate", "no-such-runbook.hcl"}, exitUsage, "Cannot read runbook"},
 		{[]string{"plan", smoke, "--target", "moon"}, exitUsage, `unknown target "moon": want sandbox or aws`},
 		{[]string{"run", smoke, "--target", "sandbox", "--profile", "prod"}, exitUsage, "AWS target:"},
+		// A bad --cloudwatch-protocol fails as the flags are read, before
+		// any client is built or any call made.
+		{[]string{"plan", smoke, "--cloudwatch-protocol", "json"}, exitUsage, `unknown CloudWatch protocol "json": want cbor or query`},
+		{[]string{"run", smoke, "--cloudwatch-protocol", "xml"}, exitUsage, `unknown CloudWatch protocol "xml"`},
+		{[]string{"drill", smoke, "--cloudwatch-protocol", "cbor2"}, exitUsage, `unknown CloudWatch protocol "cbor2"`},
+		{[]string{"--cloudwatch-protocol", "soap"}, exitUsage, `unknown CloudWatch protocol "soap"`},
+		{[]string{"plan", "-h"}, exitOK, "-cloudwatch-protocol protocol"},
 	} {
 		code, stdout, stderr := cli(t, ctx, tt.args...)
 		if code != tt.code || !strings.Contains(stdout+stderr, tt.out) {

@@ -92,6 +92,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	clients, err := awsx.New(awsx.Options{
 		Target: t, Profile: o.profile, Region: primary, Endpoint: o.endpoint, SandboxEndpoint: sandboxURL,
 		ReadOnly: o.readOnly, Version: version, Observer: calls, LoggedParams: steps.LoggedParams(),
+		CloudWatchProtocol: awsx.CloudWatchProtocol(o.cloudwatchProtocol),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)

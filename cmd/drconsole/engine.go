@@ -39,10 +39,11 @@ func registries(o *options) (live, dry runbook.Registry, target string, err erro
 		clients, err = awsx.New(awsx.Options{
 			Target: t, Profile: o.profile, Region: o.region, Endpoint: o.endpoint,
 			SandboxEndpoint: sandboxEndpoint, Version: version,
+			CloudWatchProtocol: awsx.CloudWatchProtocol(o.cloudwatchProtocol),
 		})
 	}
 	if err != nil {
-		if o.target != "" || o.profile != "" || o.region != "" || o.endpoint != "" {
+		if o.target != "" || o.profile != "" || o.region != "" || o.endpoint != "" || o.cloudwatchProtocol != 0 {
 			// Target flags that were given and do not work are a usage error.
 			return nil, nil, "", fmt.Errorf("AWS target: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/output"
 	"golang.org/x/term"
 )
@@ -27,6 +28,7 @@ type options struct {
 	resume      string
 
 	target, profile, region, endpoint string
+	cloudwatchProtocol                cloudWatchProtocolFlag
 
 	// The console's own (withConsole).
 	drRegion, runbooks string
@@ -60,6 +62,20 @@ func (f *formatFlag) Set(v string) error {
 		return err
 	}
 	*f = formatFlag(got)
+	return nil
+}
+
+// cloudWatchProtocolFlag is --cloudwatch-protocol, checked as it is
+// parsed so that a bad value is a usage error before any AWS call.
+type cloudWatchProtocolFlag awsx.CloudWatchProtocol
+
+func (p *cloudWatchProtocolFlag) String() string { return awsx.CloudWatchProtocol(*p).String() }
+func (p *cloudWatchProtocolFlag) Set(v string) error {
+	got, err := awsx.ParseCloudWatchProtocol(v)
+	if err != nil {
+		return err
+	}
+	*p = cloudWatchProtocolFlag(got)
 	return nil
 }
 
@@ -100,6 +116,7 @@ func newFlags(name string, o *options, which flagSet, stderr io.Writer, synopsis
 		fs.StringVar(&o.profile, "profile", "", "AWS shared-config `profile`")
 		fs.StringVar(&o.region, "region", "", "default AWS `region`")
 		fs.StringVar(&o.endpoint, "endpoint", "", "send every AWS call to this `URL` (a sandbox, MinIO, ...)")
+		fs.Var(&o.cloudwatchProtocol, "cloudwatch-protocol", "`protocol` CloudWatch is spoken in: cbor, or query for endpoints that speak only the query protocol")
 	}
 	if which&withConsole != 0 {
 		fs.StringVar(&o.drRegion, "dr-region", "us-west-2", "DR `region`")
