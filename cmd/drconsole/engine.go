@@ -65,9 +65,9 @@ func sandboxURL(o *options) string {
 	return sandboxEndpoint
 }
 
-// checkSandbox fails fast when nothing listens at the sandbox's address:
-// the SDK would otherwise retry refused connections for over a minute.
-// AWS itself is never probed.
+// checkSandbox fails before the run starts when nothing listens at the
+// sandbox's address, with how to start one: otherwise the run's first AWS
+// step would fail on the refused connection. AWS itself is never probed.
 func checkSandbox(ctx context.Context, ep string) error {
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {

@@ -1,14 +1,20 @@
 package awsx
 
 import (
+	"context"
 	"errors"
 	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -74,5 +80,54 @@ func TestConnectErrorRetryable(t *testing.T) {
 		if got := (notRetriedConnect{}).IsErrorRetryable(tc.err); got != tc.want {
 			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// A refused dial and an unknown host are tried once, with no backoff at
+// all on the bubble's clock, while MaxAttempts would allow eight.
+func TestConnectFailuresAreNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		err        error
+	}{
+		{"refused", "connect to http://sandbox.test: connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}},
+		{"no such host", "connect to http://sandbox.test: no such host", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "sandbox.test", Err: "no such host", IsNotFound: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var dials atomic.Int32
+				c, err := New(Options{
+					SandboxEndpoint: "http://sandbox.test",
+					MaxAttempts:     8,
+					HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+						tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+							dials.Add(1)
+							return nil, tc.err
+						}
+					}),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s3c, err := c.S3(t.Context(), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				_, err = s3c.ListBuckets(t.Context(), &s3.ListBucketsInput{})
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("%v\nwant it to say %q", err, tc.want)
+				}
+				if !errors.Is(err, tc.err) {
+					t.Errorf("%v does not wrap the dial's error", err)
+				}
+				if n := dials.Load(); n != 1 {
+					t.Errorf("%d dials, want 1", n)
+				}
+				if d := time.Since(start); d != 0 {
+					t.Errorf("the call waited %s on the fake clock", d)
+				}
+			})
+		})
 	}
 }
