@@ -46,3 +46,16 @@ func TestValidateHostileInput(t *testing.T) {
 		})
 	}
 }
+
+// An empty runbook is refused by plan and run too, not run as a success.
+func TestRunRefusesEmptyRunbook(t *testing.T) {
+	for _, args := range [][]string{
+		{"plan", os.DevNull},
+		{"run", os.DevNull, "--state-dir", t.TempDir(), "--auto-approve"},
+	} {
+		code, stdout, stderr := cli(t, t.Context(), args...)
+		if code != exitUsage || !strings.Contains(stderr, "error: No steps") {
+			t.Errorf("%s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+}
