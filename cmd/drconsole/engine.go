@@ -167,9 +167,16 @@ func oneRunbook(cmd string, fs *flag.FlagSet, args []string, stderr io.Writer) (
 
 // writeDiags prints each diagnostic with a compiler-style
 // "file:line:col: error: summary" line, which editors and CI annotate, then
-// hcl's own rendering with the source line.
+// hcl's own rendering with the source line. Past
+// runbook.MaxShownDiagnostics the rest are only counted: a file that is
+// not a runbook would otherwise bury the first, telling ones.
 func writeDiags(w io.Writer, dw hcl.DiagnosticWriter, diags hcl.Diagnostics) {
-	for _, d := range diags {
+	for i, d := range diags {
+		if i == runbook.MaxShownDiagnostics {
+			rest := len(diags) - i
+			fmt.Fprintf(w, "and %d more %s\n", rest, plural(rest, "diagnostic"))
+			return
+		}
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
 			sev = "warning"

@@ -62,6 +62,11 @@ type StepContext struct {
 	Log func(line string)
 	// Now is the engine's clock, so steps that measure time are testable.
 	Now func() time.Time
+	// Sensitive holds the string values of the run's sensitive variables.
+	// The engine masks them in every event, but only where they are whole:
+	// a step that cuts, splits or bounds text before it logs or returns it
+	// masks these values first, so no piece of one survives the cut.
+	Sensitive []string
 }
 
 // Change is one thing a step would do, as Plan returns it.

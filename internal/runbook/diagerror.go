@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -29,7 +30,12 @@ func (e *DiagError) NewDiagnosticWriter(w io.Writer, color bool, width uint) hcl
 // Error lists the error diagnostics on one line.
 func (e *DiagError) Error() string {
 	var msgs []string
-	for _, err := range e.Diags.Errs() {
+	errs := e.Diags.Errs()
+	for i, err := range errs {
+		if i == MaxShownDiagnostics {
+			msgs = append(msgs, fmt.Sprintf("and %d more", len(errs)-i))
+			break
+		}
 		// hcl's own Error() writes "<nil>:" for a diagnostic that points
 		// at no source (a variable given on the command line).
 		d, ok := err.(*hcl.Diagnostic)

@@ -54,18 +54,50 @@ func (s *scope) evalContext(nodes []*Node, locals []*Local) (*hcl.EvalContext, h
 	}
 	var diags hcl.Diagnostics
 	if len(locals) > 0 {
-		vals := map[string]cty.Value{}
+		vals := make(map[string]cty.Value, len(locals))
 		for _, l := range locals {
+			// Each local sees only the earlier locals it names: building
+			// the object of all of them for each would make a runbook of
+			// many locals quadratic to decode.
+			ctx.Variables["local"] = localsFor(l.Expr, vals)
 			v, d := l.Expr.Value(ctx)
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				v = cty.DynamicVal
 			}
 			vals[l.Name] = v
-			ctx.Variables["local"] = cty.ObjectVal(vals)
 		}
+		ctx.Variables["local"] = cty.ObjectVal(vals)
 	}
 	return ctx, diags
+}
+
+// localsFor is the "local" object expr needs out of vals: the locals it
+// names, or all of vals when it uses local as a whole.
+func localsFor(expr hcl.Expression, vals map[string]cty.Value) cty.Value {
+	var some map[string]cty.Value
+	for _, tr := range expr.Variables() {
+		if tr.RootName() != "local" {
+			continue
+		}
+		if len(tr) < 2 {
+			return cty.ObjectVal(vals)
+		}
+		attr, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			return cty.ObjectVal(vals)
+		}
+		if v, ok := vals[attr.Name]; ok {
+			if some == nil {
+				some = map[string]cty.Value{}
+			}
+			some[attr.Name] = v
+		}
+	}
+	if some == nil {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(some)
 }
 
 // settings are a node's meta-arguments, evaluated.

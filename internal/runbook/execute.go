@@ -106,8 +106,10 @@ type run struct {
 	emitMu  sync.Mutex
 	emitErr error
 	randMu  sync.Mutex
-	// sensitive masks sensitive variables' values in every event.
+	// sensitive masks sensitive variables' values in every event;
+	// secrets are those values, for steps that must mask before they cut.
 	sensitive *redact.Redactor
+	secrets   []string
 
 	mu       sync.Mutex
 	values   []cty.Value
@@ -249,6 +251,7 @@ func (r *run) bindVars() (map[string]cty.Value, error) {
 	// written (the journal, the printers), so a sink gets every other
 	// text as the step wrote it.
 	r.sensitive = redact.Literals(secrets...)
+	r.secrets = secrets
 	return vars, nil
 }
 

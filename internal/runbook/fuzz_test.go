@@ -3,6 +3,7 @@ package runbook
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,15 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(gatedRunbook))
 	f.Add([]byte(varsRunbook))
+	// Hostile shapes: empty, not text, nested past the bound and just
+	// under it, and noise the parser must recover from.
+	f.Add([]byte{})
+	f.Add([]byte("step \"wait\" \"a\" {}\n\x00\x7fELF"))
+	f.Add([]byte("step \"wait\" \"caf\xe9\" {}"))
+	f.Add([]byte("locals {\n  x = " + strings.Repeat("(", MaxNesting+1) + "1" + strings.Repeat(")", MaxNesting+1) + "\n}\n"))
+	f.Add([]byte("locals {\n  x = " + strings.Repeat("[", MaxNesting-2) + strings.Repeat("]", MaxNesting-2) + "\n}\n"))
+	f.Add([]byte("locals {\n  x = " + strings.Repeat("!", MaxNesting+1) + "true ? 1 : true ? 2 : 3\n}\n"))
+	f.Add([]byte("locals {\n  x = \"${\"${\"${1}\"}\"}\"\n}\n" + strings.Repeat("}) ] = \"é\n step x ? : <<EOT\n", 50)))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		reg, _, _ := testRegistry()
 		rb, diags := Parse(map[string][]byte{"fuzz.hcl": src}, reg)

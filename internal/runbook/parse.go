@@ -66,6 +66,15 @@ func Load(path string, reg Registry) (*Runbook, hcl.Diagnostics) {
 	}
 	rb, diags := Parse(files, reg)
 	rb.Path = path
+	// Parse accepts sources without a step (a variables-only fragment is
+	// useful to a program); a runbook file that would run nothing is
+	// refused here, where files are what an operator named.
+	if !diags.HasErrors() {
+		if d := checkHasSteps(rb, sortedNames(files)); d != nil {
+			diags = append(diags, d)
+			rb.diags = diags
+		}
+	}
 	return rb, diags
 }
 
@@ -80,16 +89,22 @@ func Parse(files map[string][]byte, reg Registry) (*Runbook, hcl.Diagnostics) {
 		varByName:   map[string]*Variable{},
 		localByName: map[string]*Local{},
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := sortedNames(files)
 	rb.Hash = hashSources(names, files)
 
 	var diags hcl.Diagnostics
 	var parsed []*hcl.File
 	for _, name := range names {
+		// A file that is not text, or nests deeper than the parser can
+		// recurse, gets one diagnostic and is not parsed at all.
+		if d := checkText(name, files[name]); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		if d := checkNesting(name, files[name]); d != nil {
+			diags = append(diags, d)
+			continue
+		}
 		f, d := hclsyntax.ParseConfig(files[name], name, hcl.InitialPos)
 		diags = append(diags, d...)
 		if f != nil {
@@ -132,6 +147,15 @@ func Parse(files map[string][]byte, reg Registry) (*Runbook, hcl.Diagnostics) {
 	}
 	rb.diags = diags
 	return rb, diags
+}
+
+func sortedNames(files map[string][]byte) []string {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func hashSources(names []string, files map[string][]byte) string {

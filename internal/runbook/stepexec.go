@@ -218,7 +218,7 @@ func (r *run) apply(n *Node, typ StepType, st settings, attempt int) (out cty.Va
 func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle) *StepContext {
 	sc := &StepContext{
 		RunID: r.opts.RunID, Address: n.Addr, Attempt: attempt, DryRun: r.opts.DryRun,
-		Target: r.opts.Target, Now: r.now,
+		Target: r.opts.Target, Now: r.now, Sensitive: r.secrets,
 		Progress: pr.report,
 		Log: func(line string) {
 			_ = r.emit(Event{Kind: StepLog, Node: n.Addr, Attempt: attempt, Line: line})

@@ -3,6 +3,7 @@ package steps
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -114,11 +115,15 @@ func (Exec) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (
 		return cty.NilVal, err
 	}
 	env := envPairs(cfg.GetAttr("env"))
-	m := newMasker(secretsOf(env))
+	var sensitive []string
 	logf := func(string) {}
-	if sc != nil && sc.Log != nil {
-		logf = sc.Log
+	if sc != nil {
+		sensitive = sc.Sensitive
+		if sc.Log != nil {
+			logf = sc.Log
+		}
 	}
+	m := newMasker(outputSecrets(env, sensitive, os.Environ()))
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = cfgString(cfg, "dir")
@@ -238,6 +243,37 @@ func secretsOf(env []envPair) []string {
 	for _, kv := range env {
 		if kv.secret && kv.value != "" {
 			out = append(out, kv.value)
+		}
+	}
+	return out
+}
+
+// outputSecrets is every value exec masks in a command's output before
+// cutting it: the command's secret environment entries whatever their
+// length, and what the journal and the engine would mask in a whole line —
+// the run's sensitive values and the secret-looking variables of this
+// process, which the command inherits — each also as it appears inside
+// JSON text. Masking them here, whole, is what keeps a piece of one from
+// surviving a line cut that the later redaction could no longer match.
+func outputSecrets(env []envPair, sensitive, environ []string) []string {
+	out := secretsOf(env)
+	add := func(v string) {
+		out = append(out, v)
+		if b, err := json.Marshal(v); err == nil {
+			if enc := string(b[1 : len(b)-1]); enc != v {
+				out = append(out, enc)
+			}
+		}
+	}
+	for _, v := range sensitive {
+		if len(v) >= redact.MinLiteral {
+			add(v)
+		}
+	}
+	for _, kv := range environ {
+		name, v, ok := strings.Cut(kv, "=")
+		if ok && redact.SecretName(name) && len(v) >= redact.MinEnvValue {
+			add(v)
 		}
 	}
 	return out
