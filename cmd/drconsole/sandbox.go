@@ -86,7 +86,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "drconsole sandbox serving on %s\n", srv.URL())
 	if !o.Empty {
 		fmt.Fprintf(stdout, "estate: seed %d, primary %s, DR %s, bucket %s, vault %s, DR group %s\n",
-			opts.Seed, opts.PrimaryRegion, opts.DRRegion, sandbox.ModelBucket, sandbox.BackupVault, sandbox.DRGroup)
+			opts.Seed, opts.PrimaryRegion, opts.DRRegion, opts.Names.ModelBucket, opts.Names.BackupVault, opts.Names.DRGroup)
 	}
 	fmt.Fprintln(stdout, "# point AWS tools at it:")
 	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s\n", srv.URL())

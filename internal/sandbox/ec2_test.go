@@ -111,7 +111,7 @@ func TestEC2SnapshotsProgressAndVolumes(t *testing.T) {
 
 	// CreateSnapshots covers every volume of the instance.
 	inst := must(c.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:Name"), Values: []string{sandbox.DataLoaderTag}}}}))(t)
+		{Name: aws.String("tag:Name"), Values: []string{sandbox.DefaultNames().DataLoader}}}}))(t)
 	if len(inst.Reservations) != 1 || len(inst.Reservations[0].Instances) != 1 {
 		t.Fatalf("data loader instance not found")
 	}

@@ -37,8 +37,13 @@ type Options struct {
 	Clock func() time.Time
 	// Faults are injected from the start.
 	Faults []Fault
-	// PrimaryRegion and DRRegion default to us-east-1 and us-west-2.
+	// PrimaryRegion and DRRegion default to Names' regions, else us-east-1
+	// and us-west-2.
 	PrimaryRegion, DRRegion string
+	// Names are what the seeded estate is called; empty fields take
+	// DefaultNames'. After defaults its regions are PrimaryRegion and
+	// DRRegion.
+	Names Names
 }
 
 // EstateSizes scale the seeded estate.
@@ -47,7 +52,7 @@ type EstateSizes struct {
 	VersionsPerModel  int // versions of each model's artifacts (default 24)
 	HistoryDays       int // how far back the model history reaches (default 120)
 	ObjectBytes       int // size of a seeded model artifact body (default 2048)
-	Volumes           int // dataset volumes tagged Name=ai-dataset (default 3)
+	Volumes           int // dataset volumes, tagged Name=Names.DatasetTag (default 3)
 	RecoveryPointDays int // days of daily recovery points (default 14)
 }
 
@@ -82,11 +87,19 @@ func (o Options) withDefaults() Options {
 		o.Clock = time.Now
 	}
 	if o.PrimaryRegion == "" {
-		o.PrimaryRegion = "us-east-1"
+		o.PrimaryRegion = o.Names.PrimaryRegion
 	}
 	if o.DRRegion == "" {
-		o.DRRegion = "us-west-2"
+		o.DRRegion = o.Names.DRRegion
 	}
+	o.Names = o.Names.withDefaults()
+	if o.PrimaryRegion == "" {
+		o.PrimaryRegion = o.Names.PrimaryRegion
+	}
+	if o.DRRegion == "" {
+		o.DRRegion = o.Names.DRRegion
+	}
+	o.Names.PrimaryRegion, o.Names.DRRegion = o.PrimaryRegion, o.DRRegion
 	o.Sizes = o.Sizes.withDefaults()
 	return o
 }
@@ -120,6 +133,9 @@ func (o Options) validate() error {
 	}
 	if o.PrimaryRegion == o.DRRegion {
 		return fmt.Errorf("sandbox options: primary and DR region are both %q", o.PrimaryRegion)
+	}
+	if err := o.Names.validate(); err != nil {
+		return err
 	}
 	for i, f := range o.Faults {
 		if err := f.validate(); err != nil {
