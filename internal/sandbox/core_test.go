@@ -357,7 +357,7 @@ func TestAdminEndpoint(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &est); err != nil {
 		t.Fatal(err)
 	}
-	if est.Volumes != 3 || est.FileSystems != 1 || est.Instances["us-east-1/"+sandbox.DefaultNames().PrimaryGroup] != 4 || len(est.Vaults) != 2 {
+	if est.Volumes != 4 || est.FileSystems != 1 || est.Instances["us-east-1/"+sandbox.DefaultNames().PrimaryGroup] != 4 || len(est.Vaults) != 2 {
 		t.Fatalf("estate: %+v", est)
 	}
 	if resp, _ := httpGet(t, e.srv.URL()+"/_sandbox/nothing"); resp.StatusCode != 404 {

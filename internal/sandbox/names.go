@@ -44,10 +44,13 @@ type Names struct {
 	DataLoader string `var:"data_loader"` // Name of the instance the dataset volumes attach to
 	PipelineFS string `var:"pipeline_fs"` // Name of the EFS file system
 
-	Alarm5xx        string `var:"alarm_5xx"`         // per region, follows the region's fleet
-	AlarmP99        string `var:"alarm_p99"`         // per region, follows the region's fleet
-	AlarmHealth     string `var:"alarm_health"`      // composite: ALARM(5xx) OR ALARM(p99), per region
-	AlarmDRCapacity string `var:"alarm_dr_capacity"` // DR region only
+	Alarm5xx string `var:"alarm_5xx"` // per region, follows the region's fleet
+	AlarmP99 string `var:"alarm_p99"` // per region, follows the region's fleet
+	// AlarmDRCapacity (DR region only) and AlarmHealth (composite:
+	// ALARM(5xx) OR ALARM(p99), per region) are dr_alarms in a variables
+	// file, in that order.
+	AlarmHealth     string `var:"-"`
+	AlarmDRCapacity string `var:"-"`
 }
 
 // DefaultNames are the names of the estate `drconsole sandbox` seeds
@@ -102,7 +105,9 @@ func (n Names) Vars() map[string]string {
 	t := reflect.TypeOf(n)
 	v := reflect.ValueOf(n)
 	for i := 0; i < t.NumField(); i++ {
-		out[t.Field(i).Tag.Get("var")] = v.Field(i).String()
+		if k := t.Field(i).Tag.Get("var"); k != "-" {
+			out[k] = v.Field(i).String()
+		}
 	}
 	out["dr_alarms"] = hclList(n.DRAlarms())
 	return out
@@ -190,7 +195,9 @@ func ParseNames(src []byte, filename string) (Names, error) {
 	nv := reflect.ValueOf(&n).Elem()
 	fields := map[string]int{}
 	for i := 0; i < nv.NumField(); i++ {
-		fields[nv.Type().Field(i).Tag.Get("var")] = i
+		if k := nv.Type().Field(i).Tag.Get("var"); k != "-" {
+			fields[k] = i
+		}
 	}
 	for name, a := range attrs {
 		i, known := fields[name]
@@ -243,4 +250,14 @@ func (n Names) validate() error {
 		return fmt.Errorf("sandbox names: models_prefix %q must end in /", n.ModelsPrefix)
 	}
 	return nil
+}
+
+// EstateVars is the variables file of the estate o would seed: its names
+// after defaults, in its regions.
+func EstateVars(o Options) ([]byte, error) {
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return o.Names.VarsFile(), nil
 }

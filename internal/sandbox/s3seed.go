@@ -55,6 +55,19 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 	if err := s.createBucket(n.ReplicaBucket, s.cfg.DRRegion, true, created); err != nil {
 		return fmt.Errorf("seed models: %w", err)
 	}
+	// The logs bucket has no versioning and no role: writes to it cannot be
+	// undone, which is why a restore must not be pointed at it.
+	if err := s.createBucket(n.LogsBucket, s.cfg.PrimaryRegion, false, created); err != nil {
+		return fmt.Errorf("seed models: %w", err)
+	}
+	for d := 3; d >= 1; d-- {
+		at := now.Add(-time.Duration(d) * 24 * time.Hour).Truncate(time.Hour)
+		body := []byte(fmt.Sprintf(`{"ts":%q,"level":"info","msg":"inference requests served","count":%d}`+"\n",
+			at.Format(time.RFC3339), 10000+d*997))
+		if _, err := s.putObjectAt(n.LogsBucket, "inference/"+at.Format("2006/01/02")+"/requests.jsonl", body, nil, at); err != nil {
+			return fmt.Errorf("seed logs: %w", err)
+		}
+	}
 	prio, prefix := 1, n.ModelsPrefix
 	cfg := &replicationConfig{Role: "arn:aws:iam::" + accountID + ":role/" + n.ModelBucket + "-replication",
 		Rules: []replicationRuleXML{{ID: n.ReplicationRule, Priority: &prio, Status: "Enabled",
@@ -116,6 +129,10 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	src := s.buckets[n.ModelBucket]
+	src.tags = map[string]string{roleTag: "model-artifacts", rpoTag: "1h", rtoTag: "30m"}
+	if r := s.buckets[n.ReplicaBucket]; r != nil {
+		r.tags = map[string]string{roleTag: "replica"}
+	}
 	src.replication = cfg
 	hdr := map[string]*contentHeaders{}
 	for i := range events {

@@ -48,6 +48,24 @@ func seedEstate(s3 *s3Service, e *estate, o *Options, now time.Time) error {
 		e.st.Volumes = append(e.st.Volumes, v)
 	}
 
+	// A scratch volume beside the datasets, unattached and of no role.
+	e.st.Volumes = append(e.st.Volumes, &volume{ID: e.newID("vol"), Region: p, AZ: p + "b", Size: 100, VolumeType: "gp3",
+		Created: now.Add(-3 * day).Truncate(time.Hour), Encrypted: true, Tags: []tag{{"Name", n.ScratchTag}, {"team", "ml-platform"}}})
+	// Plain EBS snapshots of the datasets, taken by hand rather than by AWS
+	// Backup: one each a day ago, and one of the first volume still
+	// pending, as a large snapshot is for hours.
+	for i, v := range vols {
+		e.st.Snapshots = append(e.st.Snapshots, &snapshot{ID: e.newID("snap"), Region: p, VolumeID: v.ID, VolumeSize: v.Size,
+			Description: "manual snapshot before reindexing", Start: now.Add(-day).Add(time.Duration(i) * time.Minute).Truncate(time.Second),
+			Tags: []tag{{"Name", n.DatasetTag}}})
+	}
+	if len(vols) > 0 {
+		const took = 5 * time.Hour
+		e.st.Snapshots = append(e.st.Snapshots, &snapshot{ID: e.newID("snap"), Region: p, VolumeID: vols[0].ID,
+			VolumeSize: vols[0].Size, Description: "manual snapshot", Duration: took,
+			Start: now.Add(-took * 42 / 100).Truncate(time.Second), Tags: []tag{{"Name", n.DatasetTag}}})
+	}
+
 	azs := func(r string) []string { return []string{r + "a", r + "b", r + "c"} }
 	primary := &asGroup{Name: n.PrimaryGroup, Region: p, LaunchTemplate: n.LaunchTemplate, Min: 2, Max: 8, Desired: 4,
 		AZs: azs(p), Created: longAgo, HealthCheckGracePeriod: 300, HealthType: "EC2", DefaultCooldown: 300,
@@ -56,7 +74,13 @@ func seedEstate(s3 *s3Service, e *estate, o *Options, now time.Time) error {
 	drg := &asGroup{Name: n.DRGroup, Region: dr, LaunchTemplate: n.LaunchTemplate, Min: 0, Max: 8, Desired: 0,
 		AZs: azs(dr), Created: longAgo, HealthCheckGracePeriod: 300, HealthType: "EC2", DefaultCooldown: 300,
 		Tags: []tag{{"service", "inference"}, {"role", "dr"}, {roleTag, "dr-fleet"}, {rtoTag, "30m"}}, ServiceLinkedRoleARN: primary.ServiceLinkedRoleARN}
-	e.st.Groups = append(e.st.Groups, primary, drg)
+	// A real estate holds more than the recovery path: a batch group in the
+	// DR region with no role, scaled in, which readers must not take for
+	// the DR fleet.
+	batch := &asGroup{Name: n.BatchGroup, Region: dr, LaunchTemplate: n.BatchGroup, Min: 0, Max: 16, Desired: 0,
+		AZs: azs(dr), Created: longAgo, HealthCheckGracePeriod: 300, HealthType: "EC2", DefaultCooldown: 300,
+		Tags: []tag{{"service", "batch"}}, ServiceLinkedRoleARN: primary.ServiceLinkedRoleARN}
+	e.st.Groups = append(e.st.Groups, primary, drg, batch)
 	e.reconcile(primary, longAgo)
 
 	for _, r := range []string{p, dr} {
