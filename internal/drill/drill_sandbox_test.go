@@ -120,10 +120,25 @@ func loadGameday(t *testing.T, reg runbook.Registry) *runbook.Runbook {
 }
 
 func (e *estate) gamedayVars() map[string]cty.Value {
-	return map[string]cty.Value{
+	return e.vars(map[string]cty.Value{
 		"restore_to":    cty.StringVal(e.srv.Now().Add(-50 * time.Hour).UTC().Format(time.RFC3339)),
 		"poll_interval": cty.StringVal("50ms"),
+	})
+}
+
+// vars are vals with the estate's names, as the runbooks' variables.
+func (e *estate) vars(vals map[string]cty.Value) map[string]cty.Value {
+	n := e.srv.Options().Names
+	out := map[string]cty.Value{"dr_alarms": cty.ListVal([]cty.Value{cty.StringVal(n.AlarmDRCapacity), cty.StringVal(n.AlarmHealth)})}
+	for k, v := range n.Vars() {
+		if k != "dr_alarms" {
+			out[k] = cty.StringVal(v)
+		}
 	}
+	for k, v := range vals {
+		out[k] = v
+	}
+	return out
 }
 
 // assertNothingLeft checks that production is as it was and no drill
@@ -395,9 +410,9 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	const runID = "20261122T184000Z-7011ba"
 	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.DefaultNames().ModelBucket, TargetPrefix: "drills/",
-		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: map[string]cty.Value{
+		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: e.vars(map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
-		}}})
+		})}})
 	if err != nil || out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
 		t.Fatalf("drill: %v %+v\n%s", err, out, ev.String())
 	}
@@ -422,9 +437,9 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 
 	// Without a drill target, the rollback is refused before it acts.
 	out, err = drill.Run(context.Background(), drill.Options{Runbook: rb,
-		Run: runbook.Options{RunID: "20261122T184100Z-7011bb", Registry: reg, AutoApprove: true, Vars: map[string]cty.Value{
+		Run: runbook.Options{RunID: "20261122T184100Z-7011bb", Registry: reg, AutoApprove: true, Vars: e.vars(map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
-		}}})
+		})}})
 	if err != nil || out.Result.Status != runbook.StatusFailed || !strings.Contains(out.Result.Err.Error(), "drill target") {
 		t.Fatalf("rollback drill without a target: %v %+v", err, out.Result)
 	}

@@ -257,3 +257,35 @@ func (v *Variable) validate(val cty.Value) hcl.Diagnostics {
 	}
 	return diags
 }
+
+// VarFileValues reads a variables file (HCL name = value lines) into
+// values as a --var flag takes them: a string as it is, anything else as
+// its HCL source text. A front end uses it to turn an estate's file into
+// VarInputs.Defaults shared by every runbook.
+func VarFileValues(path string) (map[string]string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read variables file: %w", err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse variables file: %w", diags)
+	}
+	attrs, diags := f.Body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse variables file: %w", diags)
+	}
+	out := make(map[string]string, len(attrs))
+	for name, a := range attrs {
+		val, d := a.Expr.Value(&hcl.EvalContext{Functions: functions(nil)})
+		if d.HasErrors() {
+			return nil, fmt.Errorf("variables file %s: %w", path, d)
+		}
+		if val.Type() == cty.String && val.IsKnown() && !val.IsNull() {
+			out[name] = val.AsString()
+			continue
+		}
+		out[name] = string(a.Expr.Range().SliceBytes(src))
+	}
+	return out, nil
+}

@@ -229,3 +229,30 @@ variable "token" {
 		t.Errorf("diagnostic shows a sensitive value: %s", all)
 	}
 }
+
+func TestVarFileValues(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "estate.vars")
+	src := "model_bucket = \"acme-ml-models\"\ndr_alarms = [\"a\", \"b\"]\ndesired = 3\n"
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := VarFileValues(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"model_bucket": "acme-ml-models", "dr_alarms": `["a", "b"]`, "desired": "3"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q; want %q", k, got[k], w)
+		}
+	}
+	// The values resolve as the file itself would.
+	rb := mustParse(t, varsRunbook, Registry{})
+	vals, diags := rb.ResolveVars(VarInputs{Defaults: got})
+	if diags.HasErrors() || !vals["desired"].RawEquals(cty.NumberIntVal(3)) {
+		t.Fatalf("resolve: %v %s", vals, diagList(diags))
+	}
+	if _, err := VarFileValues(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
