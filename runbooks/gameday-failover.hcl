@@ -6,19 +6,28 @@
 #   1. ebs_snapshot "datasets": snapshots the dataset volumes. In a drill the
 #      snapshots are tagged drconsole:drill=RUN_ID and deleted at teardown.
 #   2. s3_restore "models": restores models/ to var.restore_to. In a drill it
-#      restores into the drill target (ai-model-artifacts/drills/RUN_ID/models/)
+#      restores into the drill target (var.model_bucket/drills/RUN_ID/models/)
 #      and production is not touched; the drill prefix is emptied at teardown.
 #   3. backup_restore "models_backup": restores the model bucket's recovery
 #      point at var.restore_to into a new bucket (in a drill, a bucket named
 #      for the drill, deleted at teardown). It runs in parallel with 1 and 2.
-#   4. gate "failover", then asg_scale "serving": scales ai-inference-dr; a
+#   4. gate "failover", then asg_scale "serving": scales var.dr_group; a
 #      drill scales it back to its capacity before the drill at teardown.
-#   5. alarms_check "health": the DR region's alarms must be OK.
+#   5. alarms_check "health": the DR region's alarms (var.dr_alarms) must be OK.
 #
 # Variables:
 #   restore_to     (required) RFC 3339 time with a zone to restore to.
 #   dr_capacity    instances in the DR group (default 4).
 #   poll_interval  how often waits poll AWS (default "10s").
+#   primary_region, dr_region, model_bucket, dataset_tag, dr_group, dr_alarms,
+#   backup_vault   the estate's names (below).
+#
+# The estate's names are variables (primary_region, dr_region, model_bucket,
+# ...). Against the sandbox they need no setting: drconsole fills in the
+# sandbox's own names. To point the runbook at another estate, put its names
+# in a variables file (`drconsole sandbox --print-vars` writes one to start
+# from) and pass it with --var-file my-estate.vars; names this runbook does
+# not use are ignored with a warning.
 #
 # Rehearse it on the sandbox:
 #   drconsole sandbox &
@@ -33,7 +42,7 @@ runbook {
     rpo = "1h"
   }
   drill {
-    target_bucket = "ai-model-artifacts"
+    target_bucket = var.model_bucket
     target_prefix = "drills/"
   }
 }
@@ -59,10 +68,51 @@ variable "poll_interval" {
   description = "How often waits poll AWS"
 }
 
+variable "models_prefix" {
+  type        = string
+  default     = "models/"
+  description = "Prefix of the model artifacts in model_bucket"
+}
+
+variable "primary_region" {
+  type        = string
+  description = "Region the estate serves from"
+}
+
+variable "dr_region" {
+  type        = string
+  description = "Region the estate fails over to"
+}
+
+variable "model_bucket" {
+  type        = string
+  description = "Versioned bucket of the model artifacts, in primary_region"
+}
+
+variable "dataset_tag" {
+  type        = string
+  description = "Name tag of the dataset EBS volumes, in primary_region"
+}
+
+variable "dr_group" {
+  type        = string
+  description = "Auto-scaling group of the DR fleet, in dr_region"
+}
+
+variable "dr_alarms" {
+  type        = list(string)
+  description = "Alarms in dr_region that must be OK after the failover"
+}
+
+variable "backup_vault" {
+  type        = string
+  description = "AWS Backup vault holding the recovery points, in primary_region"
+}
+
 step "ebs_snapshot" "datasets" {
   description   = "Snapshot the dataset volumes before anything changes"
-  region        = "us-east-1"
-  volumes       = { tags = { Name = "ai-dataset" } }
+  region        = var.primary_region
+  volumes       = { tags = { Name = var.dataset_tag } }
   per_instance  = true
   wait_for      = "2h"
   poll_interval = var.poll_interval
@@ -71,9 +121,9 @@ step "ebs_snapshot" "datasets" {
 
 step "s3_restore" "models" {
   description = "Restore the model artifacts to their state at restore_to"
-  region      = "us-east-1"
-  bucket      = "ai-model-artifacts"
-  prefix      = "models/"
+  region      = var.primary_region
+  bucket      = var.model_bucket
+  prefix      = var.models_prefix
   to_time     = var.restore_to
   concurrency = 32
   depends_on  = [step.ebs_snapshot.datasets]
@@ -82,24 +132,24 @@ step "s3_restore" "models" {
 
 step "backup_restore" "models_backup" {
   description   = "Restore the model bucket from AWS Backup into a new bucket"
-  region        = "us-east-1"
-  vault         = "ai-dr-vault"
-  resource_arn  = "arn:aws:s3:::ai-model-artifacts"
+  region        = var.primary_region
+  vault         = var.backup_vault
+  resource_arn  = "arn:aws:s3:::${var.model_bucket}"
   to_time       = var.restore_to
-  target_bucket = "ai-model-artifacts-restored"
+  target_bucket = "${var.model_bucket}-restored"
   wait_for      = "12h"
   poll_interval = var.poll_interval
   timeout       = "13h"
 }
 
 gate "failover" {
-  prompt = "Restored ${step.s3_restore.models.copied} artifacts (backup job ${step.backup_restore.models_backup.restore_job_id}). Scale ai-inference-dr in us-west-2 to ${var.dr_capacity}?"
+  prompt = "Restored ${step.s3_restore.models.copied} artifacts (backup job ${step.backup_restore.models_backup.restore_job_id}). Scale ${var.dr_group} in ${var.dr_region} to ${var.dr_capacity}?"
 }
 
 step "asg_scale" "serving" {
   description   = "Bring the DR fleet up"
-  region        = "us-west-2"
-  group         = "ai-inference-dr"
+  region        = var.dr_region
+  group         = var.dr_group
   desired       = var.dr_capacity
   wait_for      = "20m"
   poll_interval = var.poll_interval
@@ -108,8 +158,8 @@ step "asg_scale" "serving" {
 
 step "alarms_check" "health" {
   description   = "Serving in the DR region is healthy"
-  region        = "us-west-2"
-  alarms        = ["ai-inference-dr-capacity", "ai-inference-health"]
+  region        = var.dr_region
+  alarms        = var.dr_alarms
   expect        = "OK"
   within        = "10m"
   poll_interval = var.poll_interval

@@ -2,7 +2,7 @@
 #
 # What it does:
 #   model_rollback "artifact": copies the chosen version of var.key in
-#   ai-model-artifacts over the key, so it becomes the current version again.
+#   var.model_bucket over the key, so it becomes the current version again.
 #   Choose the version by id (var.version_id) or by time (var.to_time: the
 #   version that was current then). The plan shows which version becomes
 #   current and which it replaces, with their times and user metadata (the
@@ -16,8 +16,15 @@
 #   version_id  the version to make current.
 #   to_time     RFC 3339 time with a zone: make current the version that was
 #               current then.
-#   bucket      the artifact bucket (default "ai-model-artifacts").
-#   region      its region (default "us-east-1").
+#   model_bucket, primary_region
+#               the artifact bucket and its region: the estate's names.
+#
+# The estate's names are variables (primary_region, dr_region, model_bucket,
+# ...). Against the sandbox they need no setting: drconsole fills in the
+# sandbox's own names. To point the runbook at another estate, put its names
+# in a variables file (`drconsole sandbox --print-vars` writes one to start
+# from) and pass it with --var-file my-estate.vars; names this runbook does
+# not use are ignored with a warning.
 #
 # Against the sandbox (what `make run` opens):
 #   drconsole sandbox &           # serves the estate on 127.0.0.1:5480
@@ -47,22 +54,20 @@ variable "to_time" {
   description = "RFC 3339 time: make current the version that was current then (or set version_id)"
 }
 
-variable "bucket" {
+variable "model_bucket" {
   type        = string
-  default     = "ai-model-artifacts"
-  description = "Bucket holding the artifact"
+  description = "Versioned bucket holding the artifact"
 }
 
-variable "region" {
+variable "primary_region" {
   type        = string
-  default     = "us-east-1"
   description = "Region of the bucket"
 }
 
 step "model_rollback" "artifact" {
   description = "Make the chosen version of the artifact current"
-  region      = var.region
-  bucket      = var.bucket
+  region      = var.primary_region
+  bucket      = var.model_bucket
   key         = var.key
   version_id  = var.version_id
   to_time     = var.to_time

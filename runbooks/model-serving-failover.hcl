@@ -2,21 +2,21 @@
 #
 # What it does, in order:
 #   1. ebs_snapshot "datasets": snapshots the dataset volumes (tag
-#      Name=ai-dataset) in us-east-1, crash-consistent per instance, and waits
+#      Name=var.dataset_tag) in var.primary_region, crash-consistent per instance, and waits
 #      until the snapshots are completed: the datasets as they were at the
 #      start of the incident, kept before anything changes.
-#   2. s3_restore "models": brings the model artifacts under models/ in
-#      ai-model-artifacts back to their state at var.restore_to. It only adds
+#   2. s3_restore "models": brings the model artifacts under var.models_prefix
+#      in var.model_bucket back to their state at var.restore_to. It only adds
 #      versions and delete markers (nothing is destroyed), and the journal
 #      records each key's previous version so the restore can be undone. The
 #      step is destructive: it asks for its own confirmation, showing the
 #      planned copies and deletes.
 #   3. gate "failover": the operator confirms scaling the DR fleet, seeing how
 #      many artifacts were restored.
-#   4. asg_scale "serving": scales ai-inference-dr in us-west-2 to
+#   4. asg_scale "serving": scales var.dr_group in var.dr_region to
 #      var.dr_capacity and waits until that many instances are InService.
-#   5. alarms_check "health": the DR region's capacity alarm and the composite
-#      serving-health alarm must be OK within 10 minutes.
+#   5. alarms_check "health": the alarms in var.dr_alarms (the DR region's
+#      capacity and serving-health alarms) must be OK within 10 minutes.
 #
 # Variables:
 #   restore_to     (required) RFC 3339 time with a zone to restore the model
@@ -24,6 +24,15 @@
 #   models_prefix  prefix of the artifacts to restore (default "models/").
 #   dr_capacity    instances to run in the DR region (default 4).
 #   poll_interval  how often waits poll AWS (default "10s").
+#   primary_region, dr_region, model_bucket, dataset_tag, dr_group, dr_alarms
+#                  the estate's names (below).
+#
+# The estate's names are variables (primary_region, dr_region, model_bucket,
+# ...). Against the sandbox they need no setting: drconsole fills in the
+# sandbox's own names. To point the runbook at another estate, put its names
+# in a variables file (`drconsole sandbox --print-vars` writes one to start
+# from) and pass it with --var-file my-estate.vars; names this runbook does
+# not use are ignored with a warning.
 #
 # Against the sandbox (what `make run` opens), whose model history reaches
 # back months from now:
@@ -56,7 +65,7 @@ variable "restore_to" {
 variable "models_prefix" {
   type        = string
   default     = "models/"
-  description = "Prefix of the model artifacts in ai-model-artifacts"
+  description = "Prefix of the model artifacts in model_bucket"
 }
 
 variable "dr_capacity" {
@@ -71,10 +80,40 @@ variable "poll_interval" {
   description = "How often waits poll AWS"
 }
 
+variable "primary_region" {
+  type        = string
+  description = "Region the estate serves from"
+}
+
+variable "dr_region" {
+  type        = string
+  description = "Region the estate fails over to"
+}
+
+variable "model_bucket" {
+  type        = string
+  description = "Versioned bucket of the model artifacts, in primary_region"
+}
+
+variable "dataset_tag" {
+  type        = string
+  description = "Name tag of the dataset EBS volumes, in primary_region"
+}
+
+variable "dr_group" {
+  type        = string
+  description = "Auto-scaling group of the DR fleet, in dr_region"
+}
+
+variable "dr_alarms" {
+  type        = list(string)
+  description = "Alarms in dr_region that must be OK after the failover"
+}
+
 step "ebs_snapshot" "datasets" {
   description   = "Snapshot the dataset volumes before anything changes"
-  region        = "us-east-1"
-  volumes       = { tags = { Name = "ai-dataset" } }
+  region        = var.primary_region
+  volumes       = { tags = { Name = var.dataset_tag } }
   per_instance  = true
   wait_for      = "2h"
   poll_interval = var.poll_interval
@@ -83,8 +122,8 @@ step "ebs_snapshot" "datasets" {
 
 step "s3_restore" "models" {
   description = "Restore the model artifacts to their state at restore_to"
-  region      = "us-east-1"
-  bucket      = "ai-model-artifacts"
+  region      = var.primary_region
+  bucket      = var.model_bucket
   prefix      = var.models_prefix
   to_time     = var.restore_to
   concurrency = 32
@@ -93,13 +132,13 @@ step "s3_restore" "models" {
 }
 
 gate "failover" {
-  prompt = "Restored ${step.s3_restore.models.copied} artifacts and removed ${step.s3_restore.models.deleted} (${step.s3_restore.models.unchanged} already right). Scale ai-inference-dr in us-west-2 to ${var.dr_capacity}?"
+  prompt = "Restored ${step.s3_restore.models.copied} artifacts and removed ${step.s3_restore.models.deleted} (${step.s3_restore.models.unchanged} already right). Scale ${var.dr_group} in ${var.dr_region} to ${var.dr_capacity}?"
 }
 
 step "asg_scale" "serving" {
   description   = "Bring the DR fleet up"
-  region        = "us-west-2"
-  group         = "ai-inference-dr"
+  region        = var.dr_region
+  group         = var.dr_group
   desired       = var.dr_capacity
   wait_for      = "20m"
   poll_interval = var.poll_interval
@@ -108,8 +147,8 @@ step "asg_scale" "serving" {
 
 step "alarms_check" "health" {
   description   = "Serving in the DR region is healthy"
-  region        = "us-west-2"
-  alarms        = ["ai-inference-dr-capacity", "ai-inference-health"]
+  region        = var.dr_region
+  alarms        = var.dr_alarms
   expect        = "OK"
   within        = "10m"
   poll_interval = var.poll_interval

@@ -2,7 +2,7 @@
 #
 # What it does:
 #   backup_restore "resource": finds the recovery point of var.resource_arn in
-#   the vault ai-dr-vault nearest before var.restore_to (a continuous backup
+#   the vault var.backup_vault nearest before var.restore_to (a continuous backup
 #   whose window covers that time when there is one: it restores to the time
 #   exactly), starts a restore job and waits until it is COMPLETED. The
 #   restore always creates a new resource and leaves the original alone: for
@@ -15,12 +15,22 @@
 # Variables:
 #   restore_to         (required) RFC 3339 time with a zone.
 #   resource_arn       what to restore (default the model bucket,
-#                      arn:aws:s3:::ai-model-artifacts; a dataset volume is
-#                      arn:aws:ec2:us-east-1:ACCOUNT:volume/vol-...).
+#                      arn:aws:s3:::MODEL_BUCKET; a dataset volume is
+#                      arn:aws:ec2:REGION:ACCOUNT:volume/vol-...).
 #   target_bucket      new bucket for an S3 restore (default: the source
 #                      bucket's name with a suffix fixed by the run).
-#   availability_zone  zone of a restored EBS volume (default "us-east-1a").
+#   availability_zone  zone of a restored EBS volume (default: zone a of
+#                      primary_region).
 #   poll_interval      how often the wait polls (default "30s").
+#   primary_region, backup_vault, model_bucket
+#                      the estate's names.
+#
+# The estate's names are variables (primary_region, dr_region, model_bucket,
+# ...). Against the sandbox they need no setting: drconsole fills in the
+# sandbox's own names. To point the runbook at another estate, put its names
+# in a variables file (`drconsole sandbox --print-vars` writes one to start
+# from) and pass it with --var-file my-estate.vars; names this runbook does
+# not use are ignored with a warning.
 #
 # Against the sandbox (what `make run` opens):
 #   drconsole sandbox &           # serves the estate on 127.0.0.1:5480
@@ -28,7 +38,7 @@
 #   drconsole plan runbooks/restore-from-backup.hcl --var restore_to=$T
 #   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=$T
 #   drconsole run  runbooks/restore-from-backup.hcl --var restore_to=$T \
-#     --var resource_arn=arn:aws:ec2:us-east-1:123456789012:volume/vol-...   # a dataset volume
+#     --var resource_arn=arn:aws:ec2:REGION:123456789012:volume/vol-...   # a dataset volume
 # The console's Recovery points view lists the points this would choose from.
 
 runbook {
@@ -50,8 +60,8 @@ variable "restore_to" {
 
 variable "resource_arn" {
   type        = string
-  default     = "arn:aws:s3:::ai-model-artifacts"
-  description = "ARN of the backed-up resource: the model bucket, a dataset volume or the pipeline file system"
+  default     = null
+  description = "ARN of the backed-up resource: a dataset volume or the pipeline file system (default: the model bucket)"
 }
 
 variable "target_bucket" {
@@ -62,8 +72,8 @@ variable "target_bucket" {
 
 variable "availability_zone" {
   type        = string
-  default     = "us-east-1a"
-  description = "Zone of a restored EBS volume"
+  default     = null
+  description = "Zone of a restored EBS volume (default: zone a of primary_region)"
 }
 
 variable "poll_interval" {
@@ -72,14 +82,29 @@ variable "poll_interval" {
   description = "How often the wait for the restore job polls"
 }
 
+variable "primary_region" {
+  type        = string
+  description = "Region the estate serves from"
+}
+
+variable "backup_vault" {
+  type        = string
+  description = "AWS Backup vault holding the recovery points, in primary_region"
+}
+
+variable "model_bucket" {
+  type        = string
+  description = "Versioned bucket of the model artifacts, in primary_region"
+}
+
 step "backup_restore" "resource" {
   description       = "Restore the recovery point nearest before restore_to into a new resource"
-  region            = "us-east-1"
-  vault             = "ai-dr-vault"
-  resource_arn      = var.resource_arn
+  region            = var.primary_region
+  vault             = var.backup_vault
+  resource_arn      = coalesce(var.resource_arn, "arn:aws:s3:::${var.model_bucket}")
   to_time           = var.restore_to
   target_bucket     = var.target_bucket
-  availability_zone = var.availability_zone
+  availability_zone = coalesce(var.availability_zone, "${var.primary_region}a")
   wait_for          = "12h"
   poll_interval     = var.poll_interval
   timeout           = "13h"

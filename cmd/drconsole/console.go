@@ -14,6 +14,7 @@ import (
 	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
+	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/runner"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
@@ -37,6 +38,9 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var o options
 	fs := newFlags("", &o, withTarget|withState|withConsole, stderr, "")
 	fs.Init("drconsole", flag.ContinueOnError)
+	var varFiles listFlag
+	fs.Var(&varFiles, "var-file", "variables `file` (NAME = VALUE lines) every run starts from, e.g. the estate's names; repeatable")
+	sandboxNames := fs.String("sandbox-names", "", "seed the embedded sandbox under the names in this variables `file` (see drconsole sandbox --names)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: drconsole [flags]\nOpens the console (on the embedded sandbox unless --target aws).\n\n")
 		fs.PrintDefaults()
@@ -72,9 +76,23 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	// Faults are injected only into the embedded sandbox; against AWS
 	// (or another endpoint) a drill asking for them is refused.
 	var injector drill.Injector
+	var defaults map[string]string
 	if t == awsx.TargetSandbox && o.endpoint == "" {
 		so := consoleSandbox()
 		so.PrimaryRegion, so.DRRegion = primary, o.drRegion
+		if *sandboxNames != "" {
+			if so.Names, err = sandbox.ReadNames(*sandboxNames); err != nil {
+				fmt.Fprintf(stderr, "drconsole: --sandbox-names: %v\n", err)
+				return exitUsage
+			}
+			// The file's regions hold unless a flag says otherwise.
+			so.PrimaryRegion, so.DRRegion = o.region, ""
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "dr-region" {
+					so.DRRegion = o.drRegion
+				}
+			})
+		}
 		srv, err := sandbox.New(so)
 		if err == nil {
 			err = srv.Start(ctx, "127.0.0.1:0")
@@ -86,6 +104,25 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		defer srv.Close()
 		sandboxURL = srv.URL()
 		injector = drill.ServerInjector{Server: srv}
+		names := srv.Options().Names
+		primary, o.drRegion = names.PrimaryRegion, names.DRRegion
+		defaults = names.Vars()
+	} else if *sandboxNames != "" {
+		fmt.Fprintln(stderr, "drconsole: --sandbox-names names the embedded sandbox's estate; point runs at another estate with --var-file")
+		return exitUsage
+	}
+	for _, path := range varFiles {
+		vals, err := runbook.VarFileValues(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole: --var-file: %v\n", err)
+			return exitUsage
+		}
+		if defaults == nil {
+			defaults = map[string]string{}
+		}
+		for k, v := range vals {
+			defaults[k] = v
+		}
 	}
 
 	calls := tui.NewCallLog(0)
@@ -112,7 +149,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		Registry:    steps.Registry(steps.Deps{AWS: clients}),
 		DryRegistry: steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),
 		Store:       store, Target: t.String(), Operator: operator(), Host: hostname(),
-		Env: os.Environ(), Injector: injector,
+		Env: os.Environ(), Injector: injector, Defaults: defaults,
 	}
 	m := tui.New(ctx, tui.Options{
 		Target: t.String(), Profile: o.profile, PrimaryRegion: primary, DRRegion: o.drRegion,

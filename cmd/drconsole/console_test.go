@@ -139,7 +139,9 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	c.keys("Down", "Down", "Down", "C-u")
 	c.text("1s")
 	c.waitText("> 1s█")
-	c.keys("Enter")
+	// The estate's variables follow, filled from the sandbox's names:
+	// enter on the last one plans.
+	c.keys("Down", "Down", "Down", "Down", "Down", "Down", "Enter")
 	c.waitText("plan SUCCEEDED")
 
 	c.keys("x")

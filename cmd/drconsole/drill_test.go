@@ -46,7 +46,7 @@ func drillLeftovers(t *testing.T, cfg aws.Config) (versions int, buckets []strin
 	t.Helper()
 	ctx := context.Background()
 	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	out, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.ModelBucket), Prefix: aws.String("drills/")})
+	out, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Prefix: aws.String("drills/")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func drillLeftovers(t *testing.T, cfg aws.Config) (versions int, buckets []strin
 		}
 	}
 	as := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.Region = "us-west-2" })
-	g, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}})
+	g, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DefaultNames().DRGroup}})
 	if err != nil || len(g.AutoScalingGroups) != 1 {
 		t.Fatalf("describe DR group: %v", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/drconsole/drconsole/internal/output"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/runner"
+	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -107,6 +108,10 @@ func newService(o *options, journalled bool) (*runner.Service, error) {
 		ep := sandboxURL(o)
 		svc.Preflight = func(ctx context.Context) error { return checkSandbox(ctx, ep) }
 		svc.Injector = drill.AdminInjector{URL: ep}
+		// The sandbox's estate needs no variables file; one seeded under
+		// other names (sandbox --names FILE) is pointed at with
+		// --var-file FILE, whose values win over these.
+		svc.Defaults = sandbox.DefaultNames().Vars()
 	}
 	if journalled {
 		if svc.Store, err = openStore(o); err != nil {

@@ -42,6 +42,8 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		faults  faultFlags
 		snapDur = fs.Duration("snapshot-duration", 0, "how long EBS snapshots and backup jobs take (default 2m)")
 		restDur = fs.Duration("restore-duration", 0, "how long backup restore jobs take (default 3m)")
+		names   = fs.String("names", "", "seed the estate under the names in this variables `file` (NAME = VALUE lines, as --var-file takes)")
+		print   = fs.Bool("print-vars", false, "write the variables file of the estate (its names, for --var-file and --names) to stdout and exit")
 	)
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the generated estate")
 	fs.BoolVar(&o.Empty, "empty", false, "start with no estate")
@@ -54,6 +56,10 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: drconsole sandbox [flags]")
 		fmt.Fprintln(stderr, "Serves an AWS-compatible disaster-recovery estate on loopback until interrupted.")
+		fmt.Fprintln(stderr, "The estate's names are those of `drconsole sandbox --print-vars`; to seed it under others:")
+		fmt.Fprintln(stderr, "  drconsole sandbox --print-vars > my-estate.vars   # edit the names")
+		fmt.Fprintln(stderr, "  drconsole sandbox --names my-estate.vars &")
+		fmt.Fprintln(stderr, "  drconsole run runbooks/model-serving-failover.hcl --var-file my-estate.vars --var restore_to=...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +75,23 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Faults = faults
 	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
+	if *names != "" {
+		n, err := sandbox.ReadNames(*names)
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole sandbox: --names: %v\n", err)
+			return 2
+		}
+		o.Names = n
+	}
+	if *print {
+		v, err := sandbox.EstateVars(o)
+		if err != nil {
+			fmt.Fprintf(stderr, "drconsole sandbox: %v\n", err)
+			return 2
+		}
+		stdout.Write(v)
+		return 0
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -86,7 +109,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "drconsole sandbox serving on %s\n", srv.URL())
 	if !o.Empty {
 		fmt.Fprintf(stdout, "estate: seed %d, primary %s, DR %s, bucket %s, vault %s, DR group %s\n",
-			opts.Seed, opts.PrimaryRegion, opts.DRRegion, sandbox.ModelBucket, sandbox.BackupVault, sandbox.DRGroup)
+			opts.Seed, opts.PrimaryRegion, opts.DRRegion, opts.Names.ModelBucket, opts.Names.BackupVault, opts.Names.DRGroup)
 	}
 	fmt.Fprintln(stdout, "# point AWS tools at it:")
 	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s\n", srv.URL())

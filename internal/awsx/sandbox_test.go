@@ -68,7 +68,7 @@ func TestReadOnlyGuardAgainstSandbox(t *testing.T) {
 
 	reads := map[string]func() error{
 		"ListObjectVersions": func() error {
-			return ListVersions(ctx, s3c, VersionListing{Bucket: sandbox.ModelBucket, MaxKeys: 50}, func([]pitr.Entry) error { return nil })
+			return ListVersions(ctx, s3c, VersionListing{Bucket: sandbox.DefaultNames().ModelBucket, MaxKeys: 50}, func([]pitr.Entry) error { return nil })
 		},
 		"DescribeVolumes": func() error { _, err := ec2c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{}); return err },
 		"DescribeAutoScalingGroups": func() error {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -96,7 +97,11 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	d := runbook.Drill{ID: o.Run.RunID}
 	if rb.Drill != nil {
-		d.TargetBucket, d.TargetPrefix = rb.Drill.TargetBucket, rb.Drill.TargetPrefix
+		var diags hcl.Diagnostics
+		d.TargetBucket, d.TargetPrefix, diags = rb.Drill.Resolve(o.Run.Vars)
+		if diags.HasErrors() {
+			return nil, &runbook.DiagError{What: "drill target", Diags: diags, Sources: rb.Files}
+		}
 	}
 	if o.TargetBucket != "" {
 		d.TargetBucket, d.TargetPrefix = o.TargetBucket, o.TargetPrefix

@@ -72,7 +72,7 @@ func (e *estate) listing(t *testing.T, bucket, prefix string) []string {
 func (e *estate) drCapacity(t *testing.T) (minSize, maxSize, desired int32) {
 	t.Helper()
 	c := autoscaling.NewFromConfig(e.cfg, func(o *autoscaling.Options) { o.Region = "us-west-2" })
-	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}})
+	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DefaultNames().DRGroup}})
 	if err != nil || len(out.AutoScalingGroups) != 1 {
 		t.Fatalf("describe DR group: %v", err)
 	}
@@ -120,20 +120,35 @@ func loadGameday(t *testing.T, reg runbook.Registry) *runbook.Runbook {
 }
 
 func (e *estate) gamedayVars() map[string]cty.Value {
-	return map[string]cty.Value{
+	return e.vars(map[string]cty.Value{
 		"restore_to":    cty.StringVal(e.srv.Now().Add(-50 * time.Hour).UTC().Format(time.RFC3339)),
 		"poll_interval": cty.StringVal("50ms"),
+	})
+}
+
+// vars are vals with the estate's names, as the runbooks' variables.
+func (e *estate) vars(vals map[string]cty.Value) map[string]cty.Value {
+	n := e.srv.Options().Names
+	out := map[string]cty.Value{"dr_alarms": cty.ListVal([]cty.Value{cty.StringVal(n.AlarmDRCapacity), cty.StringVal(n.AlarmHealth)})}
+	for k, v := range n.Vars() {
+		if k != "dr_alarms" {
+			out[k] = cty.StringVal(v)
+		}
 	}
+	for k, v := range vals {
+		out[k] = v
+	}
+	return out
 }
 
 // assertNothingLeft checks that production is as it was and no drill
 // resource remains.
 func (e *estate) assertNothingLeft(t *testing.T, runID string, models []string, minSize, maxSize, desired int32) {
 	t.Helper()
-	if got := e.listing(t, sandbox.ModelBucket, "models/"); !slices.Equal(got, models) {
+	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/"); !slices.Equal(got, models) {
 		t.Errorf("models/ changed: %d entries before, %d after", len(models), len(got))
 	}
-	if got := e.listing(t, sandbox.ModelBucket, "drills/"); len(got) != 0 {
+	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/"); len(got) != 0 {
 		t.Errorf("drill prefix not empty after teardown: %v", got[:min(5, len(got))])
 	}
 	if got := e.drillBuckets(t); len(got) != 0 {
@@ -149,7 +164,7 @@ func (e *estate) assertNothingLeft(t *testing.T, runID string, models []string, 
 
 func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 	e := newEstate(t)
-	models := e.listing(t, sandbox.ModelBucket, "models/")
+	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
 	if len(models) == 0 {
 		t.Fatal("the sandbox has no model artifacts")
 	}
@@ -261,7 +276,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 
 func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 	e := newEstate(t)
-	models := e.listing(t, sandbox.ModelBucket, "models/")
+	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
 	mn, mx, desired := e.drCapacity(t)
 	reg := e.registry()
 	rb := loadGameday(t, reg)
@@ -306,7 +321,7 @@ func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 // and running it again is harmless.
 func TestDrillTeardownAfterInterruption(t *testing.T) {
 	e := newEstate(t)
-	models := e.listing(t, sandbox.ModelBucket, "models/")
+	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
 	mn, mx, desired := e.drCapacity(t)
 	reg := e.registry()
 	rb := loadGameday(t, reg)
@@ -326,7 +341,7 @@ func TestDrillTeardownAfterInterruption(t *testing.T) {
 	if res.Status != runbook.StatusCancelled {
 		t.Fatalf("run %s, want cancelled\n%s", res.Status, ev.String())
 	}
-	if len(e.listing(t, sandbox.ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
+	if len(e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
 		t.Fatal("the interrupted drill left nothing to tear down")
 	}
 	if _, _, d := e.drCapacity(t); d == desired {
@@ -384,7 +399,7 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	models := e.listing(t, sandbox.ModelBucket, "models/")
+	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
 	var key string
 	for _, l := range models {
 		if f := strings.Fields(l); f[0] == "v" {
@@ -394,10 +409,10 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	}
 	const runID = "20261122T184000Z-7011ba"
 	ev := &eventlog.Log{}
-	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.ModelBucket, TargetPrefix: "drills/",
-		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: map[string]cty.Value{
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.DefaultNames().ModelBucket, TargetPrefix: "drills/",
+		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: e.vars(map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
-		}}})
+		})}})
 	if err != nil || out.Result.Status != runbook.StatusSucceeded || out.TeardownErr != nil {
 		t.Fatalf("drill: %v %+v\n%s", err, out, ev.String())
 	}
@@ -410,10 +425,10 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	if !copied {
 		t.Errorf("teardown did not delete the drill copy of %s:\n%s", key, ev.String())
 	}
-	if got := e.listing(t, sandbox.ModelBucket, "models/"); !slices.Equal(got, models) {
+	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/"); !slices.Equal(got, models) {
 		t.Error("the rollback drill changed models/")
 	}
-	if got := e.listing(t, sandbox.ModelBucket, "drills/"); len(got) != 0 {
+	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/"); len(got) != 0 {
 		t.Errorf("drill copy left: %v", got)
 	}
 	if out.Report.RPO.Achieved < 40*time.Hour || len(out.Report.RecoveryPoints) != 1 {
@@ -422,9 +437,9 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 
 	// Without a drill target, the rollback is refused before it acts.
 	out, err = drill.Run(context.Background(), drill.Options{Runbook: rb,
-		Run: runbook.Options{RunID: "20261122T184100Z-7011bb", Registry: reg, AutoApprove: true, Vars: map[string]cty.Value{
+		Run: runbook.Options{RunID: "20261122T184100Z-7011bb", Registry: reg, AutoApprove: true, Vars: e.vars(map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
-		}}})
+		})}})
 	if err != nil || out.Result.Status != runbook.StatusFailed || !strings.Contains(out.Result.Err.Error(), "drill target") {
 		t.Fatalf("rollback drill without a target: %v %+v", err, out.Result)
 	}

@@ -78,7 +78,7 @@ func (e *estate) run(t *testing.T, name string, dry bool, vars map[string]string
 	for k, v := range vars {
 		flags = append(flags, k+"="+v)
 	}
-	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: flags})
+	vals, diags := rb.ResolveVars(runbook.VarInputs{Flags: flags, Defaults: e.srv.Options().Names.Vars()})
 	if diags.HasErrors() {
 		t.Fatalf("variables of %s: %s", name, diags.Error())
 	}

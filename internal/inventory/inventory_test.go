@@ -204,7 +204,8 @@ func TestFleetAlarmsIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 1 || groups[0].Name != "ai-inference-dr" {
+	// The DR fleet and the batch group beside it, sorted by name.
+	if len(groups) != 2 || groups[0].Name != "ai-inference-dr" || groups[1].Name != "batch-workers" {
 		t.Fatalf("groups: %+v", groups)
 	}
 	alarms, err := inventory.Alarms(ctx, c, "us-west-2")

@@ -72,7 +72,7 @@ type StepContext struct {
 // Change is one thing a step would do, as Plan returns it.
 type Change struct {
 	Action string `json:"action"`           // e.g. "CopyObject", "SetDesiredCapacity", "exec"
-	Target string `json:"target"`           // e.g. "ai-model-artifacts/models/a.bin"
+	Target string `json:"target"`           // e.g. "my-models/models/a.bin"
 	Detail string `json:"detail,omitempty"` // e.g. "<- version 3HL4kq", "0 -> 4"
 }
 

@@ -88,11 +88,11 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 			diags = append(diags, d...)
 			dt := &DrillTarget{}
 			if a := c.Attributes["target_bucket"]; a != nil {
-				dt.TargetBucket, d = p.constString(a, "drill target_bucket")
+				dt.TargetBucket, dt.TargetBucketExpr, d = p.drillString(a, "drill target_bucket")
 				diags = append(diags, d...)
 			}
 			if a := c.Attributes["target_prefix"]; a != nil {
-				dt.TargetPrefix, d = p.constString(a, "drill target_prefix")
+				dt.TargetPrefix, dt.TargetPrefixExpr, d = p.drillString(a, "drill target_prefix")
 				diags = append(diags, d...)
 			}
 			for _, fb := range c.Blocks {
@@ -155,4 +155,25 @@ func (p *parser) decodeFault(b *hcl.Block) (DrillFault, hcl.Diagnostics) {
 			Detail: "Set after (from the drill's start) or at_step (when a step starts), not both.", Subject: &b.DefRange})
 	}
 	return f, diags
+}
+
+// drillString decodes a drill target attribute: a constant, or an
+// expression of the runbook's variables (the estate's bucket), kept to be
+// evaluated when the drill's variables are known.
+func (p *parser) drillString(a *hcl.Attribute, what string) (string, hcl.Expression, hcl.Diagnostics) {
+	refs := a.Expr.Variables()
+	if len(refs) == 0 {
+		s, d := p.constString(a, what)
+		return s, nil, d
+	}
+	var diags hcl.Diagnostics
+	for _, t := range refs {
+		if t.RootName() != "var" {
+			rng := t.SourceRange()
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference",
+				Detail:  fmt.Sprintf("The %s may refer only to variables (var.NAME).", what),
+				Subject: &rng})
+		}
+	}
+	return "", a.Expr, diags
 }

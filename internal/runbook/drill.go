@@ -30,7 +30,7 @@ type DrillPlan struct {
 	Config cty.Value
 	// Redirects says, in words the operator reads before anything runs,
 	// what the drill changed: "restore into drills/RUN/models/ instead of
-	// ai-model-artifacts/models/".
+	// my-models/models/".
 	Redirects []Change
 	// State is what teardown needs beyond the configuration and outputs,
 	// read before the step acts (a group's capacity). It is journalled

@@ -1,12 +1,14 @@
 package runbook
 
 import (
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // BlastRadiuser is implemented by destructive step types that can name what
@@ -99,6 +101,10 @@ type Objectives struct {
 type DrillTarget struct {
 	TargetBucket string
 	TargetPrefix string
+	// TargetBucketExpr and TargetPrefixExpr are set instead when the
+	// runbook says them with variables (target_bucket = var.model_bucket):
+	// Resolve evaluates them.
+	TargetBucketExpr, TargetPrefixExpr hcl.Expression
 	// Faults are injected into the sandbox while the drill runs.
 	Faults []DrillFault
 }
@@ -210,4 +216,31 @@ func (rb *Runbook) NewDiagnosticWriter(w io.Writer, color bool, width uint) hcl.
 		files = rb.Files
 	}
 	return hcl.NewDiagnosticTextWriter(w, files, width, color)
+}
+
+// Resolve returns the drill target's bucket and prefix for a run whose
+// variables are vars.
+func (dt *DrillTarget) Resolve(vars map[string]cty.Value) (bucket, prefix string, diags hcl.Diagnostics) {
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vars)}, Functions: functions(nil)}
+	eval := func(lit string, expr hcl.Expression, what string) string {
+		if expr == nil {
+			return lit
+		}
+		v, d := expr.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return ""
+		}
+		v, err := convert.Convert(v, cty.String)
+		if err != nil || v.IsNull() || !v.IsKnown() {
+			rng := expr.Range()
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid drill target",
+				Detail: fmt.Sprintf("The %s must be a string.", what), Subject: &rng})
+			return ""
+		}
+		return v.AsString()
+	}
+	bucket = eval(dt.TargetBucket, dt.TargetBucketExpr, "drill target_bucket")
+	prefix = eval(dt.TargetPrefix, dt.TargetPrefixExpr, "drill target_prefix")
+	return bucket, prefix, diags
 }

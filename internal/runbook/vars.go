@@ -18,9 +18,14 @@ import (
 const VarEnvPrefix = "DRCONSOLE_VAR_"
 
 // VarInputs are the places variable values come from. Later sources win:
-// defaults, then Env, then Files in order, then Flags in order.
+// the runbook's defaults, then Defaults, then Env, then Files in order,
+// then Flags in order.
 type VarInputs struct {
-	Flags []string // "name=value" from --var
+	// Defaults are the front end's values for variables it knows about
+	// (the estate's names), taken as Env's are. Variables the runbook does
+	// not declare are ignored: the same defaults serve every runbook.
+	Defaults map[string]string
+	Flags    []string // "name=value" from --var
 	// FlagName is how diagnostics name where Flags came from: "--var"
 	// when empty; the console says "field".
 	FlagName string
@@ -41,6 +46,20 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 	// parse, so they are not also reported missing.
 	given := map[string]bool{}
 
+	defNames := keys(in.Defaults)
+	sort.Strings(defNames)
+	for _, name := range defNames {
+		v := rb.varByName[name]
+		if v == nil {
+			continue
+		}
+		given[name] = true
+		cv, d := parseCLIValue(v, in.Defaults[name], "default of variable "+name)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			raw[name], where[name] = cv, nil
+		}
+	}
 	for _, kv := range in.Env {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(name, VarEnvPrefix) {
@@ -81,9 +100,12 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 		for _, name := range names {
 			a := attrs[name]
 			if rb.varByName[name] == nil {
+				// A variables file may serve many runbooks (an estate's
+				// names), so, as Terraform does for tfvars, a value no
+				// variable takes is a warning.
 				rng := a.NameRange
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-					Detail:  fmt.Sprintf("The runbook declares no variable %q.%s", name, didYouMean(name, keys(rb.varByName))),
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Value for undeclared variable",
+					Detail:  fmt.Sprintf("The runbook declares no variable %q; the value is ignored.%s", name, didYouMean(name, keys(rb.varByName))),
 					Subject: &rng})
 				continue
 			}
@@ -234,4 +256,36 @@ func (v *Variable) validate(val cty.Value) hcl.Diagnostics {
 			Detail: fmt.Sprintf("var.%s: %s", v.Name, msg), Subject: &rng})
 	}
 	return diags
+}
+
+// VarFileValues reads a variables file (HCL name = value lines) into
+// values as a --var flag takes them: a string as it is, anything else as
+// its HCL source text. A front end uses it to turn an estate's file into
+// VarInputs.Defaults shared by every runbook.
+func VarFileValues(path string) (map[string]string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read variables file: %w", err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse variables file: %w", diags)
+	}
+	attrs, diags := f.Body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse variables file: %w", diags)
+	}
+	out := make(map[string]string, len(attrs))
+	for name, a := range attrs {
+		val, d := a.Expr.Value(&hcl.EvalContext{Functions: functions(nil)})
+		if d.HasErrors() {
+			return nil, fmt.Errorf("variables file %s: %w", path, d)
+		}
+		if val.Type() == cty.String && val.IsKnown() && !val.IsNull() {
+			out[name] = val.AsString()
+			continue
+		}
+		out[name] = string(a.Expr.Range().SliceBytes(src))
+	}
+	return out, nil
 }

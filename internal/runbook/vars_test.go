@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -106,12 +107,6 @@ func TestResolveVars(t *testing.T) {
 			wantErr: `the runbook declares no variable "desird". Did you mean "desired"?`,
 		},
 		{
-			name:     "undeclared in a file",
-			in:       VarInputs{Files: []string{badFile}},
-			wantErr:  `declares no variable "regoin". Did you mean "region"?`,
-			wantLine: 2, wantCol: 1,
-		},
-		{
 			name:    "flag without equals",
 			in:      VarInputs{Flags: []string{"desired"}},
 			wantErr: `"desired" is not NAME=VALUE`,
@@ -154,6 +149,72 @@ func TestResolveVars(t *testing.T) {
 	}
 }
 
+// A variables file may serve many runbooks: a value no variable takes is
+// a warning that names it, while the same name in a --var flag is an error.
+func TestUndeclaredInFileWarns(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "estate.vars")
+	if err := os.WriteFile(file, []byte("desired = 2\nregoin = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rb := mustParse(t, varsRunbook, Registry{})
+	got, diags := rb.ResolveVars(VarInputs{Files: []string{file}})
+	if diags.HasErrors() {
+		t.Fatal(diagList(diags))
+	}
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning ||
+		!strings.Contains(diags[0].Detail, `declares no variable "regoin"; the value is ignored. Did you mean "region"?`) {
+		t.Fatalf("diagnostics %s; want one warning about regoin", diagList(diags))
+	}
+	if s := diags[0].Subject; s == nil || s.Start.Line != 2 || s.Start.Column != 1 {
+		t.Errorf("subject %v; want line 2 column 1", s)
+	}
+	if !got["desired"].RawEquals(cty.NumberIntVal(2)) {
+		t.Errorf("desired = %#v", got["desired"])
+	}
+	_, diags = rb.ResolveVars(VarInputs{Files: []string{file}, Flags: []string{"regoin=x"}})
+	if !diags.HasErrors() || !strings.Contains(diagList(diags), `--var regoin: the runbook declares no variable "regoin"`) {
+		t.Fatalf("undeclared --var: %s; want an error", diagList(diags))
+	}
+}
+
+// Defaults sit above the runbook's defaults and below the environment,
+// files and flags; undeclared ones are ignored without a word.
+func TestResolveVarsDefaults(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.vars")
+	if err := os.WriteFile(file, []byte("desired = 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defaults := map[string]string{"region": "eu-west-1", "desired": "2", "zones": `["a", "b"]`, "dr_group": "x"}
+	rb := mustParse(t, varsRunbook, Registry{})
+	for _, tc := range []struct {
+		name string
+		in   VarInputs
+		want map[string]cty.Value
+	}{
+		{"defaults alone", VarInputs{Defaults: defaults}, map[string]cty.Value{"region": cty.StringVal("eu-west-1"),
+			"desired": cty.NumberIntVal(2), "zones": cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")})}},
+		{"environment wins", VarInputs{Defaults: defaults, Env: []string{VarEnvPrefix + "region=ap-south-1"}},
+			map[string]cty.Value{"region": cty.StringVal("ap-south-1")}},
+		{"file wins", VarInputs{Defaults: defaults, Files: []string{file}}, map[string]cty.Value{"desired": cty.NumberIntVal(5)}},
+		{"flag wins", VarInputs{Defaults: defaults, Files: []string{file}, Flags: []string{"desired=7"}},
+			map[string]cty.Value{"desired": cty.NumberIntVal(7)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, diags := rb.ResolveVars(tc.in)
+			if len(diags) > 0 {
+				t.Fatal(diagList(diags))
+			}
+			for k, w := range tc.want {
+				if !got[k].RawEquals(w) {
+					t.Errorf("%s = %#v; want %#v", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
 func TestSensitiveValueNotInDiagnostics(t *testing.T) {
 	rb := mustParse(t, `
 variable "token" {
@@ -166,5 +227,32 @@ variable "token" {
 	}
 	if all := diagList(diags); strings.Contains(all, "hunter2") {
 		t.Errorf("diagnostic shows a sensitive value: %s", all)
+	}
+}
+
+func TestVarFileValues(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "estate.vars")
+	src := "model_bucket = \"acme-ml-models\"\ndr_alarms = [\"a\", \"b\"]\ndesired = 3\n"
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := VarFileValues(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"model_bucket": "acme-ml-models", "dr_alarms": `["a", "b"]`, "desired": "3"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q; want %q", k, got[k], w)
+		}
+	}
+	// The values resolve as the file itself would.
+	rb := mustParse(t, varsRunbook, Registry{})
+	vals, diags := rb.ResolveVars(VarInputs{Defaults: got})
+	if diags.HasErrors() || !vals["desired"].RawEquals(cty.NumberIntVal(3)) {
+		t.Fatalf("resolve: %v %s", vals, diagList(diags))
+	}
+	if _, err := VarFileValues(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("missing file: no error")
 	}
 }

@@ -51,7 +51,12 @@ type Service struct {
 	// values of secret-looking variables, which the redactor keeps out of
 	// journals and output.
 	Env []string
-	Now func() time.Time
+	// Defaults are variable values below the environment, files and flags
+	// and above a runbook's own defaults: the estate's names when the
+	// target is a sandbox the front end started. Variables a runbook does
+	// not declare are ignored.
+	Defaults map[string]string
+	Now      func() time.Time
 	// Injector reaches the sandbox for a drill's faults; nil refuses faults
 	// (the target is AWS, or a sandbox the service cannot steer).
 	Injector drill.Injector
@@ -237,11 +242,12 @@ func (s *Service) prepare(ctx context.Context, req Request, recorded []string, r
 }
 
 // Resolve gathers rb's variables from recorded values (a resumed run's),
-// the files, the flags and the environment. The error is a
+// the files, the flags, the environment and the service's Defaults. The error is a
 // *runbook.DiagError.
 func (s *Service) Resolve(rb *runbook.Runbook, v Vars, recorded []string) (map[string]cty.Value, hcl.Diagnostics, error) {
 	vals, diags := rb.ResolveVars(runbook.VarInputs{
-		Flags: append(append([]string(nil), recorded...), v.Flags...), Files: v.Files, Env: s.Env, FlagName: v.FlagName,
+		Defaults: s.Defaults,
+		Flags:    append(append([]string(nil), recorded...), v.Flags...), Files: v.Files, Env: s.Env, FlagName: v.FlagName,
 	})
 	if diags.HasErrors() {
 		return nil, diags, &runbook.DiagError{What: "variables of " + rb.Path + " are not valid", Diags: diags, Sources: rb.Files}

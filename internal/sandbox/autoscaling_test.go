@@ -26,9 +26,9 @@ func TestAutoScalingScaleOutWarmupScaleIn(t *testing.T) {
 	c := autoscaling.NewFromConfig(e.region("us-west-2"))
 	group := func() astypes.AutoScalingGroup {
 		out := must(c.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{
-			AutoScalingGroupNames: []string{sandbox.DRGroup}}))(t)
+			AutoScalingGroupNames: []string{sandbox.DefaultNames().DRGroup}}))(t)
 		if len(out.AutoScalingGroups) != 1 {
-			t.Fatalf("%d groups named %s", len(out.AutoScalingGroups), sandbox.DRGroup)
+			t.Fatalf("%d groups named %s", len(out.AutoScalingGroups), sandbox.DefaultNames().DRGroup)
 		}
 		return out.AutoScalingGroups[0]
 	}
@@ -36,7 +36,7 @@ func TestAutoScalingScaleOutWarmupScaleIn(t *testing.T) {
 	if *g.DesiredCapacity != 0 || *g.MinSize != 0 || *g.MaxSize != 8 || len(g.Instances) != 0 {
 		t.Fatalf("seeded DR group: desired %d min %d max %d, %d instances", *g.DesiredCapacity, *g.MinSize, *g.MaxSize, len(g.Instances))
 	}
-	must(c.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(3)}))(t)
+	must(c.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), DesiredCapacity: aws.Int32(3)}))(t)
 	if lc := lifecycles(group()); lc[astypes.LifecycleStatePending] != 3 {
 		t.Fatalf("after scale-out: %v, want 3 Pending", lc)
 	}
@@ -51,20 +51,20 @@ func TestAutoScalingScaleOutWarmupScaleIn(t *testing.T) {
 	// EC2 sees the same instances.
 	ec := ec2.NewFromConfig(e.region("us-west-2"))
 	res := must(ec.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{sandbox.DRGroup}},
+		{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{sandbox.DefaultNames().DRGroup}},
 		{Name: aws.String("instance-state-name"), Values: []string{"running"}}}}))(t)
 	if len(res.Reservations) != 3 {
 		t.Fatalf("%d running DR instances in EC2, want 3", len(res.Reservations))
 	}
 
-	_, err := c.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(9)})
+	_, err := c.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), DesiredCapacity: aws.Int32(9)})
 	wantCode(t, err, "ValidationError", 400)
-	_, err = c.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), MinSize: aws.Int32(5), MaxSize: aws.Int32(4)})
+	_, err = c.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), MinSize: aws.Int32(5), MaxSize: aws.Int32(4)})
 	wantCode(t, err, "ValidationError", 400)
 	_, err = c.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("nope"), DesiredCapacity: aws.Int32(1)})
 	wantCode(t, err, "ValidationError", 400)
 
-	must(c.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(sandbox.DRGroup),
+	must(c.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup),
 		MinSize: aws.Int32(1), DesiredCapacity: aws.Int32(1)}))(t)
 	g = group()
 	if lc := lifecycles(g); lc[astypes.LifecycleStateInService] != 1 || lc[astypes.LifecycleStateTerminating] != 2 {

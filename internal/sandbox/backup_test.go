@@ -36,7 +36,7 @@ func TestBackupVaultsAndPlans(t *testing.T) {
 	if strings.Join(names, ",") != "ai-dr-vault,v-1,v-2,v-3" {
 		t.Fatalf("vaults: %v", names)
 	}
-	d := must(c.DescribeBackupVault(e.ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(sandbox.BackupVault)}))(t)
+	d := must(c.DescribeBackupVault(e.ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(sandbox.DefaultNames().BackupVault)}))(t)
 	if d.NumberOfRecoveryPoints != 14*5+1 {
 		t.Fatalf("seeded vault holds %d recovery points, want %d", d.NumberOfRecoveryPoints, 14*5+1)
 	}
@@ -64,7 +64,7 @@ func TestBackupVaultsAndPlans(t *testing.T) {
 func TestBackupRecoveryPointListings(t *testing.T) {
 	e := start(t, sandbox.Options{Seed: 4})
 	c := backup.NewFromConfig(e.cfg)
-	vault := aws.String(sandbox.BackupVault)
+	vault := aws.String(sandbox.DefaultNames().BackupVault)
 	ebs := 0
 	p := backup.NewListRecoveryPointsByBackupVaultPaginator(c, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: vault,
 		ByResourceType: aws.String("EBS"), MaxResults: aws.Int32(10)})
@@ -86,7 +86,7 @@ func TestBackupRecoveryPointListings(t *testing.T) {
 	}
 	cut := t0.Add(-3 * 24 * time.Hour)
 	before := must(c.ListRecoveryPointsByBackupVault(e.ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: vault,
-		ByResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket), ByCreatedBefore: aws.Time(cut)}))(t)
+		ByResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket), ByCreatedBefore: aws.Time(cut)}))(t)
 	for _, rp := range before.RecoveryPoints {
 		if !rp.CreationDate.Before(cut) {
 			t.Fatalf("ByCreatedBefore returned %v", rp.CreationDate)
@@ -100,7 +100,7 @@ func TestBackupRecoveryPointListings(t *testing.T) {
 	if len(after.RecoveryPoints)+len(before.RecoveryPoints) != 15 {
 		t.Fatalf("S3 points before and after the cut: %d + %d, want 15 (14 daily, 1 continuous)", len(before.RecoveryPoints), len(after.RecoveryPoints))
 	}
-	byRes := must(c.ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
+	byRes := must(c.ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket)}))(t)
 	if len(byRes.RecoveryPoints) != 15 {
 		t.Fatalf("ListRecoveryPointsByResource: %d points", len(byRes.RecoveryPoints))
 	}
@@ -132,14 +132,14 @@ func TestBackupRestoreS3EBSEFS(t *testing.T) {
 	e := start(t, sandbox.Options{Seed: 4, RestoreDuration: 100 * time.Second, SnapshotDuration: 10 * time.Second})
 	c := backup.NewFromConfig(e.cfg)
 	s3c := e.s3(e.cfg)
-	vault := aws.String(sandbox.BackupVault)
+	vault := aws.String(sandbox.DefaultNames().BackupVault)
 
 	// Back up the bucket now, then change it: the restore holds the
 	// bucket as it was at the backup.
 	job := must(c.StartBackupJob(e.ctx, &backup.StartBackupJobInput{BackupVaultName: vault, IamRoleArn: aws.String(role),
-		ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket), IdempotencyToken: aws.String("bk-1")}))(t)
+		ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket), IdempotencyToken: aws.String("bk-1")}))(t)
 	again := must(c.StartBackupJob(e.ctx, &backup.StartBackupJobInput{BackupVaultName: vault, IamRoleArn: aws.String(role),
-		ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket), IdempotencyToken: aws.String("bk-1")}))(t)
+		ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket), IdempotencyToken: aws.String("bk-1")}))(t)
 	if *again.BackupJobId != *job.BackupJobId {
 		t.Fatal("the idempotency token did not return the same backup job")
 	}
@@ -150,13 +150,13 @@ func TestBackupRestoreS3EBSEFS(t *testing.T) {
 	_, err := c.StartRestoreJob(e.ctx, &backup.StartRestoreJobInput{RecoveryPointArn: job.RecoveryPointArn, IamRoleArn: aws.String(role),
 		Metadata: map[string]string{"DestinationBucketName": "too-early"}})
 	wantCode(t, err, "InvalidRequestException", 400)
-	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/after-backup.bin"), Body: bytes.NewReader([]byte("new"))}))(t)
+	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/after-backup.bin"), Body: bytes.NewReader([]byte("new"))}))(t)
 	e.advance(10 * time.Second)
 	if bj := must(c.DescribeBackupJob(e.ctx, &backup.DescribeBackupJobInput{BackupJobId: job.BackupJobId}))(t); bj.State != bktypes.BackupJobStateCompleted {
 		t.Fatalf("backup job after its duration: %s", bj.State)
 	}
 	md := must(c.GetRecoveryPointRestoreMetadata(e.ctx, &backup.GetRecoveryPointRestoreMetadataInput{BackupVaultName: vault, RecoveryPointArn: job.RecoveryPointArn}))(t)
-	if md.RestoreMetadata["DestinationBucketName"] != sandbox.ModelBucket {
+	if md.RestoreMetadata["DestinationBucketName"] != sandbox.DefaultNames().ModelBucket {
 		t.Fatalf("restore metadata: %v", md.RestoreMetadata)
 	}
 	meta := md.RestoreMetadata
@@ -183,7 +183,7 @@ func TestBackupRestoreS3EBSEFS(t *testing.T) {
 	if d.Status != bktypes.RestoreJobStatusCompleted || *d.CreatedResourceArn != "arn:aws:s3:::ai-model-artifacts-restored" {
 		t.Fatalf("restore done: %s %v", d.Status, d.CreatedResourceArn)
 	}
-	src := must(s3c.ListObjectsV2(e.ctx, &s3.ListObjectsV2Input{Bucket: aws.String(sandbox.ModelBucket)}))(t)
+	src := must(s3c.ListObjectsV2(e.ctx, &s3.ListObjectsV2Input{Bucket: aws.String(sandbox.DefaultNames().ModelBucket)}))(t)
 	dst := must(s3c.ListObjectsV2(e.ctx, &s3.ListObjectsV2Input{Bucket: aws.String("ai-model-artifacts-restored")}))(t)
 	if *dst.KeyCount != *src.KeyCount-1 || *dst.KeyCount == 0 {
 		t.Fatalf("restored %d keys, source has %d (one written after the backup)", *dst.KeyCount, *src.KeyCount)
@@ -244,14 +244,14 @@ func TestBackupContinuousPointRestoresToATime(t *testing.T) {
 	e := start(t, sandbox.Options{Seed: 4, RestoreDuration: time.Minute})
 	c := backup.NewFromConfig(e.cfg)
 	s3c := e.s3(e.cfg)
-	points := must(c.ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
+	points := must(c.ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket)}))(t)
 	var cont *string
 	for _, rp := range points.RecoveryPoints {
 		if strings.Contains(*rp.RecoveryPointArn, ":continuous:") {
 			cont = rp.RecoveryPointArn
 		}
 	}
-	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/late.bin"), Body: bytes.NewReader([]byte("late"))}))(t)
+	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/late.bin"), Body: bytes.NewReader([]byte("late"))}))(t)
 	e.advance(time.Minute)
 	restoreTo := t0.Add(-time.Second).Format(time.RFC3339)
 	j := must(c.StartRestoreJob(e.ctx, &backup.StartRestoreJobInput{RecoveryPointArn: cont, IamRoleArn: aws.String(role),

@@ -114,7 +114,7 @@ func BenchmarkS3Memory100kVersions(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		n := 0
 		s.mu.Lock()
-		for _, k := range s.buckets[ModelBucket].objects {
+		for _, k := range s.buckets[DefaultNames().ModelBucket].objects {
 			n += len(k.versions)
 		}
 		s.mu.Unlock()

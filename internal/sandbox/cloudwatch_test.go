@@ -29,8 +29,8 @@ func TestCloudWatchAlarmsFollowTheFleet(t *testing.T) {
 	e := start(t, sandbox.Options{Seed: 2, InstanceWarmup: 30 * time.Second})
 	cw := cloudwatch.NewFromConfig(e.region("us-west-2"))
 	st := alarmStates(t, e, cw)
-	want := map[string]cwtypes.StateValue{sandbox.AlarmDRCapacity: "ALARM", sandbox.Alarm5xx: "INSUFFICIENT_DATA",
-		sandbox.AlarmP99: "INSUFFICIENT_DATA", sandbox.AlarmHealth: "OK"}
+	want := map[string]cwtypes.StateValue{sandbox.DefaultNames().AlarmDRCapacity: "ALARM", sandbox.DefaultNames().Alarm5xx: "INSUFFICIENT_DATA",
+		sandbox.DefaultNames().AlarmP99: "INSUFFICIENT_DATA", sandbox.DefaultNames().AlarmHealth: "OK"}
 	for k, v := range want {
 		if st[k] != v {
 			t.Errorf("cold DR region: %s is %s, want %s", k, st[k], v)
@@ -42,9 +42,9 @@ func TestCloudWatchAlarmsFollowTheFleet(t *testing.T) {
 		t.Fatalf("default DescribeAlarms: %d metric, %d composite", len(def.MetricAlarms), len(def.CompositeAlarms))
 	}
 	asg := autoscaling.NewFromConfig(e.region("us-west-2"))
-	must(asg.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(2)}))(t)
-	if st := alarmStates(t, e, cw); st[sandbox.AlarmDRCapacity] != "ALARM" {
-		t.Fatalf("capacity alarm while instances warm up: %s", st[sandbox.AlarmDRCapacity])
+	must(asg.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), DesiredCapacity: aws.Int32(2)}))(t)
+	if st := alarmStates(t, e, cw); st[sandbox.DefaultNames().AlarmDRCapacity] != "ALARM" {
+		t.Fatalf("capacity alarm while instances warm up: %s", st[sandbox.DefaultNames().AlarmDRCapacity])
 	}
 	e.advance(30 * time.Second)
 	for k, v := range alarmStates(t, e, cw) {
@@ -56,7 +56,7 @@ func TestCloudWatchAlarmsFollowTheFleet(t *testing.T) {
 	md := must(cw.GetMetricData(e.ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0.Add(-time.Hour)), EndTime: aws.Time(t0.Add(time.Hour)),
 		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("m1"), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Minimum"),
 			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/AutoScaling"), MetricName: aws.String("GroupInServiceInstances"),
-				Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.DRGroup)}}}}}}}))(t)
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.DefaultNames().DRGroup)}}}}}}}))(t)
 	r := md.MetricDataResults[0]
 	if len(r.Values) == 0 || r.Values[0] != 2 || r.StatusCode != cwtypes.StatusCodeComplete {
 		t.Fatalf("GroupInServiceInstances: %v %v", r.Values, r.Timestamps)
@@ -67,7 +67,7 @@ func TestCloudWatchAlarmsFollowTheFleet(t *testing.T) {
 	gs := must(cw.GetMetricStatistics(e.ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("AWS/AutoScaling"),
 		MetricName: aws.String("GroupDesiredCapacity"), StartTime: aws.Time(t0.Add(-5 * time.Minute)), EndTime: aws.Time(t0.Add(time.Minute)),
 		Period: aws.Int32(60), Statistics: []cwtypes.Statistic{cwtypes.StatisticMaximum},
-		Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.DRGroup)}}}))(t)
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.DefaultNames().DRGroup)}}}))(t)
 	if len(gs.Datapoints) == 0 || *gs.Datapoints[0].Maximum != 2 {
 		t.Fatalf("GroupDesiredCapacity datapoints: %+v", gs.Datapoints)
 	}
@@ -80,7 +80,7 @@ func TestCloudWatchAlarmAPI(t *testing.T) {
 		must(cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(n), Namespace: aws.String("AWS/AutoScaling"),
 			MetricName: aws.String("GroupInServiceInstances"), Statistic: cwtypes.StatisticMinimum, Period: aws.Int32(60),
 			EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(float64(3 + i)), ComparisonOperator: cwtypes.ComparisonOperatorLessThanThreshold,
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.PrimaryGroup)}}}))(t)
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("AutoScalingGroupName"), Value: aws.String(sandbox.DefaultNames().PrimaryGroup)}}}))(t)
 	}
 	must(cw.PutCompositeAlarm(e.ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("x-any"),
 		AlarmRule: aws.String(`ALARM("x-a") OR (ALARM(x-b) AND NOT OK(x-c))`)}))(t)

@@ -63,7 +63,7 @@ func TestEFSDescribeFileSystems(t *testing.T) {
 		t.Fatalf("DescribeFileSystems: %d %v", code, out)
 	}
 	fs := fss[0].(map[string]any)
-	if fs["Name"] != sandbox.PipelineFS || !strings.HasPrefix(fs["FileSystemId"].(string), "fs-") {
+	if fs["Name"] != sandbox.DefaultNames().PipelineFS || !strings.HasPrefix(fs["FileSystemId"].(string), "fs-") {
 		t.Fatalf("file system: %v", fs)
 	}
 	code, out = efsGet(t, e, "/2015-02-01/file-systems?FileSystemId="+fs["FileSystemId"].(string))
@@ -83,12 +83,12 @@ func TestStrictAuth(t *testing.T) {
 	must(ec2.NewFromConfig(e.cfg).DescribeVolumes(e.ctx, &ec2.DescribeVolumesInput{}))(t)
 	must(autoscaling.NewFromConfig(e.cfg).DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{}))(t)
 	must(cloudwatch.NewFromConfig(e.cfg).DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{}))(t)
-	must(backup.NewFromConfig(e.cfg).ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
+	must(backup.NewFromConfig(e.cfg).ListRecoveryPointsByResource(e.ctx, &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket)}))(t)
 	must(sts.NewFromConfig(e.cfg).GetCallerIdentity(e.ctx, &sts.GetCallerIdentityInput{}))(t)
 	s3c := e.s3(e.cfg)
-	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/a b+c.bin"), Body: strings.NewReader("payload")}))(t)
-	must(s3c.ListObjectVersions(e.ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.ModelBucket), Prefix: aws.String("models/a b"), MaxKeys: aws.Int32(5)}))(t)
-	pre := must(s3.NewPresignClient(s3c).PresignGetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/a b+c.bin")}))(t)
+	must(s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/a b+c.bin"), Body: strings.NewReader("payload")}))(t)
+	must(s3c.ListObjectVersions(e.ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Prefix: aws.String("models/a b"), MaxKeys: aws.Int32(5)}))(t)
+	pre := must(s3.NewPresignClient(s3c).PresignGetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/a b+c.bin")}))(t)
 	if resp, body := httpGet(t, pre.URL); resp.StatusCode != 200 || body != "payload" {
 		t.Fatalf("presigned GET: %d %q", resp.StatusCode, body)
 	}
@@ -101,7 +101,7 @@ func TestStrictAuth(t *testing.T) {
 	wantCode(t, err, "SignatureDoesNotMatch", 403)
 	_, err = backup.NewFromConfig(wrong).ListBackupVaults(e.ctx, &backup.ListBackupVaultsInput{})
 	wantCode(t, err, "SignatureDoesNotMatch", 403)
-	_, err = e.s3(wrong).PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("x"), Body: strings.NewReader("x")})
+	_, err = e.s3(wrong).PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("x"), Body: strings.NewReader("x")})
 	wantCode(t, err, "SignatureDoesNotMatch", 403)
 
 	unknown := e.noRetry()
@@ -140,7 +140,7 @@ func TestFaultsThroughTheSDK(t *testing.T) {
 			return err
 		},
 		"s3": func(c aws.Config) error {
-			_, err := e.s3(c).ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.ModelBucket), MaxKeys: aws.Int32(10)})
+			_, err := e.s3(c).ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), MaxKeys: aws.Int32(10)})
 			return err
 		},
 	}
@@ -290,11 +290,11 @@ func TestRequestLogMutatingFlags(t *testing.T) {
 	vols := must(c.DescribeVolumes(e.ctx, &ec2.DescribeVolumesInput{}))(t).Volumes
 	must(c.CreateSnapshot(e.ctx, &ec2.CreateSnapshotInput{VolumeId: vols[0].VolumeId}))(t)
 	must(cloudwatch.NewFromConfig(e.cfg).DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{}))(t)
-	must(cloudwatch.NewFromConfig(e.cfg).SetAlarmState(e.ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(sandbox.Alarm5xx),
+	must(cloudwatch.NewFromConfig(e.cfg).SetAlarmState(e.ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(sandbox.DefaultNames().Alarm5xx),
 		StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("drill")}))(t)
 	must(backup.NewFromConfig(e.cfg).ListBackupVaults(e.ctx, &backup.ListBackupVaultsInput{}))(t)
-	must(e.s3(e.cfg).PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("k"), Body: strings.NewReader("v")}))(t)
-	must(e.s3(e.cfg).HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("k")}))(t)
+	must(e.s3(e.cfg).PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("k"), Body: strings.NewReader("v")}))(t)
+	must(e.s3(e.cfg).HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("k")}))(t)
 	want := []struct {
 		svc, op  string
 		mutating bool
@@ -357,7 +357,7 @@ func TestAdminEndpoint(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &est); err != nil {
 		t.Fatal(err)
 	}
-	if est.Volumes != 3 || est.FileSystems != 1 || est.Instances["us-east-1/"+sandbox.PrimaryGroup] != 4 || len(est.Vaults) != 2 {
+	if est.Volumes != 4 || est.FileSystems != 1 || est.Instances["us-east-1/"+sandbox.DefaultNames().PrimaryGroup] != 4 || len(est.Vaults) != 2 {
 		t.Fatalf("estate: %+v", est)
 	}
 	if resp, _ := httpGet(t, e.srv.URL()+"/_sandbox/nothing"); resp.StatusCode != 404 {
@@ -372,21 +372,21 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 	dr := cfg1.Copy()
 	dr.Region = "us-west-2"
-	must(autoscaling.NewFromConfig(dr).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(2)}))(t)
+	must(autoscaling.NewFromConfig(dr).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), DesiredCapacity: aws.Int32(2)}))(t)
 	c1 := ec2.NewFromConfig(cfg1)
 	vols := must(c1.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{}))(t).Volumes
 	snap := must(c1.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: vols[0].VolumeId}))(t)
 	must(backup.NewFromConfig(cfg1).CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("kept")}))(t)
 	s31 := s3.NewFromConfig(cfg1, func(o *s3.Options) { o.UsePathStyle = true })
 	must(s31.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/persisted.bin"), Body: strings.NewReader("kept")}))(t)
+		Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/persisted.bin"), Body: strings.NewReader("kept")}))(t)
 	// A backup holds its content even when the version it copied is
 	// deleted for good afterwards, across a restart too.
 	gone := must(s31.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/purged.bin"), Body: strings.NewReader("only in the backup")}))(t)
-	bj := must(backup.NewFromConfig(cfg1).StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String(sandbox.BackupVault),
-		IamRoleArn: aws.String(role), ResourceArn: aws.String("arn:aws:s3:::" + sandbox.ModelBucket)}))(t)
-	must(s31.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/purged.bin"), VersionId: gone.VersionId}))(t)
+		Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/purged.bin"), Body: strings.NewReader("only in the backup")}))(t)
+	bj := must(backup.NewFromConfig(cfg1).StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String(sandbox.DefaultNames().BackupVault),
+		IamRoleArn: aws.String(role), ResourceArn: aws.String("arn:aws:s3:::" + sandbox.DefaultNames().ModelBucket)}))(t)
+	must(s31.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/purged.bin"), VersionId: gone.VersionId}))(t)
 	if _, err := srv1.AdvanceClock(time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	}
 	dr2 := cfg2.Copy()
 	dr2.Region = "us-west-2"
-	g := must(autoscaling.NewFromConfig(dr2).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DRGroup}}))(t)
+	g := must(autoscaling.NewFromConfig(dr2).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DefaultNames().DRGroup}}))(t)
 	if *g.AutoScalingGroups[0].DesiredCapacity != 2 || len(g.AutoScalingGroups[0].Instances) != 2 {
 		t.Fatalf("DR group after restart: desired %d, %d instances", *g.AutoScalingGroups[0].DesiredCapacity, len(g.AutoScalingGroups[0].Instances))
 	}
@@ -411,7 +411,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	}
 	must(backup.NewFromConfig(cfg2).DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String("kept")}))(t)
 	obj := must(s3.NewFromConfig(cfg2, func(o *s3.Options) { o.UsePathStyle = true }).GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/persisted.bin")}))(t)
+		Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/persisted.bin")}))(t)
 	var b bytes.Buffer
 	b.ReadFrom(obj.Body) //nolint:errcheck // compared below.
 	if b.String() != "kept" {
@@ -449,9 +449,9 @@ func TestReplicationAgreesThreeWays(t *testing.T) {
 		out := must(cw.GetMetricData(e.ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-5 * time.Minute)), EndTime: aws.Time(now.Add(time.Minute)),
 			MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("m"), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Maximum"),
 				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/S3"), MetricName: aws.String(name), Dimensions: []cwtypes.Dimension{
-					{Name: aws.String("SourceBucket"), Value: aws.String(sandbox.ModelBucket)},
-					{Name: aws.String("DestinationBucket"), Value: aws.String(sandbox.ModelReplicaBucket)},
-					{Name: aws.String("RuleId"), Value: aws.String(sandbox.ModelReplicationRule)}}}}}}}))(t)
+					{Name: aws.String("SourceBucket"), Value: aws.String(sandbox.DefaultNames().ModelBucket)},
+					{Name: aws.String("DestinationBucket"), Value: aws.String(sandbox.DefaultNames().ReplicaBucket)},
+					{Name: aws.String("RuleId"), Value: aws.String(sandbox.DefaultNames().ReplicationRule)}}}}}}}))(t)
 		if len(out.MetricDataResults) != 1 || len(out.MetricDataResults[0].Values) != 1 {
 			t.Fatalf("%s: %+v", name, out.MetricDataResults)
 		}
@@ -462,11 +462,11 @@ func TestReplicationAgreesThreeWays(t *testing.T) {
 	}
 	body := []byte("weights v2")
 	key := aws.String("models/llama-ft/model.safetensors")
-	must(src.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: key, Body: bytes.NewReader(body)}))(t)
+	must(src.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: key, Body: bytes.NewReader(body)}))(t)
 	e.advance(10 * time.Second)
 
-	h := must(src.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: key}))(t)
-	replica := must(dst.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.ModelReplicaBucket), Key: key}))(t)
+	h := must(src.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: key}))(t)
+	replica := must(dst.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.DefaultNames().ReplicaBucket), Key: key}))(t)
 	if h.ReplicationStatus != s3types.ReplicationStatusPending || *replica.ETag == *h.ETag {
 		t.Fatalf("during the lag: status %s, replica ETag %s vs %s", h.ReplicationStatus, *replica.ETag, *h.ETag)
 	}
@@ -475,8 +475,8 @@ func TestReplicationAgreesThreeWays(t *testing.T) {
 	}
 
 	e.advance(20 * time.Second)
-	h = must(src.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: key}))(t)
-	replica = must(dst.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.ModelReplicaBucket), Key: key}))(t)
+	h = must(src.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: key}))(t)
+	replica = must(dst.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(sandbox.DefaultNames().ReplicaBucket), Key: key}))(t)
 	if h.ReplicationStatus != s3types.ReplicationStatusCompleted || replica.ReplicationStatus != s3types.ReplicationStatusReplica || *replica.ETag != *h.ETag {
 		t.Fatalf("after the lag: source %s %s, replica %s %s", h.ReplicationStatus, *h.ETag, replica.ReplicationStatus, *replica.ETag)
 	}
@@ -500,7 +500,7 @@ func TestStrictAuthStreamingPayloads(t *testing.T) {
 	creds := must(e.cfg.Credentials.Retrieve(e.ctx))(t)
 	put := func(key, payloadHash, body string, hdr map[string]string, secret string) int {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPut, e.srv.URL()+"/"+sandbox.ModelBucket+"/"+key, strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPut, e.srv.URL()+"/"+sandbox.DefaultNames().ModelBucket+"/"+key, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -531,7 +531,7 @@ func TestStrictAuthStreamingPayloads(t *testing.T) {
 	if code := put("models/unsigned.bin", "UNSIGNED-PAYLOAD", "hello", nil, "wrong"); code != 403 {
 		t.Fatalf("unsigned payload, wrong secret: %d", code)
 	}
-	got := must(e.s3(e.cfg).GetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/chunked.bin")}))(t)
+	got := must(e.s3(e.cfg).GetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/chunked.bin")}))(t)
 	var b bytes.Buffer
 	b.ReadFrom(got.Body) //nolint:errcheck // compared below.
 	if b.String() != "hello" {
@@ -557,7 +557,7 @@ func TestConcurrentRequests(t *testing.T) {
 			return err
 		},
 		func(i int) error {
-			_, err := asg.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DRGroup), DesiredCapacity: aws.Int32(int32(i % 5))})
+			_, err := asg.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(sandbox.DefaultNames().DRGroup), DesiredCapacity: aws.Int32(int32(i % 5))})
 			return err
 		},
 		func(int) error {
@@ -565,11 +565,11 @@ func TestConcurrentRequests(t *testing.T) {
 			return err
 		},
 		func(i int) error {
-			_, err := s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.ModelBucket), Key: aws.String("models/conc/" + string(rune('a'+i%26))), Body: strings.NewReader("x")})
+			_, err := s3c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(sandbox.DefaultNames().ModelBucket), Key: aws.String("models/conc/" + string(rune('a'+i%26))), Body: strings.NewReader("x")})
 			return err
 		},
 		func(int) error {
-			_, err := bk.ListRecoveryPointsByBackupVault(e.ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(sandbox.BackupVault), MaxResults: aws.Int32(5)})
+			_, err := bk.ListRecoveryPointsByBackupVault(e.ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String(sandbox.DefaultNames().BackupVault), MaxResults: aws.Int32(5)})
 			return err
 		},
 		func(int) error {

@@ -35,6 +35,9 @@ func (s *ec2Service) deleteSnapshot(d *xmlDoc, f form, c *call) *apiError {
 // snapshotState derives a snapshot's state and progress from the clock.
 func (e *estate) snapshotState(sn *snapshot, now time.Time) (state string, progress int) {
 	dur := e.opts.SnapshotDuration
+	if sn.Duration > 0 {
+		dur = sn.Duration
+	}
 	el := now.Sub(sn.Start)
 	if el < dur {
 		p := int(el * 100 / dur)

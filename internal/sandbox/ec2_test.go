@@ -111,7 +111,7 @@ func TestEC2SnapshotsProgressAndVolumes(t *testing.T) {
 
 	// CreateSnapshots covers every volume of the instance.
 	inst := must(c.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:Name"), Values: []string{sandbox.DataLoaderTag}}}}))(t)
+		{Name: aws.String("tag:Name"), Values: []string{sandbox.DefaultNames().DataLoader}}}}))(t)
 	if len(inst.Reservations) != 1 || len(inst.Reservations[0].Instances) != 1 {
 		t.Fatalf("data loader instance not found")
 	}
@@ -143,7 +143,7 @@ func TestEC2SnapshotsProgressAndVolumes(t *testing.T) {
 	for p.HasMorePages() {
 		n += len(must(p.NextPage(e.ctx))(t).Snapshots)
 	}
-	if want := 14 + 2; n != want { // daily backups + CreateSnapshot + CreateSnapshots
+	if want := 14 + 2 + 2; n != want { // daily backups + two seeded by hand + CreateSnapshot + CreateSnapshots
 		t.Fatalf("%d snapshots of volume 0, want %d", n, want)
 	}
 }

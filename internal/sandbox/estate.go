@@ -62,6 +62,9 @@ type snapshot struct {
 	VolumeSize                        int
 	Start                             time.Time
 	Tags                              []tag
+	// Duration is how long the snapshot stays pending (zero: the
+	// sandbox's SnapshotDuration).
+	Duration time.Duration `json:",omitempty"`
 }
 
 type instance struct {

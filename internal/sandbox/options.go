@@ -41,8 +41,13 @@ type Options struct {
 	// as some emulators and proxies do: an RPC v2 CBOR request is answered
 	// 404 with an XML error, not in CBOR.
 	CloudWatchQueryOnly bool
-	// PrimaryRegion and DRRegion default to us-east-1 and us-west-2.
+	// PrimaryRegion and DRRegion default to Names' regions, else us-east-1
+	// and us-west-2.
 	PrimaryRegion, DRRegion string
+	// Names are what the seeded estate is called; empty fields take
+	// DefaultNames'. After defaults its regions are PrimaryRegion and
+	// DRRegion.
+	Names Names
 }
 
 // EstateSizes scale the seeded estate.
@@ -51,7 +56,7 @@ type EstateSizes struct {
 	VersionsPerModel  int // versions of each model's artifacts (default 24)
 	HistoryDays       int // how far back the model history reaches (default 120)
 	ObjectBytes       int // size of a seeded model artifact body (default 2048)
-	Volumes           int // dataset volumes tagged Name=ai-dataset (default 3)
+	Volumes           int // dataset volumes, tagged Name=Names.DatasetTag (default 3)
 	RecoveryPointDays int // days of daily recovery points (default 14)
 }
 
@@ -86,11 +91,19 @@ func (o Options) withDefaults() Options {
 		o.Clock = time.Now
 	}
 	if o.PrimaryRegion == "" {
-		o.PrimaryRegion = "us-east-1"
+		o.PrimaryRegion = o.Names.PrimaryRegion
 	}
 	if o.DRRegion == "" {
-		o.DRRegion = "us-west-2"
+		o.DRRegion = o.Names.DRRegion
 	}
+	o.Names = o.Names.withDefaults()
+	if o.PrimaryRegion == "" {
+		o.PrimaryRegion = o.Names.PrimaryRegion
+	}
+	if o.DRRegion == "" {
+		o.DRRegion = o.Names.DRRegion
+	}
+	o.Names.PrimaryRegion, o.Names.DRRegion = o.PrimaryRegion, o.DRRegion
 	o.Sizes = o.Sizes.withDefaults()
 	return o
 }
@@ -124,6 +137,9 @@ func (o Options) validate() error {
 	}
 	if o.PrimaryRegion == o.DRRegion {
 		return fmt.Errorf("sandbox options: primary and DR region are both %q", o.PrimaryRegion)
+	}
+	if err := o.Names.validate(); err != nil {
+		return err
 	}
 	for i, f := range o.Faults {
 		if err := f.validate(); err != nil {

@@ -123,7 +123,7 @@ func TestS3Replication(t *testing.T) {
 }
 
 func TestS3SeededModels(t *testing.T) {
-	o := &Options{Seed: 7, ReplicationLag: 30 * time.Second, PrimaryRegion: "us-east-1", DRRegion: "us-west-2",
+	o := &Options{Seed: 7, ReplicationLag: 30 * time.Second, PrimaryRegion: "us-east-1", DRRegion: "us-west-2", Names: DefaultNames(),
 		Sizes: EstateSizes{Models: 5, VersionsPerModel: 12, HistoryDays: 90, ObjectBytes: 256}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	seed := func() *s3Service {
@@ -134,12 +134,12 @@ func TestS3SeededModels(t *testing.T) {
 		return s
 	}
 	a, b := seed(), seed()
-	if region, ok := a.bucketRegion(ModelReplicaBucket); !ok || region != "us-west-2" {
+	if region, ok := a.bucketRegion(DefaultNames().ReplicaBucket); !ok || region != "us-west-2" {
 		t.Fatalf("replica region %q %v", region, ok)
 	}
 	// Deterministic: same seed, same history, same ids.
-	ca := must(a.captureBucket(ModelBucket, now))(t)
-	cb := must(b.captureBucket(ModelBucket, now))(t)
+	ca := must(a.captureBucket(DefaultNames().ModelBucket, now))(t)
+	cb := must(b.captureBucket(DefaultNames().ModelBucket, now))(t)
 	if len(ca.Objects) != 10 || len(ca.Objects) != len(cb.Objects) {
 		t.Fatalf("captured %d and %d objects", len(ca.Objects), len(cb.Objects))
 	}
@@ -156,7 +156,7 @@ func TestS3SeededModels(t *testing.T) {
 	ctx := context.Background()
 	var versions, markers int
 	var sawRecreated bool
-	p := s3.NewListObjectVersionsPaginator(c, &s3.ListObjectVersionsInput{Bucket: aws.String(ModelBucket), MaxKeys: aws.Int32(7)})
+	p := s3.NewListObjectVersionsPaginator(c, &s3.ListObjectVersionsInput{Bucket: aws.String(DefaultNames().ModelBucket), MaxKeys: aws.Int32(7)})
 	for p.HasMorePages() {
 		out := must(p.NextPage(ctx))(t)
 		versions += len(out.Versions)
@@ -170,27 +170,27 @@ func TestS3SeededModels(t *testing.T) {
 	if versions < 5*12*2 || markers < 5 || !sawRecreated {
 		t.Fatalf("seeded history: %d versions, %d markers, recreated %v", versions, markers, sawRecreated)
 	}
-	g := must(c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(ModelBucket), Key: aws.String("models/llama-ft/model.safetensors")}))(t)
+	g := must(c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(DefaultNames().ModelBucket), Key: aws.String("models/llama-ft/model.safetensors")}))(t)
 	if !strings.Contains(g.Metadata["metrics"], "accuracy") || len(g.Metadata["git-commit"]) != 40 {
 		t.Fatalf("metadata = %v", g.Metadata)
 	}
 	if g.ReplicationStatus != types.ReplicationStatusPending {
 		t.Fatalf("newest llama-ft revision status = %q, want PENDING", g.ReplicationStatus)
 	}
-	body, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String(ModelBucket), Key: aws.String("models/llama-ft/model.safetensors")})
+	body, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String(DefaultNames().ModelBucket), Key: aws.String("models/llama-ft/model.safetensors")})
 	if int64(len(body)) != aws.ToInt64(g.ContentLength) || md5ETag([]byte(body)) != aws.ToString(g.ETag) {
 		t.Fatalf("generated body does not match its ETag")
 	}
 	h.clock.Advance(time.Minute)
 	west := h.client(t, "us-west-2")
-	rep := must(west.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(ModelReplicaBucket)}))(t)
+	rep := must(west.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(DefaultNames().ReplicaBucket)}))(t)
 	if len(rep.Versions) != versions || len(rep.DeleteMarkers) != markers {
 		t.Fatalf("replica holds %d versions %d markers, source %d %d", len(rep.Versions), len(rep.DeleteMarkers), versions, markers)
 	}
 }
 
 func TestS3PersistRoundTrip(t *testing.T) {
-	o := &Options{Seed: 3, ReplicationLag: 30 * time.Second, PrimaryRegion: "us-east-1", DRRegion: "us-west-2",
+	o := &Options{Seed: 3, ReplicationLag: 30 * time.Second, PrimaryRegion: "us-east-1", DRRegion: "us-west-2", Names: DefaultNames(),
 		Sizes: EstateSizes{Models: 2, VersionsPerModel: 4, HistoryDays: 10, ObjectBytes: 64}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	a := newS3Service(o)
@@ -206,7 +206,7 @@ func TestS3PersistRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := now.Add(time.Minute)
-	for _, bucket := range []string{ModelBucket, ModelReplicaBucket} {
+	for _, bucket := range []string{DefaultNames().ModelBucket, DefaultNames().ReplicaBucket} {
 		ca := must(a.captureBucket(bucket, later))(t)
 		cb := must(b.captureBucket(bucket, later))(t)
 		if len(ca.Objects) == 0 || len(ca.Objects) != len(cb.Objects) {
@@ -221,7 +221,7 @@ func TestS3PersistRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if sa, sb := a.replicationStats(ModelBucket, later), b.replicationStats(ModelBucket, later); len(sa) != 1 || sa[0] != sb[0] {
+	if sa, sb := a.replicationStats(DefaultNames().ModelBucket, later), b.replicationStats(DefaultNames().ModelBucket, later); len(sa) != 1 || sa[0] != sb[0] {
 		t.Fatalf("replication stats %+v vs %+v", sa, sb)
 	}
 	if err := b.loadState(strings.NewReader("garbage")); err == nil {
@@ -236,7 +236,7 @@ func TestS3PersistRoundTrip(t *testing.T) {
 	if err := b.loadState(&broken); err == nil || !strings.Contains(err.Error(), "content missing") {
 		t.Fatalf("loading a version without content: %v", err)
 	}
-	if _, ok := b.bucketRegion(ModelBucket); !ok {
+	if _, ok := b.bucketRegion(DefaultNames().ModelBucket); !ok {
 		t.Fatal("a failed load replaced the state")
 	}
 }

@@ -8,13 +8,6 @@ import (
 	"time"
 )
 
-// Seeded S3 names, fixed so runbooks and documentation can rely on them.
-const (
-	ModelBucket          = "ai-model-artifacts"
-	ModelReplicaBucket   = "ai-model-artifacts-dr"
-	ModelReplicationRule = "dr-replication"
-)
-
 // seedModelNames are the first models of the seeded bucket; larger estates
 // add model-05, model-06, ...
 func seedModelName(i int) string {
@@ -55,18 +48,32 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 	z := o.Sizes.withDefaults()
 	historyStart := now.Add(-time.Duration(z.HistoryDays) * 24 * time.Hour)
 	created := historyStart.Add(-24 * time.Hour).Truncate(time.Second)
-	if err := s.createBucket(ModelBucket, s.cfg.PrimaryRegion, true, created); err != nil {
+	n := o.Names
+	if err := s.createBucket(n.ModelBucket, s.cfg.PrimaryRegion, true, created); err != nil {
 		return fmt.Errorf("seed models: %w", err)
 	}
-	if err := s.createBucket(ModelReplicaBucket, s.cfg.DRRegion, true, created); err != nil {
+	if err := s.createBucket(n.ReplicaBucket, s.cfg.DRRegion, true, created); err != nil {
 		return fmt.Errorf("seed models: %w", err)
 	}
-	prio, prefix := 1, "models/"
-	cfg := &replicationConfig{Role: "arn:aws:iam::000000000000:role/ai-model-replication",
-		Rules: []replicationRuleXML{{ID: ModelReplicationRule, Priority: &prio, Status: "Enabled",
+	// The logs bucket has no versioning and no role: writes to it cannot be
+	// undone, which is why a restore must not be pointed at it.
+	if err := s.createBucket(n.LogsBucket, s.cfg.PrimaryRegion, false, created); err != nil {
+		return fmt.Errorf("seed models: %w", err)
+	}
+	for d := 3; d >= 1; d-- {
+		at := now.Add(-time.Duration(d) * 24 * time.Hour).Truncate(time.Hour)
+		body := []byte(fmt.Sprintf(`{"ts":%q,"level":"info","msg":"inference requests served","count":%d}`+"\n",
+			at.Format(time.RFC3339), 10000+d*997))
+		if _, err := s.putObjectAt(n.LogsBucket, "inference/"+at.Format("2006/01/02")+"/requests.jsonl", body, nil, at); err != nil {
+			return fmt.Errorf("seed logs: %w", err)
+		}
+	}
+	prio, prefix := 1, n.ModelsPrefix
+	cfg := &replicationConfig{Role: "arn:aws:iam::" + accountID + ":role/" + n.ModelBucket + "-replication",
+		Rules: []replicationRuleXML{{ID: n.ReplicationRule, Priority: &prio, Status: "Enabled",
 			Filter:                  &replicationFilt{Prefix: &prefix},
 			DeleteMarkerReplication: &statusXML{Status: "Enabled"}}}}
-	cfg.Rules[0].Destination.Bucket = "arn:aws:s3:::" + ModelReplicaBucket
+	cfg.Rules[0].Destination.Bucket = "arn:aws:s3:::" + n.ReplicaBucket
 
 	var events []seedEvent
 	span := now.Add(-time.Minute).Sub(historyStart)
@@ -88,7 +95,7 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 			}
 			if r == deleteAt {
 				for _, f := range []string{"model.safetensors", "config.json"} {
-					events = append(events, seedEvent{at: at, key: "models/" + name + "/" + f, delete: true})
+					events = append(events, seedEvent{at: at, key: prefix + name + "/" + f, delete: true})
 				}
 				at = at.Add(step / 3).Truncate(time.Second)
 			}
@@ -100,18 +107,18 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 			meta := metaOf(map[string]string{"metrics": metrics, "git-commit": commit, "revision": strconv.Itoa(r + 1)})
 			size := int64(z.ObjectBytes/2 + rng.Intn(z.ObjectBytes+1))
 			body := synthBody(rng.Uint64()|1, size)
-			events = append(events, seedEvent{at: at, key: "models/" + name + "/model.safetensors", body: body,
+			events = append(events, seedEvent{at: at, key: prefix + name + "/model.safetensors", body: body,
 				meta: meta, ctype: "application/octet-stream"})
 			cfgBody := []byte(`{"model":"` + name + `","revision":` + strconv.Itoa(r+1) + `,"git_commit":"` + commit +
 				`","metrics":` + metrics + "}\n")
-			events = append(events, seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json",
+			events = append(events, seedEvent{at: at.Add(time.Second), key: prefix + name + "/config.json",
 				body: bytesBody(cfgBody), etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
 			if m == 0 && r == n/3 {
 				// A delete marker in the same second as the version it
 				// hides, then the key re-created a second later.
 				events = append(events,
-					seedEvent{at: at.Add(time.Second), key: "models/" + name + "/config.json", delete: true},
-					seedEvent{at: at.Add(2 * time.Second), key: "models/" + name + "/config.json",
+					seedEvent{at: at.Add(time.Second), key: prefix + name + "/config.json", delete: true},
+					seedEvent{at: at.Add(2 * time.Second), key: prefix + name + "/config.json",
 						body: bytesBody(cfgBody), etag: md5ETag(cfgBody), meta: meta, ctype: "application/json"})
 			}
 		}
@@ -121,7 +128,11 @@ func (s *s3Service) seedModels(rng *rand.Rand, o *Options, now time.Time) error 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src := s.buckets[ModelBucket]
+	src := s.buckets[n.ModelBucket]
+	src.tags = map[string]string{roleTag: "model-artifacts", rpoTag: "1h", rtoTag: "30m"}
+	if r := s.buckets[n.ReplicaBucket]; r != nil {
+		r.tags = map[string]string{roleTag: "replica"}
+	}
 	src.replication = cfg
 	hdr := map[string]*contentHeaders{}
 	for i := range events {

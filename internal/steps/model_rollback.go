@@ -22,7 +22,7 @@ import (
 // it over the key. Nothing is deleted, so a rollback can be rolled back.
 //
 //	step "model_rollback" "llama" {
-//	  bucket     = "ai-model-artifacts"
+//	  bucket     = "my-models"
 //	  key        = "models/llama-ft/model.safetensors"
 //	  version_id = var.good_version   # or: to_time = "2026-01-02T15:04:05Z"
 //	}

@@ -33,7 +33,7 @@ type S3ClientSource interface {
 // versions and delete markers only, so the restore can itself be undone.
 //
 //	step "s3_restore" "models" {
-//	  bucket  = "ai-model-artifacts"
+//	  bucket  = "my-models"
 //	  prefix  = "models/"
 //	  to_time = var.restore_to
 //	}

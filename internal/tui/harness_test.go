@@ -59,7 +59,10 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := &testClock{}
 	clock.Set(fixedNow)
-	srv, _ := sandboxtest.Start(t, sandbox.Options{Seed: 1, Clock: clock.Now, InstanceWarmup: time.Second})
+	// The tests open the first bucket of the Models view, which lists
+	// buckets by name: the logs bucket is named to sort after the models.
+	srv, _ := sandboxtest.Start(t, sandbox.Options{Seed: 1, Clock: clock.Now, InstanceWarmup: time.Second,
+		Names: sandbox.Names{LogsBucket: "ml-logs"}})
 	return &fixture{srv: srv, clock: clock}
 }
 

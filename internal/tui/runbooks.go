@@ -240,7 +240,7 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	if f.rb == nil {
 		return status("runbooks cannot be opened here: no engine configured", true)
 	}
-	v.setForm(f.rb)
+	v.setForm(f.rb, runDefaults(e))
 	v.drill = isDrill
 	v.level = 1
 	if len(v.fields) == 0 {
@@ -249,16 +249,28 @@ func (v *runbooksView) listKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// setForm fills the form with rb's variables and their defaults.
-func (v *runbooksView) setForm(rb *runbook.Runbook) {
+// setForm fills the form with rb's variables and their defaults: the run
+// service's (the estate's names) over the runbook's own.
+func (v *runbooksView) setForm(rb *runbook.Runbook, defaults map[string]string) {
 	v.rb, v.fields, v.focus, v.resumeID, v.drill = rb, nil, 0, "", false
 	for _, x := range rb.Variables {
 		fl := field{name: x.Name, desc: x.Description, typ: x.Type.FriendlyName(), required: !x.HasDefault, sensitive: x.Sensitive}
 		if x.HasDefault {
 			fl.value = defaultText(x.Default)
 		}
+		if d, ok := defaults[x.Name]; ok {
+			fl.value, fl.required = d, false
+		}
 		v.fields = append(v.fields, fl)
 	}
+}
+
+// runDefaults are the run service's variable defaults, if any.
+func runDefaults(e *env) map[string]string {
+	if e.opts.Runs == nil {
+		return nil
+	}
+	return e.opts.Runs.Defaults
 }
 
 // openResume asks again for the sensitive variables of a run to resume,
@@ -268,7 +280,7 @@ func (v *runbooksView) openResume(e *env, msg resumeMsg) (cmd tea.Cmd, opened bo
 	if r := e.liveRun(); r != nil && r.active() {
 		return status("a run is in progress: "+msg.id+" can be resumed when it ends", true), false
 	}
-	v.setForm(msg.rb)
+	v.setForm(msg.rb, runDefaults(e))
 	v.resumeID = msg.id
 	missing := map[string]bool{}
 	for _, n := range msg.missing {
