@@ -36,17 +36,6 @@ func (v *overview) refresh(e *env) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// partNote says why a part has nothing to show yet.
-func partNote(e *env, p part) string {
-	switch {
-	case e.est.state[p] != loaded:
-		return e.st.dim.Render("  loading…")
-	case e.est.err[p] != nil:
-		return e.st.statusErr.Render("  ✖ could not read: " + e.est.err[p].Error())
-	}
-	return ""
-}
-
 func (v *overview) render(e *env, w, h int) string {
 	st := &e.st
 	var b strings.Builder
@@ -95,6 +84,9 @@ func (v *overview) render(e *env, w, h int) string {
 		}
 	}
 
+	if n := failNote(e, partPoints); n != "" {
+		b.WriteString(n + "\n")
+	}
 	b.WriteString(st.title.Render("Replication") + "\n")
 	if n := partNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
@@ -114,6 +106,9 @@ func (v *overview) render(e *env, w, h int) string {
 		}
 	}
 
+	if n := failNote(e, partReplication); n != "" {
+		b.WriteString(n + "\n")
+	}
 	b.WriteString(st.title.Render("DR fleet") + "\n")
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
@@ -147,6 +142,9 @@ func (v *overview) render(e *env, w, h int) string {
 				break
 			}
 			fmt.Fprintf(&b, "  %s %s  %s\n", st.bad.Render("✖ ALARM"), a.Name, a.Region)
+		}
+		if n := failNote(e, partAlarms); n != "" {
+			b.WriteString(n + "\n")
 		}
 	}
 	return b.String()

@@ -278,6 +278,9 @@ func (v *pointsView) render(e *env, w, h int) string {
 		if n := partNote(e, partPoints); n != "" {
 			return head + "\n" + n
 		}
+		if n := failNote(e, partPoints); n != "" {
+			return head + "\n" + n + "\n" + v.list().view(st, w, h-2)
+		}
 		return head + "\n" + v.list().view(st, w, h-1)
 	}
 	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + filterNote(v.pts)

@@ -62,11 +62,15 @@ func (v *replicationView) render(e *env, w, h int) string {
 	if n := partNote(e, partReplication); n != "" {
 		return b.String() + n
 	}
+	used := 1
+	if n := failNote(e, partReplication); n != "" {
+		b.WriteString(n + "\n")
+		used++
+	}
 	if len(e.est.replication) == 0 {
 		b.WriteString(st.dim.Render("  no bucket in "+e.opts.PrimaryRegion+" has replication rules") + "\n")
 	}
 	spark := max(w-34, 10)
-	used := 1
 	for _, r := range e.est.replication {
 		state := st.ok.Render("✔ " + r.Rule.Status)
 		if r.Rule.Status != "Enabled" {
