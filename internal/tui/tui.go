@@ -704,7 +704,11 @@ func (m *Model) footer(w int) string {
 		return keyHint(st, "↑/↓ pgup/pgdn", "scroll") + "  " + keyHint(st, "E/esc", "close")
 	}
 	if m.modal != nil {
-		return keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+		hint := keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+		if m.modal.scrolls() {
+			hint += "  " + keyHint(st, "pgup/pgdn ↑/↓", "scroll")
+		}
+		return hint
 	}
 	k := m.env.keys
 	var hints []string
