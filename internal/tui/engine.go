@@ -111,7 +111,7 @@ func (m *Model) started(msg preparedMsg) tea.Cmd {
 		l.cancel()
 		l.release()
 		if msg.err != nil {
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		return nil
 	}

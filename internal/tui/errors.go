@@ -56,15 +56,39 @@ func failedCalls(e *env, errs []loadError) string {
 	return s + " (" + e.keys.Errors.Help().Key + ": all errors)"
 }
 
-// errorLine is one failed call in a line, the useful part first: AWS's
-// code and message, then the call and what it read.
-func errorLine(le loadError) string {
-	i := awsx.DescribeError(le.err)
+// errorLine is one failed call in a line, the useful part first.
+func errorLine(le loadError) string { return errorText(le.err) }
+
+// errorText is err in one line with the useful part first: for an AWS
+// call, AWS's code and message, the call, then what was being done (the
+// wrapping), so a line cut at the screen's width still says what failed.
+// Other errors keep their text.
+func errorText(err error) string {
+	i := awsx.DescribeError(err)
+	if i.Code == "" && i.Operation == "" {
+		return clean(i.Full)
+	}
 	s := i.Summary
-	if le.resource != "" {
-		s += " " + le.op + " " + le.resource
+	if doing, _, ok := strings.Cut(i.Full, "operation error "); ok {
+		if doing = strings.TrimSuffix(strings.TrimSpace(doing), ":"); doing != "" {
+			s += " — " + doing
+		}
 	}
 	return clean(s)
+}
+
+// callError is a failed call's error for the API log's one-line rows,
+// whose other columns already say the operation, region, status and
+// request id: AWS's code and message, else the innermost error.
+func callError(err error) string {
+	i := awsx.DescribeError(err)
+	switch {
+	case i.Code != "" && i.Message != "":
+		return i.Code + ": " + i.Message
+	case i.Code != "":
+		return i.Code
+	}
+	return strings.SplitN(i.Summary, " (", 2)[0]
 }
 
 // errorPanel lists every failed call of the estate in full, wrapped to
