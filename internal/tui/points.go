@@ -196,10 +196,23 @@ func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(k, e.keys.Enter) && v.open != "" && v.found != nil:
-		p := *v.found
-		v.found = nil
-		return askRestore(e, p)
+	case key.Matches(k, e.keys.Enter) && v.open != "":
+		// The point R found, else the one under the cursor (a vault's
+		// points have no "nearest before").
+		if p := v.found; p != nil {
+			v.found = nil
+			return askRestore(e, *p)
+		}
+		i := v.pts.selected()
+		if i < 0 {
+			return nil
+		}
+		// The statuses AWS Backup restores from.
+		switch p := v.shown[i]; p.Status {
+		case "COMPLETED", "AVAILABLE", "STOPPED":
+			return askRestore(e, p)
+		}
+		return status("a "+v.shown[i].Status+" recovery point cannot be restored: choose a COMPLETED one", true)
 	case key.Matches(k, e.keys.Enter) && v.open == "":
 		i := v.list().selected()
 		if i < 0 {

@@ -19,6 +19,41 @@ import (
 // vault, region, type and ARN, behind a typed gate, and the restore job
 // completes.
 func TestPointsRestoresFromAnyVault(t *testing.T) {
+	t.Run("nearest before a time", func(t *testing.T) {
+		h, vol, point := pointInOtherVault(t)
+		h.keys("3", "r")
+		h.waitScreen(vol)
+		h.keys("/")
+		h.typeText(vol)
+		h.keys("enter", "enter", "R")
+		h.waitScreen("nearest COMPLETED point at or before")
+		h.keys("enter")
+		h.waitScreen("in vault " + otherVault)
+		h.keys("enter")
+		restored(t, h, point)
+	})
+	t.Run("chosen in its vault", func(t *testing.T) {
+		h, _, point := pointInOtherVault(t)
+		h.keys("3", "v", "r")
+		h.waitScreen(otherVault)
+		h.keys("/")
+		h.typeText(otherVault)
+		h.keys("enter", "enter")
+		h.waitScreen("1/1")
+		h.keys("enter")
+		restored(t, h, point)
+	})
+}
+
+// otherVault is a vault the sandbox's estate does not have.
+const otherVault = "ai-offsite-vault"
+
+// pointInOtherVault starts a console on a sandbox with otherVault and one
+// COMPLETED recovery point in it, of a dataset volume: the volume's newest,
+// so "nearest before now" picks it over those of the usual vault. It
+// returns the volume id and the point's ARN.
+func pointInOtherVault(t *testing.T) (*harness, string, string) {
+	t.Helper()
 	h := newHarness(t, 120, 40, nil)
 	ctx := context.Background()
 	bc, err := h.m.env.opts.Clients.Backup(ctx, "us-east-1")
@@ -35,32 +70,26 @@ func TestPointsRestoresFromAnyVault(t *testing.T) {
 		t.Fatalf("dataset volumes: %v", err)
 	}
 	vol := aws.ToString(vols.Volumes[0].VolumeId)
-	const vault = "ai-offsite-vault"
-	if _, err := bc.CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String(vault)}); err != nil {
+	if _, err := bc.CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String(otherVault)}); err != nil {
 		t.Fatal(err)
 	}
-	// The new point is the newest of the volume, so "nearest before now"
-	// picks it over those of the usual vault.
 	h.clock.Advance(time.Minute)
 	job, err := bc.StartBackupJob(ctx, &backup.StartBackupJobInput{
-		BackupVaultName: aws.String(vault), ResourceArn: aws.String("arn:aws:ec2:us-east-1:" + accountID(t, h) + ":volume/" + vol),
+		BackupVaultName: aws.String(otherVault), ResourceArn: aws.String("arn:aws:ec2:us-east-1:" + accountID(t, h) + ":volume/" + vol),
 		IamRoleArn: aws.String("arn:aws:iam::" + accountID(t, h) + ":role/service-role/AWSBackupDefaultServiceRole"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	point := aws.ToString(job.RecoveryPointArn)
 	h.clock.Advance(10 * time.Minute) // the backup job completes
+	return h, vol, aws.ToString(job.RecoveryPointArn)
+}
 
-	h.keys("3", "r")
-	h.waitScreen(vol)
-	h.keys("/")
-	h.typeText(vol)
-	h.keys("enter", "enter", "R")
-	h.waitScreen("nearest COMPLETED point at or before")
-	h.keys("enter")
-	h.waitScreen("in vault " + vault)
-	h.keys("enter")
+// restored approves the restore's gate, which must show point, and checks
+// that the run restored point: one COMPLETED restore job, from a runbook
+// generated in the state directory.
+func restored(t *testing.T, h *harness, point string) {
+	t.Helper()
 	h.waitScreen("Gate step.backup_restore.restore")
 	if s := h.screen(); !strings.Contains(strings.Join(strings.Fields(strings.NewReplacer("║", "").Replace(s)), ""), point) {
 		t.Fatalf("the gate does not show the point restored:\n%s", s)
@@ -71,14 +100,17 @@ func TestPointsRestoresFromAnyVault(t *testing.T) {
 	h.clock.Advance(10 * time.Minute) // the restore job completes
 	h.waitScreen("run SUCCEEDED")
 
-	jobs, err := bc.ListRestoreJobs(ctx, &backup.ListRestoreJobsInput{})
+	bc, err := h.m.env.opts.Clients.Backup(context.Background(), "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := bc.ListRestoreJobs(context.Background(), &backup.ListRestoreJobsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(jobs.RestoreJobs) != 1 || aws.ToString(jobs.RestoreJobs[0].RecoveryPointArn) != point || jobs.RestoreJobs[0].Status != "COMPLETED" {
 		t.Fatalf("restore jobs %+v, want one COMPLETED of %s", jobs.RestoreJobs, point)
 	}
-	// No runbook file is needed: the run is generated in the state dir.
 	if _, err := os.Stat(filepath.Join(h.m.env.opts.StateDir, "console-restore.hcl")); err != nil {
 		t.Errorf("generated runbook: %v", err)
 	}
