@@ -6,7 +6,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drconsole/drconsole/internal/awsx"
 )
@@ -160,7 +159,7 @@ func (p *errorPanel) lines(e *env, first []part, w int) []string {
 // (ARNs, keys) at their separators rather than cutting them.
 func indentWrap(s string, w int) []string {
 	var out []string
-	for _, l := range strings.Split(ansi.Wrap(s, max(w-2, 10), "/:,"), "\n") {
+	for _, l := range wrapWhole(s, max(w-2, 10)) {
 		out = append(out, "  "+l)
 	}
 	return out

@@ -177,19 +177,36 @@ func replicationOf(ctx context.Context, c awsx.ClientSource, region string, now 
 		for _, r := range rules {
 			rep, err := inventory.ReplicationSeries(ctx, c, region, r, now.Add(-replicationWindow), now, replicationPeriod)
 			if err != nil {
-				errs.add("read replication metrics", b+" rule "+r.ID, region, err)
+				errs.add(opReplicationMetrics, ruleResource(r), region, err)
 				rep = inventory.Replication{Rule: r}
 			}
 			reps = append(reps, rep)
 			st, err := inventory.StuckObjects(ctx, c, region, b, r.Prefix, stuckSample, stuckPending, now)
 			if err != nil {
-				errs.add("sample replication status", b+" rule "+r.ID, region, err)
+				errs.add("sample replication status", ruleResource(r), region, err)
 				continue
 			}
 			stuck = append(stuck, st...)
 		}
 	}
 	return reps, stuck, nil
+}
+
+// opReplicationMetrics is the failed read of a rule's series; the panes
+// look for it to say the series are missing rather than draw zeros.
+const opReplicationMetrics = "read replication metrics"
+
+// ruleResource names a replication rule in a loadError.
+func ruleResource(r inventory.ReplicationRule) string { return r.Bucket + " rule " + r.ID }
+
+// seriesMissing reports that r's metric series could not be read.
+func (e *estate) seriesMissing(r inventory.ReplicationRule) bool {
+	for _, le := range e.errs[partReplication] {
+		if le.op == opReplicationMetrics && le.resource == ruleResource(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // alarmsOf reads the alarms of each region in turn. A region that fails

@@ -97,6 +97,10 @@ func (v *overview) render(e *env, w, h int) string {
 			if i >= per {
 				break
 			}
+			if e.est.seriesMissing(r.Rule) {
+				fmt.Fprintf(&b, "  %s → %s  %s\n", r.Rule.Bucket, r.Rule.DestinationBucket, st.warn.Render("lag and pending not read"))
+				continue
+			}
 			fmt.Fprintf(&b, "  %s → %s  lag %s  pending %s ops, %s\n",
 				r.Rule.Bucket, r.Rule.DestinationBucket, age(secs(r.Latency.Last())),
 				count(int(r.OpsPending.Last())), bytes(int64(r.BytesPending.Last())))

@@ -30,7 +30,7 @@ func TestPartialResults(t *testing.T) {
 			name:   "replication metrics",
 			fault:  sandbox.Fault{Service: "monitoring", Operation: "GetMetricData", Kind: sandbox.FaultError5xx},
 			keys:   []string{"4"},
-			shown:  []string{"rule ", "→", "call"},
+			shown:  []string{"rule ", "→", "call", "not read"},
 			failed: "GetMetricData",
 		},
 		{
