@@ -2,8 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -354,24 +352,6 @@ func askRestore(e *env, p inventory.RecoveryPoint) tea.Cmd {
 // the engine and show it, as a roll back does. The points were read in
 // the primary region, so that is the vault's region.
 func restoreRun(e *env, p inventory.RecoveryPoint) tea.Cmd {
-	o := e.opts
-	dir := o.StateDir
-	if dir == "" {
-		dir = "."
-	}
-	path := filepath.Join(dir, "console-restore.hcl")
-	vars := []string{"region=" + o.PrimaryRegion, "vault=" + p.Vault, "recovery_point_arn=" + p.ARN, "resource_type=" + p.ResourceType}
-	return func() tea.Msg {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return statusMsg{text: fmt.Sprintf("restore: %v", err), err: true}
-		}
-		if err := os.WriteFile(path, []byte(restoreRunbookText), 0o600); err != nil {
-			return statusMsg{text: fmt.Sprintf("restore: %v", err), err: true}
-		}
-		rb, _, err := o.Runs.Load(path)
-		if err != nil {
-			return statusMsg{text: fmt.Sprintf("restore: %v", err), err: true}
-		}
-		return startRunMsg{rb: rb, vars: vars, show: true}
-	}
+	vars := []string{"region=" + e.opts.PrimaryRegion, "vault=" + p.Vault, "recovery_point_arn=" + p.ARN, "resource_type=" + p.ResourceType}
+	return generatedRun(e, "restore", "console-restore.hcl", restoreRunbookText, vars)
 }
