@@ -294,6 +294,10 @@ func (v *pointsView) render(e *env, w, h int) string {
 		return head + "\n" + v.list().view(st, w, h-1)
 	}
 	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + filterNote(v.pts)
+	if n := failNote(e, partPoints); n != "" {
+		head += "\n" + n
+		h--
+	}
 	if v.asking {
 		head += "\nnearest COMPLETED point at or before (RFC 3339): " + v.when + "█"
 		return head + "\n" + v.pts.view(st, w, h-2)
