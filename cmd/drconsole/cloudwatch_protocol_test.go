@@ -15,15 +15,16 @@ import (
 func TestCloudWatchProtocolFlag(t *testing.T) {
 	srv, _ := sandboxtest.Start(t, sandbox.Options{CloudWatchQueryOnly: true})
 	dr := srv.Options().DRRegion
+	names := srv.Options().Names
 	rb := writeRunbook(t, fmt.Sprintf(`step "alarms_check" "health" {
   region = %q
   alarms = [%q, %q]
 }
-`, dr, sandbox.AlarmDRCapacity, sandbox.AlarmHealth))
+`, dr, names.AlarmDRCapacity, names.AlarmHealth))
 	args := []string{"plan", rb, "--target", "sandbox", "--endpoint", srv.URL()}
 
 	code, stdout, stderr := cli(t, t.Context(), append(args, "--cloudwatch-protocol", "query")...)
-	if code != exitOK || !strings.Contains(stdout, sandbox.AlarmDRCapacity) {
+	if code != exitOK || !strings.Contains(stdout, names.AlarmDRCapacity) {
 		t.Errorf("plan over query: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 

@@ -628,10 +628,22 @@ poll_interval     = "20ms"
 region             = "us-east-1"
 vault              = "ai-dr-vault"
 recovery_point_arn = %q
+resource_type      = "EFS"
 poll_interval      = "20ms"
 `, rp))
 		if plan := e.planOnly(t, typ, sc, cfg); !slices.Equal(plan, []string{"StartRestoreJob " + rp + " -> new file system"}) {
 			t.Fatalf("plan %q", plan)
+		}
+		// A point named with the wrong resource type is refused before
+		// anything starts.
+		wrong := decodeStep(t, typ.Spec(), fmt.Sprintf(`
+region             = "us-east-1"
+vault              = "ai-dr-vault"
+recovery_point_arn = %q
+resource_type      = "EBS"
+`, rp))
+		if _, err := typ.Plan(t.Context(), sc, wrong); err == nil || !strings.Contains(err.Error(), "not EBS") {
+			t.Errorf("plan with the wrong resource type: err = %v", err)
 		}
 		out, err := typ.Apply(t.Context(), sc, cfg)
 		if err != nil {

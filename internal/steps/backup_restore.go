@@ -54,6 +54,7 @@ func (*BackupRestore) Spec() hcldec.ObjectSpec {
 		"resource_arn":       &hcldec.AttrSpec{Name: "resource_arn", Type: cty.String},
 		"to_time":            &hcldec.AttrSpec{Name: "to_time", Type: cty.String},
 		"recovery_point_arn": &hcldec.AttrSpec{Name: "recovery_point_arn", Type: cty.String},
+		"resource_type":      &hcldec.AttrSpec{Name: "resource_type", Type: cty.String},
 		"iam_role_arn":       &hcldec.AttrSpec{Name: "iam_role_arn", Type: cty.String},
 		"target_bucket":      &hcldec.AttrSpec{Name: "target_bucket", Type: cty.String},
 		"availability_zone":  &hcldec.AttrSpec{Name: "availability_zone", Type: cty.String},
@@ -148,6 +149,7 @@ type backupQuery struct {
 	toTime                  time.Time
 	hasTime                 bool
 	recoveryPointArn        string
+	resourceType            string // "" takes the point's
 	role, bucket, az        string
 	metadata                map[string]string
 	waitFor, interval       time.Duration
@@ -159,7 +161,8 @@ func parseBackupQuery(cfg cty.Value) (backupQuery, error) {
 	q := backupQuery{
 		region: cfgString(cfg, "region"), vault: cfgString(cfg, "vault"),
 		resourceArn: cfgString(cfg, "resource_arn"), recoveryPointArn: cfgString(cfg, "recovery_point_arn"),
-		role: cfgString(cfg, "iam_role_arn"), bucket: cfgString(cfg, "target_bucket"),
+		resourceType: cfgString(cfg, "resource_type"),
+		role:         cfgString(cfg, "iam_role_arn"), bucket: cfgString(cfg, "target_bucket"),
 		az: cfgString(cfg, "availability_zone"), metadata: cfgStringMap(cfg, "metadata"),
 		resourceKnown: cfgKnown(cfg, "resource_arn"), rpKnown: cfgKnown(cfg, "recovery_point_arn"),
 		timeKnown: cfgKnown(cfg, "to_time"),
@@ -234,6 +237,13 @@ func (t *BackupRestore) prepare(ctx context.Context, sc *runbook.StepContext, cl
 	}
 	if err != nil {
 		return p, err
+	}
+	// A point restores only as what it backed up: a resource type given
+	// (the console passes the one it listed) that differs means the wrong
+	// point was named.
+	if q.resourceType != "" && !strings.EqualFold(q.resourceType, p.point.resourceType) {
+		return p, fmt.Errorf("backup_restore: recovery point %s in vault %s is a backup of a %s resource, not %s",
+			p.point.arn, q.vault, p.point.resourceType, q.resourceType)
 	}
 	how := "newest completed before " + q.toTime.UTC().Format(time.RFC3339)
 	switch {

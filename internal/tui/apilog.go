@@ -29,6 +29,9 @@ type APICall struct {
 	Latency   time.Duration     `json:"latency_ns"`
 	Attempts  int               `json:"attempts"`
 	Error     string            `json:"error,omitempty"`
+	// ErrorSummary is Error's useful part (AWS's code and message) for
+	// the one-line rows.
+	ErrorSummary string `json:"-"`
 }
 
 // CallLog keeps the most recent calls. Observers add to it from any
@@ -70,7 +73,7 @@ func (l *CallLog) ObserveCall(c awsx.Call) {
 	a := APICall{Time: c.Start, Service: c.Service, Operation: c.Operation, Region: c.Region, Params: c.Params,
 		Status: c.Status, RequestID: c.RequestID, Latency: c.Latency, Attempts: c.Attempts}
 	if c.Err != nil {
-		a.Error = c.Err.Error()
+		a.Error, a.ErrorSummary = c.Err.Error(), callError(c.Err)
 	}
 	l.Add(a)
 }
@@ -113,7 +116,11 @@ func (v *apiLogView) row(i int) []string {
 	}
 	tail := strings.Join(ps, " ")
 	if c.Error != "" {
-		tail = "✖ " + c.Error + " " + tail
+		e := c.ErrorSummary
+		if e == "" {
+			e = c.Error
+		}
+		tail = "✖ " + clean(e) + " " + tail
 	}
 	if c.RequestID != "" {
 		tail += " req=" + c.RequestID

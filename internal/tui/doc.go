@@ -40,7 +40,10 @@
 //
 // The estate is the exception: its parts are shared, loaded once
 // (env.need, env.reload) and answered as estateMsg, which fills env; the
-// view on screen is then told, the others redraw when activated.
+// view on screen is then told, the others redraw when activated. A part
+// keeps what it read when some of its calls fail: each failure is a
+// loadError in estate.errs (estate.err only when the part read nothing),
+// which the panes count (failNote) and the error panel (E) shows in full.
 //
 // # Messages and who handles them
 //
@@ -53,8 +56,9 @@
 //   - estateMsg and objectiveMsg (the runbooks' RPO objective);
 //   - the requests views make, with ask or as their command's answer:
 //     statusMsg (the status line), startRunMsg and cancelRunMsg (the live
-//     run), openRunbookMsg (open a runbook's form with values filled in,
-//     from Points) and openResumeMsg (ask a resume's sensitive variables,
+//     run; Models' roll back and Points' restore send one for a runbook
+//     they generate, generatedRun), openRunbookMsg (open a runbook's
+//     form with values filled in) and openResumeMsg (ask a resume's sensitive variables,
 //     from Runs), which the root carries out on the Runbooks view;
 //   - preparedMsg, runMsg and gateMsg, the run's own (below).
 //

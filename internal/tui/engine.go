@@ -3,6 +3,9 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -111,7 +114,7 @@ func (m *Model) started(msg preparedMsg) tea.Cmd {
 		l.cancel()
 		l.release()
 		if msg.err != nil {
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		return nil
 	}
@@ -174,4 +177,31 @@ func orFailed(res *runbook.Result, err error) *runbook.Result {
 		return res
 	}
 	return &runbook.Result{Status: runbook.StatusFailed, Err: err}
+}
+
+// generatedRun writes a runbook the console generates (text) as file in
+// the state directory, so the run can be resumed like any other, and asks
+// the root to run it with vars through the engine and show it: it is
+// journalled, its gate shows the change, and the Runs view keeps it. what
+// names the action in errors.
+func generatedRun(e *env, what, file, text string, vars []string) tea.Cmd {
+	o := e.opts
+	dir := o.StateDir
+	if dir == "" {
+		dir = "."
+	}
+	path := filepath.Join(dir, file)
+	return func() tea.Msg {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return statusMsg{text: fmt.Sprintf("%s: %v", what, err), err: true}
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			return statusMsg{text: fmt.Sprintf("%s: %v", what, err), err: true}
+		}
+		rb, _, err := o.Runs.Load(path)
+		if err != nil {
+			return statusMsg{text: fmt.Sprintf("%s: %v", what, err), err: true}
+		}
+		return startRunMsg{rb: rb, vars: vars, show: true}
+	}
 }

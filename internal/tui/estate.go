@@ -27,8 +27,12 @@ const (
 // refreshed on demand, so switching views never refetches.
 type estate struct {
 	state [numParts]loadState
-	err   [numParts]error
-	at    [numParts]time.Time
+	// err is set when a part read nothing (its first call failed); errs
+	// lists every call of the part that failed, the part keeping what the
+	// others read.
+	err  [numParts]error
+	errs [numParts][]loadError
+	at   [numParts]time.Time
 
 	identity    inventory.Identity
 	vaults      []inventory.Vault
@@ -48,12 +52,40 @@ const (
 	loaded
 )
 
+// loadError is one failed call of a part: what was read, of which
+// resource, where, and the error.
+type loadError struct {
+	op       string // "list recovery points"
+	resource string // the vault, bucket or rule; "" for a region-wide read
+	region   string
+	err      error
+}
+
+// loadErrors collects a part's failed calls as it reads on.
+type loadErrors []loadError
+
+func (l *loadErrors) add(op, resource, region string, err error) {
+	*l = append(*l, loadError{op: op, resource: resource, region: region, err: err})
+}
+
+// whole records err, if any, as the failure of a part read in one call,
+// and returns it.
+func (l *loadErrors) whole(op, resource, region string, err error) error {
+	if err != nil {
+		l.add(op, resource, region, err)
+	}
+	return err
+}
+
 // estateMsg carries one part back from its tea.Cmd.
 type estateMsg struct {
 	part part
 	gen  int
-	fill func(*estate) // applies the result on the event loop
-	err  error
+	// fill applies what was read on the event loop; it runs unless err
+	// is set, even when some calls failed.
+	fill func(*estate)
+	err  error       // the part read nothing
+	errs []loadError // every failed call, err's included
 }
 
 // replicationWindow is how far back the replication sparklines reach.
@@ -73,47 +105,52 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
 		defer cancel()
 		msg := estateMsg{part: p, gen: gen}
+		var errs loadErrors
 		switch p {
 		case partIdentity:
 			id, err := inventory.CallerIdentity(ctx, c, primary)
-			msg.err = err
+			msg.err = errs.whole("read the caller identity", "", primary, err)
 			msg.fill = func(e *estate) { e.identity = id }
 		case partPoints:
-			vaults, points, err := pointsOf(ctx, c, primary)
+			vaults, points, err := pointsOf(ctx, c, primary, &errs)
 			msg.err = err
 			msg.fill = func(e *estate) { e.vaults, e.points = vaults, points }
 		case partReplication:
-			reps, stuck, err := replicationOf(ctx, c, primary, now)
+			reps, stuck, err := replicationOf(ctx, c, primary, now, &errs)
 			msg.err = err
 			msg.fill = func(e *estate) { e.replication, e.stuck = reps, stuck }
 		case partFleet:
 			groups, err := inventory.Groups(ctx, c, dr)
-			msg.err = err
+			msg.err = errs.whole("describe auto-scaling groups", "", dr, err)
 			msg.fill = func(e *estate) { e.groups = groups }
 		case partAlarms:
-			all, err := alarmsOf(ctx, c, primary, dr)
+			all, err := alarmsOf(ctx, c, &errs, primary, dr)
 			msg.err = err
 			msg.fill = func(e *estate) { e.alarms = all }
 		case partBuckets:
 			buckets, err := inventory.Buckets(ctx, c, primary)
-			msg.err = err
+			msg.err = errs.whole("list buckets", "", primary, err)
 			msg.fill = func(e *estate) { e.buckets = buckets }
 		}
+		msg.errs = errs
 		return msg
 	}
 }
 
 // pointsOf reads the vaults in region and every recovery point in them.
-func pointsOf(ctx context.Context, c awsx.ClientSource, region string) ([]inventory.Vault, []inventory.RecoveryPoint, error) {
+// A vault whose points cannot be listed is recorded in errs and the others
+// are still read; only a failed vault list fails the part.
+func pointsOf(ctx context.Context, c awsx.ClientSource, region string, errs *loadErrors) ([]inventory.Vault, []inventory.RecoveryPoint, error) {
 	vaults, err := inventory.Vaults(ctx, c, region)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, errs.whole("list backup vaults", "", region, err)
 	}
 	var points []inventory.RecoveryPoint
 	for _, v := range vaults {
 		ps, err := inventory.RecoveryPoints(ctx, c, region, v.Name)
 		if err != nil {
-			return nil, nil, err
+			errs.add("list recovery points", v.Name, region, err)
+			continue
 		}
 		points = append(points, ps...)
 	}
@@ -121,28 +158,33 @@ func pointsOf(ctx context.Context, c awsx.ClientSource, region string) ([]invent
 }
 
 // replicationOf reads each replication rule of the buckets in region with
-// its metric series up to now and a sample of its stuck objects.
-func replicationOf(ctx context.Context, c awsx.ClientSource, region string, now time.Time) ([]inventory.Replication, []inventory.ObjectReplication, error) {
+// its metric series up to now and a sample of its stuck objects. A rule
+// whose series or sample cannot be read is kept without them, the failure
+// recorded in errs; only a failed bucket list fails the part.
+func replicationOf(ctx context.Context, c awsx.ClientSource, region string, now time.Time, errs *loadErrors) ([]inventory.Replication, []inventory.ObjectReplication, error) {
 	buckets, err := inventory.BucketNames(ctx, c, region)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, errs.whole("list buckets", "", region, err)
 	}
 	var reps []inventory.Replication
 	var stuck []inventory.ObjectReplication
 	for _, b := range buckets {
 		rules, err := inventory.ReplicationRules(ctx, c, region, b)
 		if err != nil {
-			return nil, nil, err
+			errs.add("read replication rules", b, region, err)
+			continue
 		}
 		for _, r := range rules {
 			rep, err := inventory.ReplicationSeries(ctx, c, region, r, now.Add(-replicationWindow), now, replicationPeriod)
 			if err != nil {
-				return nil, nil, err
+				errs.add(opReplicationMetrics, ruleResource(r), region, err)
+				rep = inventory.Replication{Rule: r}
 			}
 			reps = append(reps, rep)
 			st, err := inventory.StuckObjects(ctx, c, region, b, r.Prefix, stuckSample, stuckPending, now)
 			if err != nil {
-				return nil, nil, err
+				errs.add("sample replication status", ruleResource(r), region, err)
+				continue
 			}
 			stuck = append(stuck, st...)
 		}
@@ -150,15 +192,42 @@ func replicationOf(ctx context.Context, c awsx.ClientSource, region string, now 
 	return reps, stuck, nil
 }
 
-// alarmsOf reads the alarms of each region in turn.
-func alarmsOf(ctx context.Context, c awsx.ClientSource, regions ...string) ([]inventory.Alarm, error) {
+// opReplicationMetrics is the failed read of a rule's series; the panes
+// look for it to say the series are missing rather than draw zeros.
+const opReplicationMetrics = "read replication metrics"
+
+// ruleResource names a replication rule in a loadError.
+func ruleResource(r inventory.ReplicationRule) string { return r.Bucket + " rule " + r.ID }
+
+// seriesMissing reports that r's metric series could not be read.
+func (e *estate) seriesMissing(r inventory.ReplicationRule) bool {
+	for _, le := range e.errs[partReplication] {
+		if le.op == opReplicationMetrics && le.resource == ruleResource(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// alarmsOf reads the alarms of each region in turn. A region that fails
+// is recorded in errs and the others still show; the part fails only when
+// every region does.
+func alarmsOf(ctx context.Context, c awsx.ClientSource, errs *loadErrors, regions ...string) ([]inventory.Alarm, error) {
 	var all []inventory.Alarm
+	var first error
 	for _, r := range regions {
 		as, err := inventory.Alarms(ctx, c, r)
 		if err != nil {
-			return nil, err
+			errs.add("describe alarms", "", r, err)
+			if first == nil {
+				first = err
+			}
+			continue
 		}
 		all = append(all, as...)
+	}
+	if len(all) == 0 && len(*errs) == len(regions) {
+		return nil, first
 	}
 	return all, nil
 }

@@ -139,6 +139,10 @@ func (v *fleetView) render(e *env, w, h int) string {
 	if n := partNote(e, partAlarms); n != "" {
 		return b.String() + n
 	}
+	if n := failNote(e, partAlarms); n != "" {
+		b.WriteString(n + "\n")
+		used++
+	}
 	return b.String() + v.alarms.view(st, w, max(h-used-1, 2))
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drconsole/drconsole/internal/runbook"
 )
@@ -32,6 +33,10 @@ type modal struct {
 	lastAt  time.Time
 	decide  func(approved bool) tea.Cmd
 	done    bool
+	// offset is the first line of the prompt and planned changes shown;
+	// page and total are how many fit and how many there are, as last
+	// drawn.
+	offset, page, total int
 }
 
 // repeatWindow is how close two identical keys must be to count as the
@@ -48,6 +53,11 @@ func (g *modal) key(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
 	s := msg.String()
 	if s == "esc" || s == "ctrl+c" {
 		return g.finish(false)
+	}
+	// Scrolling is reading, allowed at once and held down; it never
+	// touches the input.
+	if g.scroll(s) {
+		return nil
 	}
 	if now.Sub(g.opened) < g.delay {
 		g.note = "keys pressed as the question opened are ignored: read it, then type"
@@ -101,48 +111,92 @@ func (g *modal) finish(approved bool) tea.Cmd {
 	return g.decide(approved)
 }
 
-// box renders the modal.
-func (g *modal) box(st *styles, w int, now time.Time) string {
+// box renders the modal in at most h lines. The prompt and the planned
+// changes are wrapped whole, never cut, and scroll when they do not fit;
+// the token, the input and the cancel line always show below them.
+func (g *modal) box(st *styles, w, h int, now time.Time) string {
 	inner := max(min(w-6, 90), 30)
-	var b strings.Builder
-	b.WriteString(st.modalTitle.Render("⚠ "+g.title) + "\n")
-	// A long prompt is cut so the token and input lines always show.
-	lines := wrap(g.prompt, inner)
-	if len(lines) > 4 {
-		lines = append(lines[:3], "…")
-	}
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
+	var region []string
+	region = append(region, wrapWhole(clean(g.prompt), inner)...)
 	if len(g.changes) > 0 {
-		b.WriteString("Planned changes:\n")
-		shown := g.changes
-		if len(shown) > 6 {
-			shown = shown[:5]
-		}
-		for _, c := range shown {
-			b.WriteString("  • " + cell(clean(c), inner-4, false) + "\n")
-		}
-		if len(shown) < len(g.changes) {
-			fmt.Fprintf(&b, "  … and %d more\n", len(g.changes)-len(shown))
+		region = append(region, fmt.Sprintf("Planned changes (%d):", len(g.changes)))
+		for _, c := range g.changes {
+			for i, l := range wrapWhole(clean(c), inner-4) {
+				lead := "    "
+				if i == 0 {
+					lead = "  • "
+				}
+				region = append(region, lead+l)
+			}
 		}
 	}
-	fmt.Fprintf(&b, "Type %s and press enter to approve.\n", st.key.Render(g.token))
+	var foot []string
+	foot = append(foot, wrapWhole("Type "+st.key.Render(g.token)+" and press enter to approve.", inner)...)
 	wait := ""
 	if d := g.delay - now.Sub(g.opened); d > 0 {
 		wait = "  (wait…)"
 	}
-	fmt.Fprintf(&b, "> %s█%s\n", g.input, wait)
+	foot = append(foot, cell(fmt.Sprintf("> %s█%s", g.input, wait), inner, false))
 	if g.note != "" {
-		b.WriteString(st.warn.Render("! "+g.note) + "\n")
+		for _, l := range wrapWhole("! "+g.note, inner) {
+			foot = append(foot, st.warn.Render(l))
+		}
 	}
-	b.WriteString(st.selected.Render("[ Cancel ]") + "  approve: type the token   esc: cancel")
+	foot = append(foot, st.selected.Render("[ Cancel ]")+"  approve: type the token   esc: cancel")
+
+	// The border takes two lines, the title one.
+	room := max(h-3-len(foot), 1)
+	g.page, g.total = room, len(region)
+	if len(region) > room {
+		room = max(room-1, 1) // the scroll hint takes a line
+		g.page = room
+	}
+	g.offset = max(min(g.offset, len(region)-room), 0)
+	end := min(g.offset+room, len(region))
+	var b strings.Builder
+	b.WriteString(st.modalTitle.Render("⚠ "+g.title) + "\n")
+	for _, l := range region[g.offset:end] {
+		b.WriteString(l + "\n")
+	}
+	if len(region) > g.page || g.offset > 0 {
+		var hint []string
+		if g.offset > 0 {
+			hint = append(hint, "↑ more above")
+		}
+		if end < len(region) {
+			hint = append(hint, fmt.Sprintf("↓ more below (%d lines)", len(region)-end))
+		}
+		b.WriteString(st.warn.Render(strings.Join(hint, "  ")+"  pgup/pgdn ↑/↓ scroll") + "\n")
+	}
+	b.WriteString(strings.Join(foot, "\n"))
 	return st.modal.Width(inner + 4).Render(b.String())
 }
 
+// scroll moves the planned changes by d lines (page: a screenful).
+func (g *modal) scroll(s string) bool {
+	page := max(g.page-1, 1)
+	switch s {
+	case "up":
+		g.offset--
+	case "down":
+		g.offset++
+	case "pgup":
+		g.offset -= page
+	case "pgdown":
+		g.offset += page
+	default:
+		return false
+	}
+	g.offset = max(min(g.offset, g.total-g.page), 0)
+	return true
+}
+
+// scrolls reports that the planned changes are longer than the box.
+func (g *modal) scrolls() bool { return g.total > g.page }
+
 // overlay draws the modal centred over body (h lines).
 func (g *modal) overlay(st *styles, body string, w, h int, now time.Time) string {
-	box := strings.Split(g.box(st, w, now), "\n")
+	box := strings.Split(g.box(st, w, h, now), "\n")
 	lines := strings.Split(body, "\n")
 	top := max((h-len(box))/2, 0)
 	left := max((w-widthOf(box[0]))/2, 0)
@@ -170,6 +224,32 @@ func wrap(s string, w int) []string {
 			line += word
 		}
 		out = append(out, line)
+	}
+	return out
+}
+
+// wrapWhole breaks s into lines of at most w columns at spaces, like
+// wrap, and breaks a word longer than a line (a key, an ARN) after a "/"
+// or ":" where it can, so every part of it shows; nothing is cut.
+func wrapWhole(s string, w int) []string {
+	w = max(w, 8)
+	var out []string
+	for _, l := range wrap(s, w) {
+		for widthOf(l) > w {
+			cut := ansi.Truncate(l, w, "")
+			plain := ansi.Strip(cut)
+			// i is a byte offset: the cut is where its columns end.
+			if i := strings.LastIndexAny(plain, "/:"); i >= 0 && widthOf(plain[:i+1]) >= w/2 {
+				cut = ansi.Truncate(l, widthOf(plain[:i+1]), "")
+			}
+			if widthOf(cut) == 0 {
+				// A character wider than the line: take it alone.
+				cut = ansi.Truncate(l, widthOf(string([]rune(ansi.Strip(l))[:1])), "")
+			}
+			out = append(out, cut)
+			l = ansi.TruncateLeft(l, widthOf(cut), "")
+		}
+		out = append(out, l)
 	}
 	return out
 }

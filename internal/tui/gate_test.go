@@ -2,12 +2,17 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/drconsole/drconsole/internal/inventory"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -154,4 +159,56 @@ func TestApproverTimesOutAndAnswers(t *testing.T) {
 		synctest.Wait()
 		<-asked
 	})
+}
+
+// TestGoldenGateLongPlan opens a roll back of a model artifact whose key
+// and version id are long at 80x24: the plan wraps whole, scrolls, and
+// the token and its input stay on screen at every position.
+func TestGoldenGateLongPlan(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	ctx := context.Background()
+	c, err := h.m.env.opts.Clients.S3(ctx, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := "ai-model-artifacts"
+	// S3 keys reach 1024 bytes; this one is long enough that the change
+	// and the token (bucket/key) do not fit the box together at 80x24.
+	key := "models/llm-serving/team-inference-platform/experiments/2026-11-19/sweep-learning-rate-warmup/" +
+		"run-8f3c2a91-d5e7-4b0c-9a61-2f4e8c7d3b10/checkpoints/epoch-0042/step-000184320/" +
+		"tensor-parallel-rank-03/shard-00017-of-00032.safetensors"
+	var first string
+	for _, body := range []string{"weights of the good checkpoint", "weights of the bad checkpoint, larger"} {
+		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == "" {
+			first = aws.ToString(out.VersionId)
+		}
+	}
+	h.run(rollbackRun(h.m.env, bucket, inventory.Version{Key: key, VersionID: first}))
+	h.waitScreen("Gate step.model_rollback.artifact")
+	h.clock.Advance(time.Second)
+	h.golden("gate-long-plan-80x24")
+	seen := h.screen()
+	for range 20 {
+		if !strings.Contains(h.screen(), "Type ") || !strings.Contains(h.screen(), "> ") {
+			t.Fatalf("the token or its input is off screen:\n%s", h.screen())
+		}
+		h.keys("pgdown")
+		seen += h.screen()
+	}
+	h.golden("gate-long-plan-end-80x24")
+	// Every part of the change was on screen at some position: the key
+	// and the version id are wrapped, so look for them without the
+	// wrapping.
+	flat := strings.Join(strings.Fields(strings.NewReplacer("║", "", "│", "").Replace(seen)), "")
+	for _, want := range []string{key, first, bucket} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("%q never shown in full:\n%s", want, seen)
+		}
+	}
+	approve(h, bucket+"/"+key)
+	h.waitScreen("run SUCCEEDED")
 }

@@ -17,6 +17,9 @@ type keyMap struct {
 	Resume, Teardown            key.Binding // Runs
 	Drill                       key.Binding // Runbooks
 	Export                      key.Binding // API log
+
+	// Errors opens every failed call of the estate in full.
+	Errors key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -53,5 +56,6 @@ func newKeyMap() keyMap {
 		Teardown: b("T", "finish teardown", "T"),
 		Drill:    b("D", "drill", "D"),
 		Export:   b("e", "export JSON", "e"),
+		Errors:   b("E", "failed calls in full", "E"),
 	}
 }

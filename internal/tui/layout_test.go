@@ -83,10 +83,20 @@ func TestGateFitsAt80x24(t *testing.T) {
 	h.m.modal = newModal("Gate step.s3_restore.models", strings.Repeat("A very long prompt that keeps going. ", 20),
 		"ai-model-artifacts/models/", changes, fixedNow, 0, nil)
 	s := h.screen()
-	for _, want := range []string{"Type ai-model-artifacts/models/ and press enter", "> █", "[ Cancel ]", "… and 35 more"} {
+	for _, want := range []string{"Type ai-model-artifacts/models/ and press enter", "> █", "[ Cancel ]", "↓ more below"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("gate at 80x24 lacks %q:\n%s", want, s)
 		}
+	}
+	// Paging reaches the last change, the token line staying on screen.
+	for range 40 {
+		h.keys("pgdown")
+		if !strings.Contains(h.screen(), "> █") {
+			t.Fatalf("paging hid the input:\n%s", h.screen())
+		}
+	}
+	if s := h.screen(); !strings.Contains(s, "models/m39/model.safetensors") || strings.Contains(s, "more below") {
+		t.Errorf("the last change is not reachable:\n%s", s)
 	}
 }
 
@@ -103,6 +113,29 @@ func FuzzCell(f *testing.F) {
 		}
 		if strings.ContainsAny(out, "\x1b\x07\r\n") {
 			t.Fatalf("control characters reach the terminal: %q", out)
+		}
+	})
+}
+
+// wrapWhole loses nothing: every line fits and the words come back
+// whole when the lines are joined.
+func FuzzWrapWhole(f *testing.F) {
+	f.Add("CopyObject bucket/models/a/very/long/key/shard-00017-of-00032.safetensors <- version abc", 30)
+	f.Add("arn:aws:backup:us-west-2:123456789012:recovery-point:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", 20)
+	f.Add("short", 8)
+	f.Fuzz(func(t *testing.T, s string, w int) {
+		if w < 8 || w > 200 {
+			return
+		}
+		s = clean(s)
+		lines := wrapWhole(s, w)
+		for _, l := range lines {
+			if widthOf(l) > w {
+				t.Fatalf("line %q is %d wide, over %d", l, widthOf(l), w)
+			}
+		}
+		if got, want := strings.Join(strings.Fields(strings.Join(lines, "")), ""), strings.Join(strings.Fields(s), ""); got != want {
+			t.Fatalf("wrapping changed the text:\n got %q\nwant %q", got, want)
 		}
 	})
 }

@@ -3,8 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -697,24 +695,6 @@ step "model_rollback" "artifact" {
 // through the engine and show it: it is journalled, its gate shows the
 // change, and the Runs view keeps it.
 func rollbackRun(e *env, bucket string, x inventory.Version) tea.Cmd {
-	o := e.opts
-	dir := o.StateDir
-	if dir == "" {
-		dir = "."
-	}
-	path := filepath.Join(dir, "console-rollback.hcl")
-	vars := []string{"region=" + o.PrimaryRegion, "bucket=" + bucket, "key=" + x.Key, "version_id=" + x.VersionID}
-	return func() tea.Msg {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
-		}
-		if err := os.WriteFile(path, []byte(rollbackRunbookText), 0o600); err != nil {
-			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
-		}
-		rb, _, err := o.Runs.Load(path)
-		if err != nil {
-			return statusMsg{text: fmt.Sprintf("roll back: %v", err), err: true}
-		}
-		return startRunMsg{rb: rb, vars: vars, show: true}
-	}
+	vars := []string{"region=" + e.opts.PrimaryRegion, "bucket=" + bucket, "key=" + x.Key, "version_id=" + x.VersionID}
+	return generatedRun(e, "roll back", "console-rollback.hcl", rollbackRunbookText, vars)
 }

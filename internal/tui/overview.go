@@ -36,17 +36,6 @@ func (v *overview) refresh(e *env) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// partNote says why a part has nothing to show yet.
-func partNote(e *env, p part) string {
-	switch {
-	case e.est.state[p] != loaded:
-		return e.st.dim.Render("  loading…")
-	case e.est.err[p] != nil:
-		return e.st.statusErr.Render("  ✖ could not read: " + e.est.err[p].Error())
-	}
-	return ""
-}
-
 func (v *overview) render(e *env, w, h int) string {
 	st := &e.st
 	var b strings.Builder
@@ -95,6 +84,9 @@ func (v *overview) render(e *env, w, h int) string {
 		}
 	}
 
+	if n := failNote(e, partPoints); n != "" {
+		b.WriteString(n + "\n")
+	}
 	b.WriteString(st.title.Render("Replication") + "\n")
 	if n := partNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
@@ -105,6 +97,10 @@ func (v *overview) render(e *env, w, h int) string {
 			if i >= per {
 				break
 			}
+			if e.est.seriesMissing(r.Rule) {
+				fmt.Fprintf(&b, "  %s → %s  %s\n", r.Rule.Bucket, r.Rule.DestinationBucket, st.warn.Render("lag and pending not read"))
+				continue
+			}
 			fmt.Fprintf(&b, "  %s → %s  lag %s  pending %s ops, %s\n",
 				r.Rule.Bucket, r.Rule.DestinationBucket, age(secs(r.Latency.Last())),
 				count(int(r.OpsPending.Last())), bytes(int64(r.BytesPending.Last())))
@@ -114,6 +110,9 @@ func (v *overview) render(e *env, w, h int) string {
 		}
 	}
 
+	if n := failNote(e, partReplication); n != "" {
+		b.WriteString(n + "\n")
+	}
 	b.WriteString(st.title.Render("DR fleet") + "\n")
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
@@ -147,6 +146,9 @@ func (v *overview) render(e *env, w, h int) string {
 				break
 			}
 			fmt.Fprintf(&b, "  %s %s  %s\n", st.bad.Render("✖ ALARM"), a.Name, a.Region)
+		}
+		if n := failNote(e, partAlarms); n != "" {
+			b.WriteString(n + "\n")
 		}
 	}
 	return b.String()

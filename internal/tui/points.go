@@ -25,9 +25,8 @@ type pointsView struct {
 	shown  []inventory.RecoveryPoint
 	asking bool   // typing the time for "nearest before"
 	when   string // what is typed
-	// found is the last "nearest before" answer: enter hands it to the
-	// restore runbook.
-	found *openRunbookMsg
+	// found is the last "nearest before" answer: enter restores it.
+	found *inventory.RecoveryPoint
 }
 
 func newPoints() *pointsView {
@@ -195,10 +194,23 @@ func (v *pointsView) update(e *env, msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(k, e.keys.Enter) && v.open != "" && v.found != nil:
-		msg := *v.found
-		v.found = nil
-		return ask(msg)
+	case key.Matches(k, e.keys.Enter) && v.open != "":
+		// The point R found, else the one under the cursor (a vault's
+		// points have no "nearest before").
+		if p := v.found; p != nil {
+			v.found = nil
+			return askRestore(e, *p)
+		}
+		i := v.pts.selected()
+		if i < 0 {
+			return nil
+		}
+		// The statuses AWS Backup restores from.
+		switch p := v.shown[i]; p.Status {
+		case "COMPLETED", "AVAILABLE", "STOPPED":
+			return askRestore(e, p)
+		}
+		return status("a "+v.shown[i].Status+" recovery point cannot be restored: choose a COMPLETED one", true)
 	case key.Matches(k, e.keys.Enter) && v.open == "":
 		i := v.list().selected()
 		if i < 0 {
@@ -256,11 +268,9 @@ func (v *pointsView) askKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 				v.pts.cursor = pos
 			}
 		}
-		v.found = &openRunbookMsg{name: restoreRunbook, vars: map[string]string{
-			"restore_to": t.UTC().Format(time.RFC3339), "resource_arn": v.open,
-		}}
-		return status(fmt.Sprintf("nearest before %s: %s (%s, %s earlier); enter opens %s with these values",
-			t.UTC().Format(time.RFC3339), stamp(p.Created), p.Status, age(t.Sub(p.Created)), restoreRunbook), false)
+		v.found = &p
+		return status(fmt.Sprintf("nearest before %s: %s (%s, %s earlier) in vault %s; enter restores it into a new resource",
+			t.UTC().Format(time.RFC3339), stamp(p.Created), p.Status, age(t.Sub(p.Created)), p.Vault), false)
 	default:
 		v.when += k.Text
 	}
@@ -278,9 +288,16 @@ func (v *pointsView) render(e *env, w, h int) string {
 		if n := partNote(e, partPoints); n != "" {
 			return head + "\n" + n
 		}
+		if n := failNote(e, partPoints); n != "" {
+			return head + "\n" + n + "\n" + v.list().view(st, w, h-2)
+		}
 		return head + "\n" + v.list().view(st, w, h-1)
 	}
 	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + filterNote(v.pts)
+	if n := failNote(e, partPoints); n != "" {
+		head += "\n" + n
+		h--
+	}
 	if v.asking {
 		head += "\nnearest COMPLETED point at or before (RFC 3339): " + v.when + "█"
 		return head + "\n" + v.pts.view(st, w, h-2)
@@ -288,6 +305,57 @@ func (v *pointsView) render(e *env, w, h int) string {
 	return head + "\n" + v.pts.view(st, w, h-1)
 }
 
-// restoreRunbook is the runbook the Points view hands a found recovery
-// point to.
-const restoreRunbook = "restore-from-backup"
+// restoreRunbookText is the runbook the console runs to restore a
+// recovery point: one backup_restore step given the point, its vault, its
+// region and its resource type, so a point in any vault restores from
+// that vault. confirm puts the step behind its own gate, which shows the
+// planned restore; the token is the step's name. Values come in as
+// variables, so no ARN needs quoting in HCL.
+const restoreRunbookText = `runbook {
+  description = "Restore an AWS Backup recovery point into a new resource (from the console)"
+}
+
+variable "region" {
+  type = string
+}
+
+variable "vault" {
+  type = string
+}
+
+variable "recovery_point_arn" {
+  type = string
+}
+
+variable "resource_type" {
+  type = string
+}
+
+step "backup_restore" "restore" {
+  region             = var.region
+  vault              = var.vault
+  recovery_point_arn = var.recovery_point_arn
+  resource_type      = var.resource_type
+  confirm            = true
+}
+`
+
+// askRestore starts the restore of p, unless the console cannot run it.
+func askRestore(e *env, p inventory.RecoveryPoint) tea.Cmd {
+	switch {
+	case e.opts.ReadOnly:
+		return status("read-only console: restore is disabled", true)
+	case e.opts.Runs == nil:
+		return status("restore runs through the engine, which is not configured here", true)
+	}
+	return restoreRun(e, p)
+}
+
+// restoreRun writes the restore runbook into the state directory (so the
+// run can be resumed like any other) and asks the root to run it through
+// the engine and show it, as a roll back does. The points were read in
+// the primary region, so that is the vault's region.
+func restoreRun(e *env, p inventory.RecoveryPoint) tea.Cmd {
+	vars := []string{"region=" + e.opts.PrimaryRegion, "vault=" + p.Vault, "recovery_point_arn=" + p.ARN, "resource_type=" + p.ResourceType}
+	return generatedRun(e, "restore", "console-restore.hcl", restoreRunbookText, vars)
+}

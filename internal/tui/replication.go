@@ -62,11 +62,15 @@ func (v *replicationView) render(e *env, w, h int) string {
 	if n := partNote(e, partReplication); n != "" {
 		return b.String() + n
 	}
+	used := 1
+	if n := failNote(e, partReplication); n != "" {
+		b.WriteString(n + "\n")
+		used++
+	}
 	if len(e.est.replication) == 0 {
 		b.WriteString(st.dim.Render("  no bucket in "+e.opts.PrimaryRegion+" has replication rules") + "\n")
 	}
 	spark := max(w-34, 10)
-	used := 1
 	for _, r := range e.est.replication {
 		state := st.ok.Render("✔ " + r.Rule.Status)
 		if r.Rule.Status != "Enabled" {
@@ -77,6 +81,11 @@ func (v *replicationView) render(e *env, w, h int) string {
 			prefix = "(all)"
 		}
 		fmt.Fprintf(&b, "%s rule %s  %s → %s  prefix %s\n", state, r.Rule.ID, r.Rule.Bucket, r.Rule.DestinationBucket, prefix)
+		if e.est.seriesMissing(r.Rule) {
+			fmt.Fprintf(&b, "  %s\n", st.warn.Render("! lag, pending and failed operations not read (press "+e.keys.Errors.Help().Key+")"))
+			used += 2
+			continue
+		}
 		from, to := e.now().Add(-replicationWindow), e.now()
 		fmt.Fprintf(&b, "  %-13s %10s %s\n", "lag", age(secs(r.Latency.Last())), timeSpark(r.Latency, from, to, spark))
 		fmt.Fprintf(&b, "  %-13s %10s %s\n", "pending ops", count(int(r.OpsPending.Last())), timeSpark(r.OpsPending, from, to, spark))

@@ -272,12 +272,12 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 				r.Status = res.Status
 			}
 			if res.Err != nil && res.Status != runbook.StatusSucceeded {
-				m.setStatus(res.Err.Error(), true)
+				m.setStatus(errorText(res.Err), true)
 			}
 		}
 		r.report = msg.done.report
 		if msg.done.err != nil {
-			m.setStatus(msg.done.err.Error(), true)
+			m.setStatus(errorText(msg.done.err), true)
 		}
 		return address(viewRuns, m.history.refresh(m.env))
 	}

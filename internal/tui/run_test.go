@@ -242,24 +242,6 @@ func openRunbook(h *harness, name string) {
 	h.keys("enter")
 }
 
-func TestPointsHandsNearestPointToRestoreRunbook(t *testing.T) {
-	h := newHarness(t, 120, 40, func(o *Options) { o.RunbooksDir = filepath.Join("..", "..", "runbooks") })
-	h.keys("3", "enter", "R")
-	h.waitScreen("nearest COMPLETED point at or before")
-	for range 20 {
-		h.keys("backspace")
-	}
-	h.typeText("2026-11-18T06:00:00Z")
-	h.keys("enter")
-	h.waitScreen("enter opens restore-from-backup")
-	h.keys("enter")
-	h.waitScreen("Variables")
-	s := h.screen()
-	if !strings.Contains(s, "> 2026-11-18T06:00:00Z") || !strings.Contains(s, "> arn:aws:ec2:us-east-1:") {
-		t.Fatalf("the restore form is not filled from the point:\n%s", s)
-	}
-}
-
 func TestGateModalClosesWhenRunIsCancelled(t *testing.T) {
 	h := newHarness(t, 80, 24, nil)
 	openRunbook(h, "approve")

@@ -186,7 +186,7 @@ func (v *runbooksView) update(e *env, msg tea.Msg) tea.Cmd {
 			return []string{name, fmt.Sprint(len(f.rb.Nodes)), f.rb.Description}
 		})
 		if msg.err != nil {
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		if w := v.want; w != nil {
 			v.want = nil

@@ -249,7 +249,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		v.loading = false
 		if msg.err != nil {
 			v.loaded = true
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		v.setHistory(msg.runs)
 		return nil
@@ -258,7 +258,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 	case openRunMsg:
 		v.loading = false
 		if msg.err != nil {
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		r := newRunState(nil, false)
 		r.id = msg.id
@@ -308,7 +308,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			return []string{ansiStrip(nodeGlyph(&e.st, n.Status)), addr, took, extra}
 		})
 		if msg.reportErr != nil {
-			return status(msg.reportErr.Error(), true)
+			return status(errorText(msg.reportErr), true)
 		}
 		return nil
 	case teardownMsg:
@@ -325,7 +325,7 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			v.report = msg.report
 		}
 		if msg.err != nil {
-			return status(msg.err.Error(), true)
+			return status(errorText(msg.err), true)
 		}
 		return status(fmt.Sprintf("teardown of drill %s finished: %d %s", msg.id, len(v.report.Teardown.Actions), plural(len(v.report.Teardown.Actions), "action", "actions")), false)
 	}
@@ -400,7 +400,7 @@ func checkResume(svc *runner.Service, id string) tea.Msg {
 func (v *runsView) resume(msg resumeMsg) tea.Cmd {
 	switch {
 	case msg.err != nil:
-		return status(msg.err.Error(), true)
+		return status(errorText(msg.err), true)
 	case len(msg.missing) > 0:
 		return ask(openResumeMsg(msg))
 	}

@@ -178,6 +178,7 @@ const (
 	modeFilter
 	modeHelp
 	modeQuit
+	modeErrors
 )
 
 // Model is the console's root model.
@@ -198,6 +199,7 @@ type Model struct {
 	frame    int  // spinner frame
 	live     bool // ticks are running (false in tests driving Update)
 	modal    *modal
+	errPanel errorPanel
 	run      *runState
 	// preparing: the run service is checking a run asked for; no other
 	// may start until it answers.
@@ -320,11 +322,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		e.est.state[msg.part] = loaded
 		e.est.err[msg.part] = msg.err
+		e.est.errs[msg.part] = msg.errs
 		e.est.at[msg.part] = e.now()
-		if msg.err != nil {
-			m.setStatus(msg.err.Error(), true)
-		} else {
+		if msg.err == nil && msg.fill != nil {
 			msg.fill(&e.est)
+		}
+		if len(msg.errs) > 0 {
+			m.setStatus(failedCalls(e, msg.errs), true)
 		}
 		// The estate is shared: the view on screen redraws from it, the
 		// others when they are activated.
@@ -413,6 +417,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.mode = modeNormal
 		}
 		return nil
+	case modeErrors:
+		if !m.errPanel.key(k, msg, e.h-4) {
+			m.mode = modeNormal
+		}
+		return nil
 	case modeCommand, modeFilter:
 		return m.editLine(msg)
 	}
@@ -428,6 +437,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.askQuit()
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
+	case key.Matches(msg, k.Errors):
+		m.mode, m.errPanel = modeErrors, errorPanel{}
 	case key.Matches(msg, k.Command):
 		m.mode, m.input = modeCommand, ""
 	case key.Matches(msg, k.Filter):
@@ -571,6 +582,8 @@ func (m *Model) Render() string {
 	switch {
 	case m.mode == modeHelp:
 		body = m.help(w)
+	case m.mode == modeErrors:
+		body = m.errPanel.render(e, viewParts(m.active), w, bodyH)
 	default:
 		body = m.views[m.active].render(e, w, bodyH)
 	}
@@ -687,9 +700,15 @@ func (m *Model) footer(w int) string {
 		return st.bad.Render("A run is in progress. Quit and cancel it? y = quit, any other key = stay")
 	case modeHelp:
 		return keyHint(st, "?/esc", "close help")
+	case modeErrors:
+		return keyHint(st, "↑/↓ pgup/pgdn", "scroll") + "  " + keyHint(st, "E/esc", "close")
 	}
 	if m.modal != nil {
-		return keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+		hint := keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+		if m.modal.scrolls() {
+			hint += "  " + keyHint(st, "pgup/pgdn ↑/↓", "scroll")
+		}
+		return hint
 	}
 	k := m.env.keys
 	var hints []string
@@ -729,7 +748,7 @@ func (m *Model) help(w int) string {
 		}
 	}
 	line(k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Enter, k.Back, k.Filter, k.Sort, k.Reverse,
-		k.Command, k.NextTab, k.Refresh, k.Help, k.Quit)
+		k.Command, k.NextTab, k.Refresh, k.Errors, k.Help, k.Quit)
 	fmt.Fprintf(&b, "  %-12s %s\n", "1-8", "switch view")
 	b.WriteString(st.title.Render(m.views[m.active].title()) + "\n")
 	line(m.views[m.active].keys(e)...)
