@@ -306,7 +306,7 @@ func TestSandboxWithAWSCLI(t *testing.T) {
 		"recovery-points": func(t tb) {
 			rps := list(c.ok(t, "backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", "ai-dr-vault", "--by-resource-type", "S3"), "RecoveryPoints")
 			for _, rp := range rps {
-				if a := field(rp, "RecoveryPointArn"); !strings.Contains(a, ":continuous:") && daily == "" {
+				if a := field(rp, "RecoveryPointArn"); !strings.Contains(a, ":continuous:") && field(rp, "Status") == "COMPLETED" && daily == "" {
 					daily = a
 				}
 			}

@@ -622,7 +622,12 @@ poll_interval     = "20ms"
 		if err != nil || len(list.RecoveryPoints) == 0 {
 			t.Fatalf("EFS points: %v", err)
 		}
-		rp := aws.ToString(list.RecoveryPoints[0].RecoveryPointArn)
+		var rp string
+		for _, p := range list.RecoveryPoints {
+			if p.Status == "COMPLETED" && rp == "" {
+				rp = aws.ToString(p.RecoveryPointArn)
+			}
+		}
 		sc := (&recorder{}).sc(t, "run-br", "step.backup_restore.pipeline")
 		cfg := decodeStep(t, typ.Spec(), fmt.Sprintf(`
 region             = "us-east-1"

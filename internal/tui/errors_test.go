@@ -25,11 +25,11 @@ func TestErrorTextPutsTheUsefulPartFirst(t *testing.T) {
 		text, row string
 	}{
 		{"aws call", fmt.Errorf("describe alarms in us-west-2: %w", sdk),
-			"Throttling: Rate exceeded (DescribeAlarms, us-west-2, HTTP 400) — describe alarms in us-west-2",
+			"Throttling: Rate exceeded (CloudWatch DescribeAlarms, HTTP 400, request r-1) — describe alarms in us-west-2",
 			"Throttling: Rate exceeded"},
-		{"aws call unwrapped", sdk, "Throttling: Rate exceeded (DescribeAlarms, us-west-2, HTTP 400)", "Throttling: Rate exceeded"},
+		{"aws call unwrapped", sdk, "Throttling: Rate exceeded (CloudWatch DescribeAlarms, HTTP 400, request r-1)", "Throttling: Rate exceeded"},
 		{"no answer", fmt.Errorf("list buckets: %w", &smithy.OperationError{ServiceID: "S3", OperationName: "ListBuckets", Err: errors.New("connection refused")}),
-			"connection refused (ListBuckets) — list buckets", "connection refused"},
+			"connection refused (S3 ListBuckets) — list buckets", "connection refused"},
 		{"not aws", errors.New("plan: step.x: bad\tvalue"), "plan: step.x: bad␣value", "plan: step.x: bad\tvalue"},
 	}
 	for _, tc := range tests {
