@@ -53,6 +53,11 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "drconsole: unknown command %q\n%s", fs.Arg(0), usage)
 		return exitUsage
 	}
+	// A bad estate file is refused before the terminal is asked for, so
+	// scripts and tests see it too.
+	if err := readEstate(&o, o.runbooks); err != nil {
+		return refused("console", err, &o, stderr)
+	}
 	if !isTerminal(stdout) {
 		fmt.Fprintln(stderr, "drconsole: stdout is not a terminal, so the console cannot draw.")
 		fmt.Fprintln(stderr, "Use the headless commands instead: drconsole validate|plan|run|runs (--output json for machines).")
@@ -129,7 +134,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	clients, err := awsx.New(awsx.Options{
 		Target: t, Profile: o.profile, Region: primary, Endpoint: o.endpoint, SandboxEndpoint: sandboxURL,
 		ReadOnly: o.readOnly, Version: version, Observer: calls, LoggedParams: steps.LoggedParams(),
-		CloudWatchProtocol: awsx.CloudWatchProtocol(o.cloudwatchProtocol),
+		CloudWatchProtocol: o.cloudwatchProtocol.p,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)

@@ -147,6 +147,9 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // drillTeardown finishes the teardown of an earlier drill from its
 // journal, appending what it does to that journal.
 func drillTeardown(ctx context.Context, o *options, df *drillFlags, stdout, stderr io.Writer) int {
+	if err := readEstate(o, ""); err != nil {
+		return refused("drill", err, o, stderr)
+	}
 	svc, err := newService(o, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)

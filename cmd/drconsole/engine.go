@@ -40,11 +40,11 @@ func registries(o *options) (live, dry runbook.Registry, target string, err erro
 		clients, err = awsx.New(awsx.Options{
 			Target: t, Profile: o.profile, Region: o.region, Endpoint: o.endpoint,
 			SandboxEndpoint: sandboxEndpoint, Version: version,
-			CloudWatchProtocol: awsx.CloudWatchProtocol(o.cloudwatchProtocol),
+			CloudWatchProtocol: o.cloudwatchProtocol.p,
 		})
 	}
 	if err != nil {
-		if o.target != "" || o.profile != "" || o.region != "" || o.endpoint != "" || o.cloudwatchProtocol != 0 {
+		if o.target != "" || o.profile != "" || o.region != "" || o.endpoint != "" || o.cloudwatchProtocol.set {
 			// Target flags that were given and do not work are a usage error.
 			return nil, nil, "", fmt.Errorf("AWS target: %w", err)
 		}
@@ -125,6 +125,10 @@ func newService(o *options, journalled bool) (*runner.Service, error) {
 // diagnostics (warnings too) to stderr. ok is false when the command must
 // exit with exitUsage.
 func load(cmd, path string, o *options, journalled bool, stderr io.Writer) (*runner.Service, *runbook.Runbook, bool) {
+	if err := readEstate(o, runbookDir(path)); err != nil {
+		refused(cmd, err, o, stderr)
+		return nil, nil, false
+	}
 	svc, err := newService(o, journalled)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
@@ -314,6 +318,13 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 			return exitUsage
 		}
+	}
+	dir := ""
+	if path != "" {
+		dir = runbookDir(path)
+	}
+	if err := readEstate(&o, dir); err != nil {
+		return refused("run", err, &o, stderr)
 	}
 	svc, err := newService(&o, true)
 	if err != nil {

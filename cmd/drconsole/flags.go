@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/drconsole/drconsole/internal/awsx"
+	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/output"
 	"golang.org/x/term"
 )
@@ -29,6 +31,10 @@ type options struct {
 
 	target, profile, region, endpoint string
 	cloudwatchProtocol                cloudWatchProtocolFlag
+	// estateFile is --estate; estate is the file read, from there or
+	// beside the runbooks (nil when there is none).
+	estateFile string
+	estate     *estate.Estate
 
 	// The console's own (withConsole).
 	drRegion, runbooks string
@@ -66,16 +72,20 @@ func (f *formatFlag) Set(v string) error {
 }
 
 // cloudWatchProtocolFlag is --cloudwatch-protocol, checked as it is
-// parsed so that a bad value is a usage error before any AWS call.
-type cloudWatchProtocolFlag awsx.CloudWatchProtocol
+// parsed so that a bad value is a usage error before any AWS call. It
+// remembers being given, because the flag wins over the estate file.
+type cloudWatchProtocolFlag struct {
+	p   awsx.CloudWatchProtocol
+	set bool
+}
 
-func (p *cloudWatchProtocolFlag) String() string { return awsx.CloudWatchProtocol(*p).String() }
+func (p *cloudWatchProtocolFlag) String() string { return p.p.String() }
 func (p *cloudWatchProtocolFlag) Set(v string) error {
 	got, err := awsx.ParseCloudWatchProtocol(v)
 	if err != nil {
 		return err
 	}
-	*p = cloudWatchProtocolFlag(got)
+	p.p, p.set = got, true
 	return nil
 }
 
@@ -116,7 +126,8 @@ func newFlags(name string, o *options, which flagSet, stderr io.Writer, synopsis
 		fs.StringVar(&o.profile, "profile", "", "AWS shared-config `profile`")
 		fs.StringVar(&o.region, "region", "", "default AWS `region`")
 		fs.StringVar(&o.endpoint, "endpoint", "", "send every AWS call to this `URL` (a sandbox, MinIO, ...)")
-		fs.Var(&o.cloudwatchProtocol, "cloudwatch-protocol", "`protocol` CloudWatch is spoken in: cbor, or query for endpoints that speak only the query protocol")
+		fs.Var(&o.cloudwatchProtocol, "cloudwatch-protocol", "`protocol` CloudWatch is spoken in: cbor, or query for endpoints that speak only the query protocol (default: the estate file's, else cbor)")
+		fs.StringVar(&o.estateFile, "estate", "", "estate `file` saying what is what (default: "+estate.FileName+" beside the runbooks, when present)")
 	}
 	if which&withConsole != 0 {
 		fs.StringVar(&o.drRegion, "dr-region", "us-west-2", "DR `region`")
@@ -179,4 +190,35 @@ func termWidth(w io.Writer) uint {
 		}
 	}
 	return 0
+}
+
+// readEstate reads the estate file, --estate when given, else estate.hcl
+// in dir when present, and lets its settings fill what no flag gave. dir
+// is "" when there is no runbook directory to look in.
+func readEstate(o *options, dir string) error {
+	var err error
+	switch {
+	case o.estateFile != "":
+		o.estate, err = estate.Load(o.estateFile)
+	case dir != "":
+		o.estate, err = estate.Find(dir)
+	}
+	if err != nil || o.estate == nil {
+		return err
+	}
+	if !o.cloudwatchProtocol.set && o.estate.CloudWatchProtocol != "" {
+		if o.cloudwatchProtocol.p, err = awsx.ParseCloudWatchProtocol(o.estate.CloudWatchProtocol); err != nil {
+			return fmt.Errorf("estate file %s: %w", o.estate.Path, err)
+		}
+	}
+	return nil
+}
+
+// runbookDir is the directory a runbook path lives in, or the path when
+// it names a directory of runbooks.
+func runbookDir(path string) string {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return path
+	}
+	return filepath.Dir(path)
 }
