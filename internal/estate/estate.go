@@ -159,7 +159,7 @@ func (e *Estate) check(body *hclsyntax.Body) hcl.Diagnostics {
 		label := volumesLabel(i)
 		if k, _, ok := strings.Cut(v.Tag, "="); !ok || k == "" {
 			bad(nthAttrRange(body, "volumes", i, "tag"), "Invalid volume selector",
-				fmt.Sprintf("volumes: tag is %q; want KEY=VALUE, such as \"Name=ai-dataset\".", v.Tag))
+				fmt.Sprintf("volumes: tag is %q; want KEY=VALUE, such as \"Name=training-data\".", v.Tag))
 		}
 		if !slices.Contains(Roles(KindVolume), v.Role) {
 			bad(nthAttrRange(body, "volumes", i, "role"), "Unknown role",
