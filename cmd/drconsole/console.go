@@ -159,7 +159,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	m := tui.New(ctx, tui.Options{
 		Target: t.String(), Profile: o.profile, PrimaryRegion: primary, DRRegion: o.drRegion,
 		ReadOnly: o.readOnly, RunbooksDir: o.runbooks, StateDir: dir, Clients: clients, Calls: calls,
-		Runs: runs, Operator: operator(), Mouse: o.mouse,
+		Runs: runs, Operator: operator(), Mouse: o.mouse, Estate: o.estate,
 	})
 	defer m.Close()
 	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout)}

@@ -195,7 +195,7 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	// And the Fleet view reads the group back from the sandbox.
 	c.keys("5", "r")
 	c.waitFor("the scaled group on the Fleet view", func(s string) bool {
-		return regexp.MustCompile(`✔ ready\s+ai-inference-dr\s+us-west-2\s+0\s+4\s+8\s+4`).MatchString(s)
+		return regexp.MustCompile(`✔ ready\s+ai-inference-dr\s+dr-fleet\s+us-west-2\s+0\s+4\s+8\s+4`).MatchString(s)
 	})
 	// q quits at once with no run in progress, and the terminal is handed
 	// back: the session ends with the program.

@@ -19,8 +19,13 @@ const (
 	FromUnclassified Source = "unclassified"
 )
 
-// Hint is the line shown when resources are unclassified.
-const Hint = "tag it drconsole:role=model-artifacts or list it in estate.hcl"
+// Hint says in one line how to classify a resource of kind k.
+func Hint(k Kind) string {
+	// The estate file comes first: it is the one fix that needs no write to
+	// the resource, and the line stays useful when a narrow column cuts
+	// the role list.
+	return "list it in " + FileName + " or tag it " + TagRole + " = " + strings.Join(Roles(k), " | ")
+}
 
 // Kind is the kind of a resource being classified.
 type Kind string

@@ -24,6 +24,9 @@ type Group struct {
 	InService int
 	Pending   int
 	Instances []Instance
+	// Tags are the group's tags; drconsole:role = dr-fleet marks the DR
+	// fleet when no estate file names the group.
+	Tags map[string]string
 }
 
 // Instance is one member of a group.
@@ -53,6 +56,12 @@ func Groups(ctx context.Context, c awsx.ClientSource, region string, names ...st
 			gr := Group{
 				Name: aws.ToString(g.AutoScalingGroupName), Region: region,
 				Min: aws.ToInt32(g.MinSize), Max: aws.ToInt32(g.MaxSize), Desired: aws.ToInt32(g.DesiredCapacity),
+			}
+			if len(g.Tags) > 0 {
+				gr.Tags = make(map[string]string, len(g.Tags))
+				for _, t := range g.Tags {
+					gr.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
 			}
 			for _, in := range g.Instances {
 				i := Instance{ID: aws.ToString(in.InstanceId), State: string(in.LifecycleState), Health: aws.ToString(in.HealthStatus),

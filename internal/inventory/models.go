@@ -22,6 +22,9 @@ type Bucket struct {
 	Region    string
 	Created   time.Time
 	Versioned bool // versioning Enabled: the bucket has a timeline to restore from
+	// Tags are the bucket's tags; the console classifies buckets by them
+	// (drconsole:role) when no estate file names the bucket.
+	Tags map[string]string
 }
 
 // Buckets lists the buckets visible from region with their versioning
@@ -42,8 +45,29 @@ func Buckets(ctx context.Context, c awsx.ClientSource, region string) ([]Bucket,
 			return nil, fmt.Errorf("versioning of bucket %s: %w", out[i].Name, err)
 		}
 		out[i].Versioned = v.Status == s3types.BucketVersioningStatusEnabled
+		if out[i].Tags, err = bucketTags(ctx, cl, out[i].Name); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// bucketTags reads a bucket's tags. S3 answers NoSuchTagSet for a bucket
+// that has none: that is an empty set, not a failure.
+func bucketTags(ctx context.Context, cl *s3.Client, bucket string) (map[string]string, error) {
+	res, err := cl.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchTagSet" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("tags of bucket %s: %w", bucket, err)
+	}
+	tags := make(map[string]string, len(res.TagSet))
+	for _, t := range res.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
 }
 
 // BucketNames lists the names of the buckets Buckets lists, without a

@@ -13,7 +13,7 @@ import (
 // partNames name the parts in the error panel.
 var partNames = [numParts]string{
 	partIdentity: "Identity", partPoints: "Recovery points", partReplication: "Replication",
-	partFleet: "DR fleet", partAlarms: "Alarms", partBuckets: "Buckets",
+	partFleet: "DR fleet", partAlarms: "Alarms", partBuckets: "Buckets", partVolumes: "Volumes",
 }
 
 // partNote says why a part has nothing to show yet.
@@ -226,6 +226,8 @@ func viewParts(v viewID) []part {
 		return []part{partReplication}
 	case viewFleet:
 		return []part{partFleet, partAlarms}
+	case viewVolumes:
+		return volumesParts
 	}
 	return nil
 }

@@ -20,12 +20,13 @@ const (
 	partFleet
 	partAlarms
 	partBuckets
+	partVolumes
 	numParts
 )
 
-// estate is the inventory the views share, each part loaded once and
+// estateData is the inventory the views share, each part loaded once and
 // refreshed on demand, so switching views never refetches.
-type estate struct {
+type estateData struct {
 	state [numParts]loadState
 	// err is set when a part read nothing (its first call failed); errs
 	// lists every call of the part that failed, the part keeping what the
@@ -42,6 +43,8 @@ type estate struct {
 	groups      []inventory.Group
 	alarms      []inventory.Alarm
 	buckets     []inventory.Bucket
+	volumes     []inventory.Volume
+	snapshots   []inventory.Snapshot
 }
 
 type loadState int
@@ -83,7 +86,7 @@ type estateMsg struct {
 	gen  int
 	// fill applies what was read on the event loop; it runs unless err
 	// is set, even when some calls failed.
-	fill func(*estate)
+	fill func(*estateData)
 	err  error       // the part read nothing
 	errs []loadError // every failed call, err's included
 }
@@ -110,27 +113,31 @@ func loadPart(ctx context.Context, o *Options, p part, now time.Time, gen int) t
 		case partIdentity:
 			id, err := inventory.CallerIdentity(ctx, c, primary)
 			msg.err = errs.whole("read the caller identity", "", primary, err)
-			msg.fill = func(e *estate) { e.identity = id }
+			msg.fill = func(e *estateData) { e.identity = id }
 		case partPoints:
 			vaults, points, err := pointsOf(ctx, c, primary, &errs)
 			msg.err = err
-			msg.fill = func(e *estate) { e.vaults, e.points = vaults, points }
+			msg.fill = func(e *estateData) { e.vaults, e.points = vaults, points }
 		case partReplication:
 			reps, stuck, err := replicationOf(ctx, c, primary, now, &errs)
 			msg.err = err
-			msg.fill = func(e *estate) { e.replication, e.stuck = reps, stuck }
+			msg.fill = func(e *estateData) { e.replication, e.stuck = reps, stuck }
 		case partFleet:
 			groups, err := inventory.Groups(ctx, c, dr)
 			msg.err = errs.whole("describe auto-scaling groups", "", dr, err)
-			msg.fill = func(e *estate) { e.groups = groups }
+			msg.fill = func(e *estateData) { e.groups = groups }
 		case partAlarms:
 			all, err := alarmsOf(ctx, c, &errs, primary, dr)
 			msg.err = err
-			msg.fill = func(e *estate) { e.alarms = all }
+			msg.fill = func(e *estateData) { e.alarms = all }
 		case partBuckets:
 			buckets, err := inventory.Buckets(ctx, c, primary)
 			msg.err = errs.whole("list buckets", "", primary, err)
-			msg.fill = func(e *estate) { e.buckets = buckets }
+			msg.fill = func(e *estateData) { e.buckets = buckets }
+		case partVolumes:
+			vols, snaps, err := volumesOf(ctx, c, primary, &errs)
+			msg.err = err
+			msg.fill = func(e *estateData) { e.volumes, e.snapshots = vols, snaps }
 		}
 		msg.errs = errs
 		return msg
@@ -156,6 +163,25 @@ func pointsOf(ctx context.Context, c awsx.ClientSource, region string, errs *loa
 	}
 	return vaults, points, nil
 }
+
+// volumesOf reads the EBS volumes in region and their snapshots. The
+// volumes still show, newest snapshot unknown, when the snapshots cannot
+// be read; only a failed volume list fails the part.
+func volumesOf(ctx context.Context, c awsx.ClientSource, region string, errs *loadErrors) ([]inventory.Volume, []inventory.Snapshot, error) {
+	vols, err := inventory.Volumes(ctx, c, region)
+	if err != nil {
+		return nil, nil, errs.whole("describe volumes", "", region, err)
+	}
+	snaps, err := inventory.Snapshots(ctx, c, region)
+	if err != nil {
+		errs.add(opSnapshots, "", region, err)
+	}
+	return vols, snaps, nil
+}
+
+// opSnapshots is the failed snapshot read; the Volumes view says the
+// newest snapshots are unknown rather than "none".
+const opSnapshots = "describe snapshots"
 
 // replicationOf reads each replication rule of the buckets in region with
 // its metric series up to now and a sample of its stuck objects. A rule
@@ -200,7 +226,7 @@ const opReplicationMetrics = "read replication metrics"
 func ruleResource(r inventory.ReplicationRule) string { return r.Bucket + " rule " + r.ID }
 
 // seriesMissing reports that r's metric series could not be read.
-func (e *estate) seriesMissing(r inventory.ReplicationRule) bool {
+func (e *estateData) seriesMissing(r inventory.ReplicationRule) bool {
 	for _, le := range e.errs[partReplication] {
 		if le.op == opReplicationMetrics && le.resource == ruleResource(r) {
 			return true

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/inventory"
 )
 
@@ -14,6 +15,7 @@ import (
 // under the cursor, and every alarm with its state.
 type fleetView struct {
 	groups *grid
+	shown  []inventory.Group // the groups in the grid's source order
 	alarms *grid
 	focus  int // 0: groups, 1: alarms
 }
@@ -23,6 +25,7 @@ func newFleet() *fleetView {
 		groups: newGrid(
 			column{title: "STATE", width: 8},
 			column{title: "GROUP", min: 16},
+			column{title: "ROLE", width: 14},
 			column{title: "REGION", width: 9},
 			column{title: "MIN", width: 3, right: true},
 			column{title: "DES", width: 3, right: true},
@@ -61,11 +64,14 @@ func (v *fleetView) setFilter(f string) {
 	}
 }
 
+// build lists the DR fleet first: a group in the DR region is DR capacity
+// only when the estate file or its tag says so.
 func (v *fleetView) build(e *env) {
-	gs, as := e.est.groups, e.est.alarms
+	v.shown = byRank(e.est.groups, e.groupClass, func(g inventory.Group) string { return g.Name })
+	gs, as := v.shown, e.est.alarms
 	v.groups.setSource(len(gs), func(i int) []string {
 		g := gs[i]
-		return []string{ansiStrip(fleetState(&e.st, g)), g.Name, g.Region, fmt.Sprint(g.Min), fmt.Sprint(g.Desired),
+		return []string{ansiStrip(fleetState(&e.st, g)), g.Name, roleLabel(e.groupClass(g)), g.Region, fmt.Sprint(g.Min), fmt.Sprint(g.Desired),
 			fmt.Sprint(g.Max), fmt.Sprint(g.InService), fmt.Sprint(g.Pending)}
 	})
 	v.alarms.setSource(len(as), func(i int) []string {
@@ -110,17 +116,20 @@ func (v *fleetView) render(e *env, w, h int) string {
 		}
 		return "  "
 	}
-	gh := max(min(len(e.est.groups)+1, h/4), 2)
-	b.WriteString(mark(0) + st.title.Render("DR auto-scaling groups") + "  " + filterNote(v.groups) + "\n")
+	gh := max(min(len(v.shown)+1, h/4), 2)
+	b.WriteString(mark(0) + st.title.Render("Auto-scaling groups") + " in " + e.opts.DRRegion + ", DR fleet first  " + filterNote(v.groups) + "\n")
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
 	} else {
 		b.WriteString(v.groups.view(st, w, gh) + "\n")
+		if n := unclassified(v.shown, e.groupClass); n > 0 {
+			b.WriteString(st.warn.Render(fmt.Sprintf("  ? %d %s unclassified: %s", n, plural(n, "group", "groups"), estate.Hint(estate.KindGroup))) + "\n")
+		}
 	}
 	var inst []inventory.Instance
 	name := ""
-	if i := v.groups.selected(); i >= 0 && i < len(e.est.groups) {
-		inst, name = e.est.groups[i].Instances, e.est.groups[i].Name
+	if i := v.groups.selected(); i >= 0 && i < len(v.shown) {
+		inst, name = v.shown[i].Instances, v.shown[i].Name
 	}
 	ih := max(min(len(inst), h/4), 1)
 	fmt.Fprintf(&b, "  %s %s\n", st.title.Render("Instances"), name)

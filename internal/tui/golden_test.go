@@ -29,6 +29,7 @@ var goldenViews = []struct {
 	{"runbooks", []string{"6"}},
 	{"runs", []string{"7"}},
 	{"apilog", []string{"8", "/", "s", "t", "s", "enter"}},
+	{"volumes", []string{"9"}},
 	{"command", []string{":", "r", "e", "p"}},
 	{"filter", []string{"3", "/", "E", "F", "S"}},
 }

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/inventory"
 )
 
@@ -20,6 +21,7 @@ import (
 type modelsView struct {
 	level   int // 0 buckets, 1 a prefix listing, 2 a timeline
 	buckets *grid
+	shown   []inventory.Bucket // the buckets in the grid's source order
 	bucket  string
 
 	prefix  string
@@ -61,6 +63,7 @@ func newModels() *modelsView {
 	return &modelsView{
 		buckets: newGrid(
 			column{title: "BUCKET", min: 20},
+			column{title: "ROLE", min: 16},
 			column{title: "REGION", width: 10},
 			column{title: "VERSIONING", width: 12},
 			column{title: "CREATED", width: 16},
@@ -137,15 +140,19 @@ func (v *modelsView) back(e *env) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// build lists the buckets model storage first, each with its role: a
+// bucket neither the estate file nor a tag classifies is still listed,
+// marked, and an unversioned one is never shown as protected.
 func (v *modelsView) build(e *env) {
-	bs := e.est.buckets
+	v.shown = byRank(e.est.buckets, e.bucketClass, func(b inventory.Bucket) string { return b.Name })
+	bs := v.shown
 	v.buckets.setSource(len(bs), func(i int) []string {
 		b := bs[i]
 		ver := "○ off"
 		if b.Versioned {
 			ver = "✔ enabled"
 		}
-		return []string{b.Name, b.Region, ver, stamp(b.Created)}
+		return []string{b.Name, roleLabel(e.bucketClass(b)), b.Region, ver, stamp(b.Created)}
 	})
 }
 
@@ -378,7 +385,7 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 			if i < 0 {
 				return nil
 			}
-			v.bucket = e.est.buckets[i].Name
+			v.bucket = v.shown[i].Name
 			if key.Matches(k, e.keys.Timeline) {
 				v.entries = nil
 				return v.openTimeline(e, "", false)
@@ -465,9 +472,13 @@ func (v *modelsView) render(e *env, w, h int) string {
 	st := &e.st
 	switch v.level {
 	case 0:
-		head := st.title.Render("Model buckets") + " in " + e.opts.PrimaryRegion + "  " + v.buckets.position() + "  " + filterNote(v.buckets)
+		head := st.title.Render("Buckets") + " in " + e.opts.PrimaryRegion + ", model storage first  " + v.buckets.position() + "  " + filterNote(v.buckets)
 		if n := partNote(e, partBuckets); n != "" {
 			return head + "\n" + n
+		}
+		if n := unclassified(v.shown, e.bucketClass); n > 0 {
+			hint := st.warn.Render(fmt.Sprintf("  ? %d %s unclassified: %s", n, plural(n, "bucket", "buckets"), estate.Hint(estate.KindBucket)))
+			return head + "\n" + v.buckets.view(st, w, h-2) + "\n" + hint
 		}
 		return head + "\n" + v.buckets.view(st, w, h-1)
 	case 1:

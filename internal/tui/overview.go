@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/inventory"
 )
 
@@ -17,7 +18,7 @@ type overview struct{}
 
 func newOverview() *overview { return &overview{} }
 
-var overviewParts = []part{partPoints, partReplication, partFleet, partAlarms}
+var overviewParts = []part{partPoints, partReplication, partFleet, partAlarms, partVolumes}
 
 func (v *overview) title() string                    { return "Overview" }
 func (v *overview) command() string                  { return "overview" }
@@ -41,10 +42,11 @@ func (v *overview) render(e *env, w, h int) string {
 	var b strings.Builder
 	now := e.now()
 	obj := e.opts.RPOObjective
-	// Budget lines so all four sections fit in h: the other sections take
-	// at most three lines each, recovery points get the rest.
+	// The other sections take at most three lines each; recovery points
+	// get what they leave of h, less their title and summary lines.
 	per := 3
-	perPoints := max(h-4-3*per-1, 2)
+	rest := v.renderRest(e, w, per)
+	perPoints := max(h-strings.Count(rest, "\n")-3, 2)
 
 	from := ""
 	if e.rpoFrom != "" {
@@ -87,6 +89,15 @@ func (v *overview) render(e *env, w, h int) string {
 	if n := failNote(e, partPoints); n != "" {
 		b.WriteString(n + "\n")
 	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// renderRest renders the sections below recovery points, each at most per
+// lines.
+func (v *overview) renderRest(e *env, w, per int) string {
+	st := &e.st
+	var b strings.Builder
 	b.WriteString(st.title.Render("Replication") + "\n")
 	if n := partNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
@@ -113,17 +124,41 @@ func (v *overview) render(e *env, w, h int) string {
 	if n := failNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
 	}
+	b.WriteString(st.title.Render("Volumes") + "\n")
+	if n := partNote(e, partVolumes); n != "" {
+		b.WriteString(n + "\n")
+	} else {
+		b.WriteString(volumesLine(e) + "\n")
+	}
+
 	b.WriteString(st.title.Render("DR fleet") + "\n")
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
-	} else if len(e.est.groups) == 0 {
-		b.WriteString(st.dim.Render("  no auto-scaling groups in "+e.opts.DRRegion) + "\n")
 	} else {
-		for i, g := range e.est.groups {
-			if i >= per {
+		var fleet, other []inventory.Group
+		for _, g := range e.est.groups {
+			if e.groupClass(g).Role == "dr-fleet" {
+				fleet = append(fleet, g)
+			} else {
+				other = append(other, g)
+			}
+		}
+		if len(fleet) == 0 {
+			b.WriteString(st.warn.Render("  ! no group in "+e.opts.DRRegion+" is classified dr-fleet: "+estate.Hint(estate.KindGroup)) + "\n")
+		}
+		for i, g := range fleet {
+			if i >= per-1 {
+				fmt.Fprintf(&b, "  … %d more (:fleet)\n", len(fleet)-i)
 				break
 			}
 			fmt.Fprintf(&b, "  %s %s  %s  desired %d  InService %d  Pending %d\n", fleetState(st, g), g.Name, g.Region, g.Desired, g.InService, g.Pending)
+		}
+		if len(other) > 0 {
+			names := make([]string, len(other))
+			for i, g := range other {
+				names[i] = g.Name
+			}
+			b.WriteString(cell(st.dim.Render(fmt.Sprintf("  %d other %s, not DR fleet: %s", len(other), plural(len(other), "group", "groups"), strings.Join(names, ", "))), w, false) + "\n")
 		}
 	}
 
@@ -152,6 +187,33 @@ func (v *overview) render(e *env, w, h int) string {
 		}
 	}
 	return b.String()
+}
+
+// volumesLine sums the volumes up: how many, how many within their
+// objective, over it or never snapshotted, and snapshots in progress.
+func volumesLine(e *env) string {
+	st := &e.st
+	n := e.countVolumes()
+	if n.total == 0 {
+		return st.dim.Render("  no EBS volumes in " + e.opts.PrimaryRegion)
+	}
+	parts := []string{fmt.Sprintf("  %d %s", n.total, plural(n.total, "volume", "volumes"))}
+	if n.within > 0 {
+		parts = append(parts, st.ok.Render(fmt.Sprintf("✔ %d within", n.within)))
+	}
+	if n.over > 0 {
+		parts = append(parts, st.bad.Render(fmt.Sprintf("✖ %d over", n.over)))
+	}
+	if n.none > 0 {
+		parts = append(parts, st.bad.Render(fmt.Sprintf("✖ %d never snapshotted", n.none)))
+	}
+	if n.taking > 0 {
+		parts = append(parts, st.warn.Render(fmt.Sprintf("◌ %d %s in progress", n.taking, plural(n.taking, "snapshot", "snapshots"))))
+	}
+	if n.unclassified > 0 {
+		parts = append(parts, st.dim.Render(fmt.Sprintf("%d unclassified", n.unclassified)))
+	}
+	return strings.Join(parts, "  ") + st.dim.Render("  (:volumes)")
 }
 
 // fleetState marks a group whose InService count is below desired.

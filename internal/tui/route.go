@@ -19,6 +19,7 @@ const (
 	viewRunbooks
 	viewRuns
 	viewAPILog
+	viewVolumes
 )
 
 // addressed is a message for one view: the answer to a command that view

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drconsole/drconsole/internal/awsx"
+	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/runner"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	LoadTimeout time.Duration
 	// RefreshEvery reloads the estate on an interval (default 30s).
 	RefreshEvery time.Duration
+	// Estate says what is what: roles and objectives of the resources
+	// listed in it. nil classifies by the drconsole:role tags alone.
+	Estate *estate.Estate
 	// Calls is the API log the console shows (nil: a new, empty one that
 	// only the clients given an observer fill).
 	Calls *CallLog
@@ -103,7 +107,7 @@ type env struct {
 	live bool // timers run (false when tests drive Update)
 	// rpoFrom names the runbook the RPO objective comes from.
 	rpoFrom string
-	est     estate
+	est     estateData
 	gen     [numParts]int
 	// liveRun is the run the console started or resumed last (nil: none
 	// yet). Views read it; starting, cancelling and showing it are
@@ -226,6 +230,7 @@ func New(ctx context.Context, opts Options) *Model {
 		viewOverview: newOverview(), viewModels: newModels(), viewPoints: newPoints(),
 		viewReplication: newReplication(), viewFleet: newFleet(),
 		viewRunbooks: m.runbooks, viewRuns: m.history, viewAPILog: newAPILog(),
+		viewVolumes: newVolumes(),
 	}
 	return m
 }
@@ -457,7 +462,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.setStatus("", false)
 		}
 		return address(m.active, cmd)
-	case len(msg.String()) == 1 && msg.String() >= "1" && msg.String() <= "8":
+	case len(msg.String()) == 1 && msg.String() >= "1" && msg.String() <= "9":
 		return m.switchTo(viewID(msg.String()[0] - '1'))
 	default:
 		return m.deliver(m.active, msg)
