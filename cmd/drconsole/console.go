@@ -58,6 +58,22 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := readEstate(&o, o.runbooks); err != nil {
 		return refused("console", err, &o, stderr)
 	}
+	var seedNames sandbox.Names
+	if *sandboxNames != "" {
+		var ok bool
+		if seedNames, ok = readSandboxNames("console", "--sandbox-names", *sandboxNames, stderr); !ok {
+			return exitUsage
+		}
+	}
+	var fileVars []map[string]string
+	for _, path := range varFiles {
+		vals, err := runbook.VarFileValues(path)
+		if err != nil {
+			fileRefused("console", "--var-file", path, err, stderr)
+			return exitUsage
+		}
+		fileVars = append(fileVars, vals)
+	}
 	if !isTerminal(stdout) {
 		fmt.Fprintln(stderr, "drconsole: stdout is not a terminal, so the console cannot draw.")
 		fmt.Fprintln(stderr, "Use the headless commands instead: drconsole validate|plan|run|runs (--output json for machines).")
@@ -86,10 +102,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		so := consoleSandbox()
 		so.PrimaryRegion, so.DRRegion = primary, o.drRegion
 		if *sandboxNames != "" {
-			if so.Names, err = sandbox.ReadNames(*sandboxNames); err != nil {
-				fmt.Fprintf(stderr, "drconsole: --sandbox-names: %v\n", err)
-				return exitUsage
-			}
+			so.Names = seedNames
 			// The file's regions hold unless a flag says otherwise.
 			so.PrimaryRegion, so.DRRegion = o.region, ""
 			fs.Visit(func(f *flag.Flag) {
@@ -116,12 +129,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "drconsole: --sandbox-names names the embedded sandbox's estate; point runs at another estate with --var-file")
 		return exitUsage
 	}
-	for _, path := range varFiles {
-		vals, err := runbook.VarFileValues(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "drconsole: --var-file: %v\n", err)
-			return exitUsage
-		}
+	for _, vals := range fileVars {
 		if defaults == nil {
 			defaults = map[string]string{}
 		}

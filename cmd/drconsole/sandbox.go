@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
@@ -76,10 +80,9 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	o.Faults = faults
 	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
 	if *names != "" {
-		n, err := sandbox.ReadNames(*names)
-		if err != nil {
-			fmt.Fprintf(stderr, "drconsole sandbox: --names: %v\n", err)
-			return 2
+		n, ok := readSandboxNames("sandbox", "--names", *names, stderr)
+		if !ok {
+			return exitUsage
 		}
 		o.Names = n
 	}
@@ -132,6 +135,29 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// readSandboxNames reads the names file a flag gives, reporting a bad one
+// on stderr. ok is false when the command must exit with exitUsage.
+func readSandboxNames(cmd, flagName, path string, stderr io.Writer) (sandbox.Names, bool) {
+	n, err := sandbox.ReadNames(path)
+	if err != nil {
+		fileRefused(cmd, flagName, path, err, stderr)
+		return sandbox.Names{}, false
+	}
+	return n, true
+}
+
+// fileRefused reports why the file a flag gives was refused: where it is
+// wrong as file:line:column when the error carries diagnostics, the way a
+// runbook is reported, else the error's words.
+func fileRefused(cmd, flagName, path string, err error, stderr io.Writer) {
+	var diags hcl.Diagnostics
+	if errors.As(err, &diags) {
+		refused(cmd, &runbook.DiagError{What: flagName + " " + path, Diags: diags}, &options{noColor: true}, stderr)
+		return
+	}
+	fmt.Fprintf(stderr, "drconsole %s: %s: %v\n", cmd, flagName, err)
 }
 
 // loopbackOnly refuses addresses other machines could reach: the sandbox

@@ -211,7 +211,7 @@ func ParseNames(src []byte, filename string) (Names, error) {
 		if name == "dr_alarms" {
 			l, err := convert.Convert(val, cty.List(cty.String))
 			if err != nil || l.IsNull() || !l.IsWhollyKnown() || l.LengthInt() != 2 {
-				return Names{}, fmt.Errorf("parse sandbox names: %s: dr_alarms must list two alarm names, the DR capacity alarm and the health alarm", a.NameRange)
+				return Names{}, badName(a, "dr_alarms must list two alarm names, the DR capacity alarm and the health alarm")
 			}
 			els := l.AsValueSlice()
 			n.AlarmDRCapacity, n.AlarmHealth = els[0].AsString(), els[1].AsString()
@@ -219,11 +219,18 @@ func ParseNames(src []byte, filename string) (Names, error) {
 		}
 		s, err := convert.Convert(val, cty.String)
 		if err != nil || s.IsNull() || !s.IsKnown() {
-			return Names{}, fmt.Errorf("parse sandbox names: %s: %s must be a string", a.NameRange, name)
+			return Names{}, badName(a, name+" must be a string")
 		}
 		nv.Field(i).SetString(s.AsString())
 	}
 	return n, nil
+}
+
+// badName is a diagnostic at a's value, so the file's reader can point at
+// file:line:column.
+func badName(a *hcl.Attribute, detail string) error {
+	r := a.Expr.Range()
+	return fmt.Errorf("parse sandbox names: %w", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid sandbox name", Detail: detail, Subject: &r}})
 }
 
 // validate refuses names AWS would refuse or that would collide.
