@@ -549,8 +549,19 @@ func (m *Model) command(line string) tea.Cmd {
 			return m.switchTo(viewID(i))
 		}
 	}
-	m.setStatus(fmt.Sprintf("unknown command :%s (try :models, :points, :replication, :fleet, :runbooks, :runs, :api)", c), true)
+	m.setStatus(fmt.Sprintf("unknown command :%s (try %s)", c, strings.Join(m.viewCommands()[1:], ", ")), true)
 	return nil
+}
+
+// viewCommands are the views' commands, ":overview" first, in tab order:
+// the help and the unknown-command hint list them from the views
+// themselves, so a new view is never missing from either.
+func (m *Model) viewCommands() []string {
+	out := make([]string, len(m.views))
+	for i, v := range m.views {
+		out[i] = ":" + v.command()
+	}
+	return out
 }
 
 func (m *Model) switchTo(i viewID) tea.Cmd {
@@ -754,10 +765,10 @@ func (m *Model) help(w int) string {
 	}
 	line(k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Enter, k.Back, k.Filter, k.Sort, k.Reverse,
 		k.Command, k.NextTab, k.Refresh, k.Errors, k.Help, k.Quit)
-	fmt.Fprintf(&b, "  %-12s %s\n", "1-8", "switch view")
+	fmt.Fprintf(&b, "  %-12s %s\n", fmt.Sprintf("1-%d", len(m.views)), "switch view")
 	b.WriteString(st.title.Render(m.views[m.active].title()) + "\n")
 	line(m.views[m.active].keys(e)...)
-	commands := wrap("Commands: :overview :models :points :replication :fleet :runbooks :runs :api :help :quit", w)
+	commands := wrap("Commands: "+strings.Join(append(m.viewCommands(), ":help", ":quit"), " "), w)
 	text := b.String()
 	// Two columns when the terminal is too short for one; the commands
 	// stay full width below.
