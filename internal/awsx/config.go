@@ -199,11 +199,11 @@ func (o Options) retryer() aws.Retryer {
 		so.Retryables = append([]retry.IsErrorRetryable{notRetriedConnect{}}, so.Retryables...)
 	}
 	if o.Retry == RetryStandard {
-		return retry.NewStandard(standard)
+		return watched(retry.NewStandard(standard))
 	}
-	return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+	return watched(retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
 		ao.StandardOptions = append(ao.StandardOptions, standard)
-	})
+	}))
 }
 
 // apiOptions are the middlewares every client gets: the user agent, the
@@ -212,7 +212,7 @@ func (o Options) retryer() aws.Retryer {
 // refused whatever its input; the observer is added last, in front of the
 // guard, so it sees the guard's refusals.
 func (o Options) apiOptions(region string) []func(*middleware.Stack) error {
-	opts := []func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("drconsole", o.Version), addConnectErrors}
+	opts := []func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("drconsole", o.Version), addConnectErrors, addWatchAttempts}
 	if o.ReadOnly {
 		opts = append(opts, ReadOnlyAPIOption)
 	}
@@ -242,6 +242,13 @@ func loadConfig(ctx context.Context, o Options, region string) (aws.Config, erro
 		cfg := o.base.Copy()
 		if region != "" {
 			cfg.Region = region
+		}
+		// The watch hears of retries through the retryer: the SDK's
+		// default one when the configuration names none.
+		if base := cfg.Retryer; base != nil {
+			cfg.Retryer = func() aws.Retryer { return watched(base()) }
+		} else {
+			cfg.Retryer = func() aws.Retryer { return watched(retry.NewStandard()) }
 		}
 		// A fresh slice: the copies share the base's backing array.
 		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.apiOptions(cfg.Region)...)

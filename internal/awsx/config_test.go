@@ -367,7 +367,11 @@ func TestRetryer(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := cfg.Retryer()
-		if _, ok := r.(*retry.AdaptiveMode); ok != tt.adaptive {
+		w, ok := r.(watchedRetryer)
+		if !ok {
+			t.Fatalf("mode %d: retryer %T, want it watched", tt.mode, r)
+		}
+		if _, ok := w.Retryer.(*retry.AdaptiveMode); ok != tt.adaptive {
 			t.Errorf("mode %d: retryer %T", tt.mode, r)
 		}
 		if r.MaxAttempts() != DefaultMaxAttempts {

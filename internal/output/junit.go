@@ -64,6 +64,10 @@ func (j *JUnit) Emit(e runbook.Event) error {
 	case runbook.StepLog:
 		j.log(e.Node, e.Line)
 	case runbook.StepRetried:
+		if e.Call != "" {
+			j.log(e.Node, fmt.Sprintf("%s failed: %s; retried", e.Call, e.Error))
+			break
+		}
 		j.log(e.Node, fmt.Sprintf("attempt %d failed: %s", e.Attempt, e.Error))
 	case runbook.StepFinished:
 		if e.Reason != "" {

@@ -129,6 +129,10 @@ func (t *Text) Emit(e runbook.Event) error {
 			fmt.Fprintf(&b, "%s   %s %s\n", ts, t.paint(ansiDim, e.Node+" │"), l)
 		}
 	case runbook.StepRetried:
+		if e.Call != "" {
+			line("↻", "retry", ansiYellow, fmt.Sprintf("%s: %s failed: %s; retrying the call", e.Node, e.Call, e.Error))
+			break
+		}
 		line("↻", "retry", ansiYellow, fmt.Sprintf("%s: attempt %d failed: %s; next attempt in %s", e.Node, e.Attempt, e.Error, e.Delay.Round(time.Millisecond)))
 	case runbook.StepFinished:
 		rest := e.Node

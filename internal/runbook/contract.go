@@ -148,6 +148,10 @@ type Event struct {
 	Duration time.Duration   `json:"duration_ns,omitempty"`
 	// Delay is the back-off before the next attempt (step_retried).
 	Delay time.Duration `json:"delay_ns,omitempty"`
+	// Call names the AWS call the SDK retried ("s3 CopyObject in
+	// us-east-1") in a step_retried event about one call, not the step:
+	// the step carries on, Error says why the call is retried.
+	Call string `json:"call,omitempty"`
 	// Drill is a drill step's configuration and state (step_drilled).
 	Drill *DrillRecord `json:"drill,omitempty"`
 }

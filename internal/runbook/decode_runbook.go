@@ -10,7 +10,7 @@ import (
 )
 
 var runbookSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "parallelism"}},
+	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "parallelism"}, {Name: "unavailable_after"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "objectives"}, {Type: "drill"}},
 }
 
@@ -45,6 +45,21 @@ func (p *parser) decodeRunbook(block *hcl.Block) hcl.Diagnostics {
 		s, d := p.constString(a, "runbook description")
 		diags = append(diags, d...)
 		p.rb.Description = s
+	}
+	if a := content.Attributes["unavailable_after"]; a != nil {
+		s, d := p.constString(a, "unavailable_after")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			dur, err := ParseDuration(s)
+			switch {
+			case err != nil:
+				diags = append(diags, invalidDuration(a.Expr.Range(), "unavailable_after", err))
+			case dur == 0:
+				p.rb.UnavailableAfter = Never
+			default:
+				p.rb.UnavailableAfter = dur
+			}
+		}
 	}
 	if a := content.Attributes["parallelism"]; a != nil {
 		v, d := p.constValue(a.Expr, cty.Number, "parallelism")

@@ -15,7 +15,7 @@ import (
 var stepMetaSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "depends_on"}, {Name: "timeout"}, {Name: "on_failure"}, {Name: "confirm"},
-		{Name: "when"}, {Name: "description"}, {Name: "drill_safe"},
+		{Name: "when"}, {Name: "description"}, {Name: "drill_safe"}, {Name: "unavailable_after"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
 }
@@ -87,6 +87,9 @@ func (p *parser) decodeStep(block *hcl.Block) hcl.Diagnostics {
 			p.confirmSet = map[*Node]bool{}
 		}
 		p.confirmSet[n] = true
+	}
+	if a := content.Attributes["unavailable_after"]; a != nil {
+		n.unavailable = a.Expr
 	}
 	if a := content.Attributes["drill_safe"]; a != nil {
 		b, d := p.constBool(a, "drill_safe flag")

@@ -102,11 +102,14 @@ func localsFor(expr hcl.Expression, vals map[string]cty.Value) cty.Value {
 
 // settings are a node's meta-arguments, evaluated.
 type settings struct {
-	timeout  time.Duration // 0: none
-	attempts int
-	backoff  time.Duration
-	prompt   string
-	cfg      cty.Value // a step's own attributes
+	timeout time.Duration // 0: none
+	// unavailable is the step's unavailable_after: 0 takes the
+	// runbook's, Never turns it off.
+	unavailable time.Duration
+	attempts    int
+	backoff     time.Duration
+	prompt      string
+	cfg         cty.Value // a step's own attributes
 }
 
 // DefaultRetryAttempts is how many attempts a retry block without
@@ -171,6 +174,16 @@ func (n *Node) evalSettings(ctx *hcl.EvalContext) (settings, hcl.Diagnostics) {
 	}
 	if n.timeout != nil {
 		st.timeout = durationOf(n.timeout, "timeout")
+	}
+	if n.unavailable != nil {
+		// "0s" turns the bound off; an unknown value (dry-run) keeps the
+		// runbook's.
+		before := len(diags)
+		if d := durationOf(n.unavailable, "unavailable_after"); d > 0 {
+			st.unavailable = d
+		} else if v, _ := n.unavailable.Value(ctx); v.IsKnown() && len(diags) == before {
+			st.unavailable = Never
+		}
 	}
 	if n.backoff != nil {
 		if d := durationOf(n.backoff, "retry backoff"); d > 0 {

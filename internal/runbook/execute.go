@@ -37,6 +37,18 @@ type Options struct {
 	// ProgressInterval is the least time between two step_progress events
 	// of one step; 0 means 50ms.
 	ProgressInterval time.Duration
+	// CallWatch, when set, wraps the context of each Plan and Apply of a
+	// step so that the calls made under it are watched (awsx.WatchCalls):
+	// the returned context ends, its cause saying why, once one service in
+	// one region has failed every call for unavailable (0: never), and
+	// retried hears of each call the SDK retries. The engine turns the
+	// first into a named step failure and the second into step_retried
+	// events and throttling summaries.
+	CallWatch func(ctx context.Context, now func() time.Time, unavailable time.Duration,
+		retried func(call, reason string, throttled bool)) (context.Context, context.CancelFunc)
+	// RetrySummaryInterval is how often a step's throttled and further
+	// retried calls are summed up in one step_log line; 0 means 10s.
+	RetrySummaryInterval time.Duration
 
 	Target, Operator, Host string
 	Resume                 *ResumeState // nil: a fresh run

@@ -96,6 +96,10 @@ type NodeState struct {
 	// asks for; LogCount counts them all.
 	Logs     []LogLine
 	LogCount int
+	// CallRetries counts the step_retried events about one call the SDK
+	// retried; each is kept among Logs too, so a view of the step's log
+	// shows it in order.
+	CallRetries int
 }
 
 // LogLine is one step_log record.
@@ -263,13 +267,14 @@ func (s *RunState) Apply(e Event) {
 		n.Progress = e.Progress
 	case StepLog:
 		n.LogCount++
-		if s.KeepLogs > 0 {
-			n.Logs = append(n.Logs, LogLine{Time: e.Time, Line: e.Line})
-			if len(n.Logs) > s.KeepLogs {
-				n.Logs = n.Logs[len(n.Logs)-s.KeepLogs:]
-			}
-		}
+		n.keepLog(s.KeepLogs, LogLine{Time: e.Time, Line: e.Line})
 	case StepRetried:
+		if e.Call != "" {
+			// One call retried by the SDK: the step runs on.
+			n.CallRetries++
+			n.keepLog(s.KeepLogs, LogLine{Time: e.Time, Line: "↻ " + e.Call + ": " + e.Error + "; retrying the call"})
+			break
+		}
 		set(NodeRetrying)
 		n.Error = e.Error
 	case StepFinished:
@@ -307,5 +312,16 @@ func (s *RunState) Apply(e Event) {
 func (n *NodeState) start(at time.Time) {
 	if n.Started.IsZero() {
 		n.Started = at
+	}
+}
+
+// keepLog keeps l among the newest keep lines of the node's log.
+func (n *NodeState) keepLog(keep int, l LogLine) {
+	if keep <= 0 {
+		return
+	}
+	n.Logs = append(n.Logs, l)
+	if len(n.Logs) > keep {
+		n.Logs = n.Logs[len(n.Logs)-keep:]
 	}
 }

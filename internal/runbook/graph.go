@@ -21,7 +21,7 @@ var runType = cty.Object(map[string]cty.Type{"id": cty.String, "dry_run": cty.Bo
 // time, besides the step type's own attributes.
 func (n *Node) metaExprs() []hcl.Expression {
 	var out []hcl.Expression
-	for _, e := range []hcl.Expression{n.when, n.timeout, n.attempts, n.backoff, n.prompt} {
+	for _, e := range []hcl.Expression{n.when, n.timeout, n.attempts, n.backoff, n.prompt, n.unavailable} {
 		if e != nil {
 			out = append(out, e)
 		}

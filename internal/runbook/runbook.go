@@ -62,6 +62,18 @@ const (
 // nor the caller says.
 const DefaultParallelism = 4
 
+// DefaultUnavailableAfter is how long a step's calls to one service in one
+// region may all fail before the step fails, naming them, when neither
+// the step nor the runbook says: long enough for the SDK's backoff to ride
+// out a blip (several rounds of its 20-second cap), short enough that an
+// operator learns of a regional outage in minutes, not at the step's
+// timeout.
+const DefaultUnavailableAfter = 2 * time.Minute
+
+// Never, as an unavailable_after of "0s", turns the bound off: the step
+// waits out an outage until its timeout.
+const Never time.Duration = -1
+
 // Runbook is a decoded runbook. It is read-only once Parse returns, so one
 // value can be executed many times, also concurrently.
 type Runbook struct {
@@ -74,9 +86,13 @@ type Runbook struct {
 	Files map[string]*hcl.File
 
 	Description string
-	Parallelism int          // 0: not set
-	Objectives  *Objectives  // nil: not set
-	Drill       *DrillTarget // nil: not set
+	Parallelism int // 0: not set
+	// UnavailableAfter is how long one service in one region may fail
+	// every call of a step before the step fails (unavailable_after); 0
+	// takes DefaultUnavailableAfter, Never turns the bound off.
+	UnavailableAfter time.Duration
+	Objectives       *Objectives  // nil: not set
+	Drill            *DrillTarget // nil: not set
 
 	Variables []*Variable
 	Locals    []*Local
@@ -176,16 +192,19 @@ type Node struct {
 	// StepType is the implementation from the registry; nil for gates.
 	StepType StepType
 
-	index      int
-	body       hcl.Body // a step's own attributes, kept unevaluated
-	spec       hcldec.ObjectSpec
-	when       hcl.Expression
-	timeout    hcl.Expression
-	attempts   hcl.Expression
-	backoff    hcl.Expression
-	prompt     hcl.Expression
-	confirmRng hcl.Range
-	refs       []hcl.Traversal
+	index   int
+	body    hcl.Body // a step's own attributes, kept unevaluated
+	spec    hcldec.ObjectSpec
+	when    hcl.Expression
+	timeout hcl.Expression
+	// unavailable is the step's unavailable_after; nil takes the
+	// runbook's.
+	unavailable hcl.Expression
+	attempts    hcl.Expression
+	backoff     hcl.Expression
+	prompt      hcl.Expression
+	confirmRng  hcl.Range
+	refs        []hcl.Traversal
 	// scope lists what evaluating this node needs: the nodes and locals its
 	// expressions reference, directly or through locals.
 	scopeNodes  []*Node

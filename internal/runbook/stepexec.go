@@ -148,7 +148,11 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 		if r.ctx.Err() != nil {
 			return nodeEnd{statusCancelled, nil}, fmt.Errorf("cancelled (%s): %w", context.Cause(r.ctx), err)
 		}
-		if attempt >= st.attempts {
+		// A service that stopped answering would not answer a retry
+		// either: the step fails now, naming it, and the run can be
+		// resumed once it answers.
+		var unavailable *UnavailableError
+		if attempt >= st.attempts || errors.As(err, &unavailable) {
 			if st.attempts > 1 {
 				return nodeEnd{statusFailed, nil}, fmt.Errorf("attempt %d of %d: %w", attempt, st.attempts, err)
 			}
@@ -181,9 +185,14 @@ func (r *run) within(timeout time.Duration) (context.Context, context.CancelFunc
 func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
 	pctx, cancel := r.within(st.timeout)
 	defer cancel()
+	pctx, unwatch := r.watched(pctx, n, 0, st)
+	defer unwatch()
 	pr := &progressThrottle{r: r, node: n.Addr}
 	defer pr.flush()
 	changes, err := typ.Plan(pctx, r.stepContext(n, 0, pr), st.cfg)
+	if cause := unavailableCause(pctx); err != nil && cause != nil && r.ctx.Err() == nil {
+		return nil, &UnavailableError{Cause: cause, Step: err, Done: pr.latestProgress()}
+	}
 	if err != nil && st.timeout > 0 && errors.Is(pctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
 		return nil, fmt.Errorf("timed out after %s: %w", st.timeout, err)
 	}
@@ -194,11 +203,16 @@ func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
 func (r *run) apply(n *Node, typ StepType, st settings, attempt int) (out cty.Value, err error) {
 	actx, cancel := r.within(st.timeout)
 	defer cancel()
+	actx, unwatch := r.watched(actx, n, attempt, st)
+	defer unwatch()
 	pr := &progressThrottle{r: r, node: n.Addr, attempt: attempt}
 	sc := r.stepContext(n, attempt, pr)
 	defer pr.flush()
 	out, err = typ.Apply(actx, sc, st.cfg)
 	if err != nil {
+		if cause := unavailableCause(actx); cause != nil && r.ctx.Err() == nil {
+			return cty.NilVal, &UnavailableError{Cause: cause, Step: err, Done: pr.latestProgress()}
+		}
 		if st.timeout > 0 && errors.Is(actx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
 			return cty.NilVal, fmt.Errorf("timed out after %s: %w", st.timeout, err)
 		}
@@ -258,12 +272,21 @@ type progressThrottle struct {
 	mu      sync.Mutex
 	last    time.Time
 	pending *Progress
+	latest  *Progress // the last reported, emitted or not
+}
+
+// latestProgress is the last progress the step reported, nil if none.
+func (p *progressThrottle) latestProgress() *Progress {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latest
 }
 
 func (p *progressThrottle) report(done, total int64, unit string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pg := &Progress{Done: done, Total: total, Unit: unit}
+	p.latest = pg
 	now := p.r.now()
 	if !p.last.IsZero() && now.Sub(p.last) < p.r.opts.ProgressInterval {
 		p.pending = pg

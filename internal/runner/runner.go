@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/output"
@@ -234,6 +235,10 @@ func (s *Service) prepare(ctx context.Context, req Request, recorded []string, r
 		RunID: id, DryRun: req.DryRun, Parallelism: req.Parallelism, Vars: vals,
 		Registry: s.Registry, Approver: req.Approver, AutoApprove: req.AutoApprove, Now: s.Now,
 		Target: s.Target, Operator: s.Operator, Host: s.Host,
+		// Every step's AWS calls are watched: a region that stops
+		// answering fails the step within its unavailable_after, and the
+		// SDK's retries show.
+		CallWatch: awsx.WatchCalls,
 	}
 	if req.DryRun {
 		p.opts.Registry = s.dryRegistry()

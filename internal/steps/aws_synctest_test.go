@@ -41,6 +41,14 @@ func (c inProcessClient) Do(r *http.Request) (*http.Response, error) {
 // step types take.
 func bubbleEstate(t *testing.T, o sandbox.Options) runbook.Registry {
 	t.Helper()
+	_, reg := bubbleServer(t, o)
+	return reg
+}
+
+// bubbleServer is bubbleEstate with its sandbox, for tests that change it
+// while steps run; opts adjust the clients' configuration.
+func bubbleServer(t *testing.T, o sandbox.Options, opts ...func(*aws.Config)) (*sandbox.Server, runbook.Registry) {
+	t.Helper()
 	srv, err := sandbox.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +59,10 @@ func bubbleEstate(t *testing.T, o sandbox.Options) runbook.Registry {
 		BaseEndpoint: aws.String("http://sandbox.test"),
 		HTTPClient:   inProcessClient{srv},
 	}
-	return Registry(Deps{AWS: awsx.FromConfig(cfg)})
+	for _, f := range opts {
+		f(&cfg)
+	}
+	return srv, Registry(Deps{AWS: awsx.FromConfig(cfg)})
 }
 
 // ebs_snapshot through the SDK and the sandbox on a fake clock: snapshots
