@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/drconsole/drconsole/internal/sdkhttp"
 )
 
 // Defaults for Options.
@@ -250,6 +252,10 @@ func loadConfig(ctx context.Context, o Options, region string) (aws.Config, erro
 		} else {
 			cfg.Retryer = func() aws.Retryer { return watched(retry.NewStandard()) }
 		}
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = awshttp.NewBuildableClient()
+		}
+		cfg.HTTPClient = sdkhttp.KeepConnections(cfg.HTTPClient)
 		// A fresh slice: the copies share the base's backing array.
 		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.apiOptions(cfg.Region)...)
 		return cfg, nil
@@ -284,6 +290,9 @@ func loadConfig(ctx context.Context, o Options, region string) (aws.Config, erro
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("no AWS region: set --region, AWS_REGION or the profile's region")
 	}
+	// Wrapped after loading: the loader applies AWS_CA_BUNDLE to the
+	// buildable client itself.
+	cfg.HTTPClient = sdkhttp.KeepConnections(cfg.HTTPClient)
 	cfg.APIOptions = append(cfg.APIOptions, o.apiOptions(cfg.Region)...)
 	return cfg, nil
 }
@@ -302,7 +311,7 @@ func sandboxConfig(o Options, region string) aws.Config {
 	return aws.Config{
 		Region:                     region,
 		Credentials:                aws.NewCredentialsCache(creds),
-		HTTPClient:                 o.HTTPClient,
+		HTTPClient:                 sdkhttp.KeepConnections(o.HTTPClient),
 		Retryer:                    o.retryer,
 		BaseEndpoint:               &ep,
 		AppID:                      "drconsole",

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/sdkhttp"
 )
 
 // Start serves a sandbox on a free loopback port until the test ends and
@@ -44,6 +45,6 @@ func Config(srv *sandbox.Server) aws.Config {
 		Region:       o.PrimaryRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(srv.URL()),
-		HTTPClient:   awshttp.NewBuildableClient(),
+		HTTPClient:   sdkhttp.KeepConnections(awshttp.NewBuildableClient()),
 	}
 }
