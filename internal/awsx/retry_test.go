@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,46 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/drconsole/drconsole/internal/pitr"
+	"github.com/drconsole/drconsole/internal/testutil/pipenet"
 )
-
-// pipeListener serves HTTP over in-memory connections, so that a test in
-// a synctest bubble can run a server whose waits are all durable: the
-// bubble's fake clock then runs the SDK's backoff and rate-limit sleeps
-// instantly and exactly.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
-
-func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
-
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
 
 // throttler answers SlowDown to the first n requests, then an empty
 // listing, and records when (on the bubble's clock) each request came.
@@ -84,13 +45,13 @@ func (h *throttler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in-memory connections, inside a synctest bubble.
 func inBubble(t *testing.T, o Options, h http.Handler, fn func(t *testing.T, s3c *s3.Client)) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
+		ln := pipenet.New()
 		srv := &http.Server{Handler: h}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		o.SandboxEndpoint = "http://sandbox.test"
 		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.DialContext = ln.dial
+			tr.DialContext = ln.Dial
 			tr.DisableKeepAlives = true
 		})
 		c, err := New(o)

@@ -153,7 +153,8 @@ func (w *Watch) attempt(region, service string, err error) {
 }
 
 // watchAttempts is the Finalize middleware, inside the retry loop, that
-// reports each attempt to the context's watch.
+// passes each attempt through the context's gate and reports it to the
+// context's watch.
 type watchAttempts struct{}
 
 func (watchAttempts) ID() string { return "drconsole.WatchAttempts" }
@@ -161,7 +162,19 @@ func (watchAttempts) ID() string { return "drconsole.WatchAttempts" }
 func (watchAttempts) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
 	middleware.FinalizeOutput, middleware.Metadata, error,
 ) {
+	// The gate is taken inside the retry loop, after the SDK's own rate
+	// limiter has let the attempt go, so no slot is held while it waits
+	// or while the call backs off.
+	g, _ := ctx.Value(attemptGateKey{}).(AttemptGate)
+	if g != nil {
+		if err := g.Acquire(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+	}
 	out, md, err := next.HandleFinalize(ctx, in)
+	if g != nil {
+		g.Release(err)
+	}
 	if w := watchOf(ctx); w != nil {
 		w.attempt(awsmiddleware.GetRegion(ctx), serviceName(middleware.GetServiceID(ctx)), err)
 	}
@@ -198,6 +211,26 @@ func (r watchedRetryer) GetRetryToken(ctx context.Context, opErr error) (func(er
 		})
 	}
 	return r.Retryer.GetRetryToken(ctx, opErr)
+}
+
+// An AttemptGate bounds the attempts in flight of the calls made under a
+// context (WithAttemptGate): Acquire before each attempt, Release with the
+// attempt's outcome as soon as it has one.
+type AttemptGate interface {
+	Acquire(ctx context.Context) error
+	Release(err error)
+}
+
+type attemptGateKey struct{}
+
+// WithAttemptGate returns a context under which every attempt of every
+// call, the SDK's retries included, passes through g. Bounding attempts
+// rather than calls matters under throttling: a call waiting out its
+// backoff holds no slot, so the attempts in flight stay at the bound, and
+// g hears of each throttled attempt at once rather than once the call has
+// used up its retries.
+func WithAttemptGate(ctx context.Context, g AttemptGate) context.Context {
+	return context.WithValue(ctx, attemptGateKey{}, g)
 }
 
 // watched wraps a retryer so the context's watch hears of its retries.

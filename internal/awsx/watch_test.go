@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/testutil/pipenet"
 )
 
 // watchBubble runs fn with clients on a sandbox served over in-memory
@@ -27,14 +28,14 @@ func watchBubble(t *testing.T, fn func(t *testing.T, srv *sandbox.Server, c *Cli
 		if err != nil {
 			t.Fatal(err)
 		}
-		ln := newPipeListener()
+		ln := pipenet.New()
 		hs := &http.Server{Handler: srv}
 		go func() { _ = hs.Serve(ln) }()
 		defer hs.Close()
 		c, err := New(Options{
 			SandboxEndpoint: "http://sandbox.test", Retry: RetryStandard, MaxAttempts: 8, MaxBackoff: 20 * time.Second,
 			HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-				tr.DialContext = ln.dial
+				tr.DialContext = ln.Dial
 				tr.DisableKeepAlives = true
 			}),
 		})
@@ -168,4 +169,69 @@ func TestWatchCountsOnlyConsecutiveFailures(t *testing.T) {
 	if !errors.As(context.Cause(ctx), &ue) || ue.Failures != 2 || ue.For != 61*time.Second {
 		t.Fatalf("cause %v, want two failures over 61s", context.Cause(ctx))
 	}
+}
+
+// countingGate is an AttemptGate that counts what passes.
+type countingGate struct {
+	mu                   sync.Mutex
+	inflight, most, seen int
+	throttled            int
+}
+
+func (g *countingGate) Acquire(context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inflight++
+	g.seen++
+	g.most = max(g.most, g.inflight)
+	return nil
+}
+
+func (g *countingGate) Release(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inflight--
+	if err != nil && strings.Contains(err.Error(), "SlowDown") {
+		g.throttled++
+	}
+}
+
+// A rate-limited service throttles only what goes over its limit: a client
+// that sends faster is throttled, each attempt passing the context's gate
+// with its outcome, and one that has slowed down is not throttled at all.
+func TestAttemptGateSeesEveryAttempt(t *testing.T) {
+	watchBubble(t, func(t *testing.T, srv *sandbox.Server, c *Clients) {
+		srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultThrottle, Service: "s3", PerSecond: 2}})
+		var heard retries
+		ctx, cancel := WithWatch(t.Context(), &Watch{Retried: heard.add})
+		defer cancel()
+		g := &countingGate{}
+		ctx = WithAttemptGate(ctx, g)
+		s3c, err := c.S3(ctx, "us-east-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			if _, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+				t.Fatalf("rate-limited call failed: %v", err)
+			}
+		}
+		heard.mu.Lock()
+		n := len(heard.all)
+		heard.mu.Unlock()
+		if n == 0 || g.throttled != n || g.seen != 10+n || g.most != 1 || g.inflight != 0 {
+			t.Fatalf("%d throttled retries; the gate saw %d attempts, %d throttled, at most %d at once, %d left in flight",
+				n, g.seen, g.throttled, g.most, g.inflight)
+		}
+		before := len(srv.Requests())
+		for range 5 {
+			time.Sleep(time.Second)
+			if _, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := len(srv.Requests()) - before; got != 5 || g.throttled != n {
+			t.Fatalf("at one call a second: %d requests for 5 calls, %d more throttled; want none throttled", got, g.throttled-n)
+		}
+	})
 }

@@ -20,7 +20,10 @@ const DefaultRetrySummaryInterval = 10 * time.Second
 // into events an operator can read without drowning: the first retry of
 // each call in an interval is a step_retried event with its reason, later
 // ones are counted; throttled retries are only counted; each interval's
-// counts are summed up in one step_log line.
+// counts are summed up in one step_log line, with the step's concurrency
+// when the step adapts it. An interval in which only the concurrency
+// changed (a step climbing back once throttling has stopped) is summed up
+// too.
 type retryLog struct {
 	r        *run
 	node     string
@@ -32,6 +35,31 @@ type retryLog struct {
 	told      map[string]bool // calls whose retry this interval told
 	throttled map[string]int  // throttled retries per call this interval
 	more      int             // retries counted, not told, this interval
+
+	conc     int // the step's concurrency, 0 until it reports one
+	concFrom int // its concurrency when the interval started
+}
+
+// concurrency records the step's new bound on requests in flight.
+func (l *retryLog) concurrency(k int) {
+	now := l.r.now()
+	l.mu.Lock()
+	if l.since.IsZero() {
+		l.since = now
+	}
+	// The interval that has run its length ended before this change.
+	var line string
+	if now.Sub(l.since) >= l.interval {
+		line = l.summaryLocked(now)
+	}
+	if l.conc == 0 {
+		l.concFrom = k
+	}
+	l.conc = k
+	l.mu.Unlock()
+	if line != "" {
+		_ = l.r.emit(Event{Kind: StepLog, Node: l.node, Attempt: l.attempt, Line: line})
+	}
 }
 
 func (l *retryLog) retried(call, reason string, throttled bool) {
@@ -97,7 +125,18 @@ func (l *retryLog) summaryLocked(now time.Time) string {
 	if l.more > 0 {
 		parts = append(parts, fmt.Sprintf("%d more failed %s retried in the last %s", l.more, plural(l.more, "call"), roundSpan(now.Sub(l.since))))
 	}
-	l.since, l.more = now, 0
+	switch {
+	case l.conc == 0:
+	case l.conc != l.concFrom:
+		if len(parts) == 0 {
+			parts = append(parts, fmt.Sprintf("concurrency now %d, from %d in the last %s", l.conc, l.concFrom, roundSpan(now.Sub(l.since))))
+		} else {
+			parts[len(parts)-1] += fmt.Sprintf(", concurrency now %d (from %d)", l.conc, l.concFrom)
+		}
+	case n > 0:
+		parts[len(parts)-1] += fmt.Sprintf(", concurrency now %d", l.conc)
+	}
+	l.since, l.more, l.concFrom = now, 0, l.conc
 	clear(l.told)
 	clear(l.throttled)
 	return strings.Join(parts, "; ")
@@ -119,20 +158,21 @@ func plural(n int, s string) string {
 
 // watched puts an attempt's context under the run's call watch, when the
 // run has one, with the step's unavailable_after (else the runbook's, else
-// DefaultUnavailableAfter). The returned function ends the watch and sums
-// up its retries.
-func (r *run) watched(ctx context.Context, n *Node, attempt int, st settings) (context.Context, func()) {
+// DefaultUnavailableAfter). The retry log it returns hears of the calls'
+// retries and of the step's concurrency; the returned function ends the
+// watch and sums up what the log counted.
+func (r *run) watched(ctx context.Context, n *Node, attempt int, st settings) (context.Context, *retryLog, func()) {
+	l := &retryLog{r: r, node: n.Addr, attempt: attempt, interval: cmp.Or(r.opts.RetrySummaryInterval, DefaultRetrySummaryInterval),
+		told: map[string]bool{}, throttled: map[string]int{}}
 	if r.opts.CallWatch == nil {
-		return ctx, func() {}
+		return ctx, l, l.flush
 	}
 	bound := cmp.Or(st.unavailable, r.rb.UnavailableAfter, DefaultUnavailableAfter)
 	if bound < 0 {
 		bound = 0
 	}
-	l := &retryLog{r: r, node: n.Addr, attempt: attempt, interval: cmp.Or(r.opts.RetrySummaryInterval, DefaultRetrySummaryInterval),
-		told: map[string]bool{}, throttled: map[string]int{}}
 	wctx, cancel := r.opts.CallWatch(ctx, r.now, bound, l.retried)
-	return wctx, func() { cancel(); l.flush() }
+	return wctx, l, func() { cancel(); l.flush() }
 }
 
 // UnavailableError is a step that failed because a service it calls

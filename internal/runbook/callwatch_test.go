@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // downErr is what a call watch ends a context with when a service stops
@@ -182,6 +184,61 @@ step "wait" "restore" {
 		st := Fold(ev.list())
 		if n := st.Node("step.wait.restore"); n == nil || n.Status != NodeSucceeded || n.CallRetries != 3 {
 			t.Errorf("folded %+v", n)
+		}
+	})
+}
+
+// adaptStep reports the concurrency changes of a step that halves on
+// throttling and climbs back, on the fake clock.
+type adaptStep struct {
+	waitStep
+	script func(sc *StepContext)
+}
+
+func (s adaptStep) Apply(_ context.Context, sc *StepContext, _ cty.Value) (cty.Value, error) {
+	s.script(sc)
+	return cty.ObjectVal(map[string]cty.Value{"waited": cty.StringVal("")}), nil
+}
+
+// The throttling line says the step's concurrency, and from what it
+// changed; an interval with no throttling in which the step climbed back
+// is summed up too, so the recovery shows as well as the fall.
+func TestConcurrencyChangesAreSummed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var retried func(string, string, bool)
+		fw := &fakeWatch{retries: func(r func(string, string, bool)) { retried = r }}
+		reg := Registry{"adapt": adaptStep{script: func(sc *StepContext) {
+			sc.Concurrency(32)
+			for i := range 20 { // 20s of throttling, halving to 4
+				retried("s3 CopyObject in us-east-1", "SlowDown (HTTP 503)", true)
+				if i%5 == 0 && i < 15 {
+					sc.Concurrency(32 >> (i/5 + 1))
+				}
+				time.Sleep(time.Second)
+			}
+			for k := 5; k <= 12; k++ { // then climbing back, one a second
+				sc.Concurrency(k)
+				time.Sleep(time.Second)
+			}
+		}}}
+		rb := mustParse(t, `
+step "adapt" "restore" {
+}`, reg)
+		ev := &events{}
+		if res := Execute(t.Context(), rb, Options{Sink: ev, CallWatch: fw.watch, RetrySummaryInterval: 10 * time.Second}); res.Status != StatusSucceeded {
+			t.Fatal(res.Err)
+		}
+		var lines []string
+		for _, e := range ev.of(StepLog) {
+			lines = append(lines, e.Line)
+		}
+		want := []string{
+			"throttled: 10 requests retried in the last 10s (s3 CopyObject in us-east-1 10), concurrency now 8 (from 32)",
+			"throttled: 10 requests retried in the last 10s (s3 CopyObject in us-east-1 10), concurrency now 4 (from 8)",
+			"concurrency now 12, from 4 in the last 8s",
+		}
+		if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 		}
 	})
 }

@@ -60,6 +60,12 @@ type StepContext struct {
 	// Log records a line the step wants the operator and the journal to see
 	// (a command's output, a resource it found). Never pass credentials.
 	Log func(line string)
+	// Concurrency, when the step adapts how many requests it keeps in
+	// flight (halving when a service throttles, climbing back when it
+	// stops), is told the new bound at each change. The engine reports it
+	// in the step's periodic throttling line ("concurrency now K"). Nil
+	// outside the engine.
+	Concurrency func(k int)
 	// Now is the engine's clock, so steps that measure time are testable.
 	Now func() time.Time
 	// Sensitive holds the string values of the run's sensitive variables.

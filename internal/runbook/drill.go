@@ -128,7 +128,7 @@ func (r *run) drillStep(n *Node, typ StepType, cfg cty.Value) (StepType, cty.Val
 	dr, ok := typ.(Drillable)
 	switch {
 	case ok:
-		plan, err := dr.DrillPlan(r.ctx, r.stepContext(n, 0, &progressThrottle{r: r, node: n.Addr}), cfg, d)
+		plan, err := dr.DrillPlan(r.ctx, r.stepContext(n, 0, &progressThrottle{r: r, node: n.Addr}, nil), cfg, d)
 		if err != nil {
 			return nil, cty.NilVal, fmt.Errorf("drill: %w", err)
 		}

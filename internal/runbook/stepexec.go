@@ -185,11 +185,11 @@ func (r *run) within(timeout time.Duration) (context.Context, context.CancelFunc
 func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
 	pctx, cancel := r.within(st.timeout)
 	defer cancel()
-	pctx, unwatch := r.watched(pctx, n, 0, st)
+	pctx, rl, unwatch := r.watched(pctx, n, 0, st)
 	defer unwatch()
 	pr := &progressThrottle{r: r, node: n.Addr}
 	defer pr.flush()
-	changes, err := typ.Plan(pctx, r.stepContext(n, 0, pr), st.cfg)
+	changes, err := typ.Plan(pctx, r.stepContext(n, 0, pr, rl), st.cfg)
 	if cause := unavailableCause(pctx); err != nil && cause != nil && r.ctx.Err() == nil {
 		return nil, &UnavailableError{Cause: cause, Step: err, Done: pr.latestProgress()}
 	}
@@ -203,10 +203,10 @@ func (r *run) plan(n *Node, typ StepType, st settings) ([]Change, error) {
 func (r *run) apply(n *Node, typ StepType, st settings, attempt int) (out cty.Value, err error) {
 	actx, cancel := r.within(st.timeout)
 	defer cancel()
-	actx, unwatch := r.watched(actx, n, attempt, st)
+	actx, rl, unwatch := r.watched(actx, n, attempt, st)
 	defer unwatch()
 	pr := &progressThrottle{r: r, node: n.Addr, attempt: attempt}
-	sc := r.stepContext(n, attempt, pr)
+	sc := r.stepContext(n, attempt, pr, rl)
 	defer pr.flush()
 	out, err = typ.Apply(actx, sc, st.cfg)
 	if err != nil {
@@ -229,7 +229,7 @@ func (r *run) apply(n *Node, typ StepType, st settings, attempt int) (out cty.Va
 	return cv, nil
 }
 
-func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle) *StepContext {
+func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle, rl *retryLog) *StepContext {
 	sc := &StepContext{
 		RunID: r.opts.RunID, Address: n.Addr, Attempt: attempt, DryRun: r.opts.DryRun,
 		Target: r.opts.Target, Now: r.now, Sensitive: r.secrets,
@@ -237,6 +237,9 @@ func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle) *StepConte
 		Log: func(line string) {
 			_ = r.emit(Event{Kind: StepLog, Node: n.Addr, Attempt: attempt, Line: line})
 		},
+	}
+	if rl != nil {
+		sc.Concurrency = rl.concurrency
 	}
 	return sc
 }

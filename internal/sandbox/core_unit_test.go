@@ -26,6 +26,12 @@ func TestParseFault(t *testing.T) {
 		{in: "drop,rate=0.25", want: Fault{Kind: FaultDrop, Rate: 0.25}},
 		{in: "THROTTLE:1,from=2026-01-01T00:00:00Z,until=2026-01-02T00:00:00Z", want: Fault{Kind: FaultThrottle, Rate: 1,
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}},
+		{in: "throttle:500/s,service=s3,op=CopyObject", want: Fault{Kind: FaultThrottle, PerSecond: 500, Service: "s3", Operation: "CopyObject"}},
+		{in: "throttle,per_second=2.5", want: Fault{Kind: FaultThrottle, PerSecond: 2.5}},
+		{in: "throttle:fast/s", err: "rate limit"},
+		{in: "throttle:-1/s", err: "positive number"},
+		{in: "throttle:0.5,per_second=10", err: "not both"},
+		{in: "drop,per_second=10", err: "throttle fault only"},
 		{in: "meteor", err: "unknown fault kind"},
 		{in: "throttle:lots", err: "rate"},
 		{in: "throttle:2", err: "outside [0, 1]"},
@@ -64,8 +70,52 @@ func TestFaultJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// TestTokenBucket: a partition gets a tenth of a second's worth at once,
+// then the rate, and idling refills no more than the burst.
+func TestTokenBucket(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var b tokenBucket
+	taken := func(at time.Time, n int) int {
+		got := 0
+		for range n {
+			if b.take(at, 100) {
+				got++
+			}
+		}
+		return got
+	}
+	if got := taken(t0, 50); got != 10 {
+		t.Fatalf("burst: %d of 50 at once, want 10", got)
+	}
+	if got := taken(t0.Add(50*time.Millisecond), 50); got != 5 {
+		t.Fatalf("after 50ms at 100/s: %d, want 5", got)
+	}
+	if got := taken(t0.Add(time.Hour), 50); got != 10 {
+		t.Fatalf("after an idle hour: %d, want the burst of 10", got)
+	}
+	var slow tokenBucket
+	if !slow.take(t0, 2) || slow.take(t0, 2) || !slow.take(t0.Add(500*time.Millisecond), 2) {
+		t.Fatal("a limit of 2/s allows one request, then one every 500ms")
+	}
+}
+
+func TestS3Partition(t *testing.T) {
+	s := &s3Service{}
+	for _, c := range []struct{ url, want string }{
+		{"http://127.0.0.1/models/a/b/x.bin", "models/a/b/"},
+		{"http://127.0.0.1/models/x.bin", "models/"},
+		{"http://127.0.0.1/models?versions&prefix=ckpt/run-1/", "models/ckpt/run-1/"},
+		{"http://models.localhost/a/x.bin", "models/a/"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, c.url, nil)
+		if got := s.partition(r, ""); got != c.want {
+			t.Errorf("partition of %s = %q, want %q", c.url, got, c.want)
+		}
+	}
+}
+
 func FuzzParseFault(f *testing.F) {
-	for _, s := range []string{"throttle:0.1", "latency:50ms,service=s3", "outage:us-east-1", "drop,rate=1", "x,y=z"} {
+	for _, s := range []string{"throttle:0.1", "throttle:500/s,op=CopyObject", "latency:50ms,service=s3", "outage:us-east-1", "drop,rate=1", "x,y=z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -15,7 +15,9 @@ type FaultKind string
 const (
 	// FaultThrottle answers with the service's throttling error (S3
 	// SlowDown 503, EC2 RequestLimitExceeded 503, Auto Scaling, CloudWatch
-	// and STS Throttling 400, Backup and EFS ThrottlingException 400).
+	// and STS Throttling 400, Backup and EFS ThrottlingException 400): a
+	// fraction Rate of the matching requests, or, with PerSecond, those over
+	// a rate limit per partition (see ratelimit.go).
 	FaultThrottle FaultKind = "throttle"
 	// FaultError5xx answers with the service's internal error, 500 (S3
 	// and EC2 InternalError, Backup ServiceUnavailableException, EFS
@@ -65,14 +67,18 @@ func (fe faultErrors) of(k FaultKind) *apiError {
 
 // Fault injects failures into matching requests. Service, Operation and
 // Region match exactly when set ("" matches any). Rate is the fraction of
-// matching requests affected; 0 means every one. From and Until, when set,
-// bound the window (server clock) in which the fault applies.
+// matching requests affected; 0 means every one. PerSecond, for a throttle
+// fault only, throttles instead the matching requests over that many a
+// second in each partition: an S3 bucket's prefix, another service's
+// operation in a region. From and Until, when set, bound the window (server
+// clock) in which the fault applies.
 type Fault struct {
 	Service   string        `json:"service,omitempty"`
 	Operation string        `json:"operation,omitempty"`
 	Region    string        `json:"region,omitempty"`
 	Kind      FaultKind     `json:"kind"`
 	Rate      float64       `json:"rate,omitempty"`
+	PerSecond float64       `json:"per_second,omitempty"`
 	Latency   time.Duration `json:"-"`
 	From      time.Time     `json:"from,omitzero"`
 	Until     time.Time     `json:"until,omitzero"`
@@ -125,6 +131,12 @@ func (f Fault) validate() error {
 	if f.Rate < 0 || f.Rate > 1 {
 		return fmt.Errorf("fault rate %v outside [0, 1]", f.Rate)
 	}
+	if f.PerSecond < 0 || f.PerSecond != 0 && f.Kind != FaultThrottle {
+		return fmt.Errorf("a rate limit (per_second) is a positive number of requests a second, for a throttle fault only")
+	}
+	if f.PerSecond > 0 && f.Rate != 0 {
+		return fmt.Errorf("a throttle fault takes a rate or a rate limit (per_second), not both")
+	}
 	if !f.From.IsZero() && !f.Until.IsZero() && f.Until.Before(f.From) {
 		return fmt.Errorf("fault window ends before it starts")
 	}
@@ -147,12 +159,14 @@ func (f Fault) matches(service, op, region string, now time.Time) bool {
 //	KIND[:VALUE][,KEY=VALUE...]
 //
 // KIND is throttle, error5xx, latency, drop or outage. VALUE is the rate for
-// throttle, error5xx and drop (0.1), the delay for latency (50ms) and the
-// region for outage (us-east-1). KEYs: service (SigV4 name: s3, ec2,
-// autoscaling, monitoring, backup, sts, elasticfilesystem), op, region,
-// rate, latency, from and until (RFC 3339). Examples:
+// throttle, error5xx and drop (0.1), or for throttle a rate limit (500/s);
+// the delay for latency (50ms) and the region for outage (us-east-1). KEYs:
+// service (SigV4 name: s3, ec2, autoscaling, monitoring, backup, sts,
+// elasticfilesystem), op, region, rate, per_second, latency, from and until
+// (RFC 3339). Examples:
 //
 //	throttle:0.1
+//	throttle:500/s,service=s3,op=CopyObject
 //	latency:50ms,service=s3
 //	outage:us-east-1
 //	error5xx:0.5,service=backup,op=StartRestoreJob
@@ -166,6 +180,14 @@ func ParseFault(s string) (Fault, error) {
 	if value != "" {
 		switch f.Kind {
 		case FaultThrottle, FaultError5xx, FaultDrop:
+			if n, ok := strings.CutSuffix(value, "/s"); ok && f.Kind == FaultThrottle {
+				r, err := strconv.ParseFloat(n, 64)
+				if err != nil {
+					return bad("rate limit", err)
+				}
+				f.PerSecond = r
+				break
+			}
 			r, err := strconv.ParseFloat(value, 64)
 			if err != nil {
 				return bad("rate", err)
@@ -199,6 +221,12 @@ func ParseFault(s string) (Fault, error) {
 				return bad("rate", err)
 			}
 			f.Rate = r
+		case "per_second":
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return bad("rate limit", err)
+			}
+			f.PerSecond = r
 		case "latency":
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -24,9 +24,10 @@ const adminPrefix = "/_sandbox/"
 type Server struct {
 	opts Options
 
-	mu     sync.Mutex // guards offset, faults, rng, nextID
+	mu     sync.Mutex // guards offset, faults, limits, rng, nextID
 	offset time.Duration
 	faults []Fault
+	limits map[rateKey]*tokenBucket // rate-limited faults' allowances, reset with the faults
 	rng    *rand.Rand
 	nextID uint64
 
@@ -227,6 +228,7 @@ func (c *serverClock) loadState(r io.Reader) error {
 func (s *Server) SetFaults(fs []Fault) {
 	s.mu.Lock()
 	s.faults = append([]Fault(nil), fs...)
+	s.limits = nil
 	s.mu.Unlock()
 }
 
@@ -251,9 +253,10 @@ func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(s.opts.Seed), n>>48&0xffff, n>>36&0xfff, n>>24&0xfff, n&0xffffffffffff)
 }
 
-// pickFault rolls the seeded RNG for each matching fault in order: latency
-// faults add up, the first failing fault that fires wins.
-func (s *Server) pickFault(c *call) (latency time.Duration, fail *Fault) {
+// pickFault rolls the seeded RNG for each matching fault in order (or, for
+// a rate limit, spends the partition's allowance): latency faults add up,
+// the first failing fault that fires wins.
+func (s *Server) pickFault(c *call, partition func() string) (latency time.Duration, fail *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.faults {
@@ -261,7 +264,20 @@ func (s *Server) pickFault(c *call) (latency time.Duration, fail *Fault) {
 		if !f.matches(c.Service, c.Operation, c.Region, c.Now) {
 			continue
 		}
-		if f.Rate > 0 && f.Rate < 1 && s.rng.Float64() >= f.Rate {
+		if f.PerSecond > 0 {
+			if s.limits == nil {
+				s.limits = map[rateKey]*tokenBucket{}
+			}
+			k := rateKey{i, partition()}
+			b := s.limits[k]
+			if b == nil {
+				b = &tokenBucket{}
+				s.limits[k] = b
+			}
+			if b.take(time.Now(), f.PerSecond) {
+				continue
+			}
+		} else if f.Rate > 0 && f.Rate < 1 && s.rng.Float64() >= f.Rate {
 			continue
 		}
 		if f.Kind == FaultLatency {
@@ -324,7 +340,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	latency, fail := s.pickFault(c)
+	latency, fail := s.pickFault(c, func() string { return partitionOf(svc, r, c) })
 	if latency > 0 {
 		t := time.NewTimer(latency)
 		select {

@@ -393,8 +393,16 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 		logLine(sc, "%s", hist.note())
 	}
 	limit := newAdaptiveLimit(sp.Concurrency)
-	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize,
-		Acquire: limit.Acquire, Release: limit.Release}
+	if sc.Concurrency != nil {
+		sc.Concurrency(sp.Concurrency)
+		limit.changed = sc.Concurrency
+	}
+	// The limit bounds the writes' attempts, the SDK's retries included:
+	// a copy waiting out its backoff after SlowDown holds no slot, and the
+	// limit halves on the first throttled attempt, not once a copy has
+	// used up its retries.
+	writes := awsx.WithAttemptGate(ctx, limit)
+	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize}
 	var tally restoreTally
 	journal := startRestoreLog(sc, &tally)
 
@@ -403,7 +411,7 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	for range sp.Concurrency {
 		wg.Go(func() {
 			for d := range queue {
-				r.restoreKey(ctx, sp, cp, d, &tally, journal.add)
+				r.restoreKey(writes, sp, cp, d, &tally, journal.add)
 			}
 		})
 	}

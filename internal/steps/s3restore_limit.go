@@ -13,9 +13,13 @@ import (
 const defaultAbortTimeout = 30 * time.Second
 
 // adaptiveLimit bounds the requests in flight and adapts the bound to the
-// store: it halves on a throttling answer and grows by one after a window
-// of successes, so a restore backs off when S3 says SlowDown and climbs
-// back once the prefix has scaled.
+// store (additive increase, multiplicative decrease): it halves when the
+// store throttles and grows by one after a window of successes, so a
+// restore backs off when S3 says SlowDown and climbs back once the prefix
+// has scaled or the burst has passed.
+//
+// It gates attempts, not calls (awsx.WithAttemptGate): each of the SDK's
+// retries takes a slot, and Release hears of each throttled attempt.
 type adaptiveLimit struct {
 	mu       sync.Mutex
 	limit    int
@@ -27,6 +31,8 @@ type adaptiveLimit struct {
 	// same time counts as one signal.
 	streak int
 	wake   chan struct{}
+	// changed, when set, is told each new limit (outside the lock).
+	changed func(limit int)
 }
 
 func newAdaptiveLimit(max int) *adaptiveLimit {
@@ -58,14 +64,11 @@ func (l *adaptiveLimit) Acquire(ctx context.Context) error {
 // Release frees a slot and adapts the limit to how the request ended.
 func (l *adaptiveLimit) Release(err error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.inflight--
+	was := l.limit
 	switch {
 	case throttled(err) && l.streak >= 0:
-		l.limit = max(1, l.limit/2)
-		// The requests still in flight were sent at the old rate: their
-		// answers do not count towards the next change.
-		l.streak = -l.inflight
+		l.throttledLocked()
 	case err == nil:
 		l.streak++
 		if l.streak >= l.limit && l.limit < l.max {
@@ -77,6 +80,26 @@ func (l *adaptiveLimit) Release(err error) {
 	}
 	close(l.wake)
 	l.wake = make(chan struct{})
+	l.unlock(was)
+}
+
+func (l *adaptiveLimit) throttledLocked() {
+	if l.streak < 0 {
+		return // this window has halved already
+	}
+	l.limit = max(1, l.limit/2)
+	// The requests in flight were sent at the old rate: their answers
+	// do not count towards the next change.
+	l.streak = -l.inflight
+}
+
+// unlock releases the lock and reports a change from was.
+func (l *adaptiveLimit) unlock(was int) {
+	now := l.limit
+	l.mu.Unlock()
+	if now != was && l.changed != nil {
+		l.changed(now)
+	}
 }
 
 // Limit is the current bound.

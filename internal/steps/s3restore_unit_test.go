@@ -160,6 +160,31 @@ func TestAdaptiveLimit(t *testing.T) {
 	}
 }
 
+// Throttled attempts halve the limit once per window, the requests in
+// flight then counting for nothing, and every change is told.
+func TestAdaptiveLimitTellsChanges(t *testing.T) {
+	ctx := context.Background()
+	l := newAdaptiveLimit(16)
+	var told []int
+	l.changed = func(k int) { told = append(told, k) }
+	for range 16 {
+		_ = l.Acquire(ctx)
+	}
+	for range 16 { // all sent at once, all throttled
+		l.Release(apiErr("SlowDown"))
+	}
+	_ = l.Acquire(ctx)
+	l.Release(apiErr("SlowDown"))
+	for range 100 {
+		_ = l.Acquire(ctx)
+		l.Release(nil)
+	}
+	want := []int{8, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Fatalf("changes told %v, want %v", told, want)
+	}
+}
+
 func TestAdaptiveLimitBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newAdaptiveLimit(1)
