@@ -55,8 +55,9 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.StrictAuth, "strict-auth", false, "verify SigV4 signatures against the printed credentials")
 	fs.DurationVar(&o.ReplicationLag, "replication-lag", 0, "delay before new versions reach the DR replica (default 30s)")
 	fs.DurationVar(&o.InstanceWarmup, "warmup", 0, "how long launched instances stay Pending (default 45s)")
-	fs.Var(&faults, "fault", "inject a fault, repeatable: `KIND[:VALUE][,KEY=VALUE...]`, e.g. throttle:0.1, latency:50ms,service=s3,\n"+
-		"outage:us-east-1, error5xx:0.5,service=backup,op=StartRestoreJob, drop:0.01 (keys: service, op, region, rate, latency, from, until)")
+	fs.Var(&faults, "fault", "inject a fault, repeatable: `KIND[:VALUE][,KEY=VALUE...]`, e.g. throttle:0.1, throttle:500/s,service=s3 (a rate limit\n"+
+		"per S3 prefix), latency:50ms,service=s3, outage:us-east-1, error5xx:0.5,service=backup,op=StartRestoreJob, drop:0.01\n"+
+		"(keys: service, op, region, rate, per_second, latency, from, until)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: drconsole sandbox [flags]")
 		fmt.Fprintln(stderr, "Serves an AWS-compatible disaster-recovery estate on loopback until interrupted.")

@@ -150,6 +150,7 @@ func TestParseFault(t *testing.T) {
 		{in: "throttle:0.1,service=s3", kind: "throttle"},
 		{in: "outage:us-west-2,at_step=step.asg_scale.serving", kind: "outage", region: "us-west-2", step: "step.asg_scale.serving"},
 		{in: "latency:200ms,after=30s", kind: "latency", after: 30 * time.Second},
+		{in: "throttle,per_second=500,service=s3,after=10s", kind: "throttle", after: 10 * time.Second},
 		{in: "outage:us-east-1,after=-1s", wantErr: "after wants a duration"},
 		{in: "outage:us-east-1,at_step=asg", wantErr: "step address"},
 		{in: "outage:us-east-1,after=1s,at_step=step.a.b", wantErr: "not both"},

@@ -25,7 +25,7 @@ var drillSchema = &hcl.BodySchema{
 
 var faultSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "service"}, {Name: "operation"}, {Name: "region"},
+		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "per_second"}, {Name: "service"}, {Name: "operation"}, {Name: "region"},
 		{Name: "latency"}, {Name: "after"}, {Name: "at_step"},
 	},
 }
@@ -162,6 +162,25 @@ func (p *parser) decodeFault(b *hcl.Block) (DrillFault, hcl.Diagnostics) {
 				rng := a.Expr.Range()
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate",
 					Detail: "The rate is the fraction of matching requests affected, from 0 to 1.", Subject: &rng})
+			}
+		}
+	}
+	if a := c.Attributes["per_second"]; a != nil {
+		v, d := p.constValue(a.Expr, cty.Number, "fault per_second")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			f.PerSecond, _ = v.AsBigFloat().Float64()
+			rng := a.Expr.Range()
+			switch {
+			case f.PerSecond <= 0:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate limit",
+					Detail: "per_second is the requests a second each prefix (or operation) may make before it is throttled: a positive number.", Subject: &rng})
+			case f.Kind != "throttle":
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate limit",
+					Detail: "Only a throttle fault takes per_second.", Subject: &rng})
+			case f.Rate != 0:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate limit",
+					Detail: "Set rate (a fraction of requests) or per_second (a rate limit), not both.", Subject: &rng})
 			}
 		}
 	}

@@ -36,6 +36,11 @@ runbook {
       rate  = 0.25
       after = "30s"
     }
+    fault {
+      kind       = "throttle"
+      per_second = 500
+      service    = "s3"
+    }
   }
 }
 step "danger" "restore" {
@@ -52,13 +57,16 @@ func TestDrillModeRewritesAndRecords(t *testing.T) {
 	reg, rec, _ := testRegistry()
 	reg["danger"] = drillDanger{dangerStep{rec: rec}}
 	rb := mustParse(t, drillSrc, reg)
-	if rb.Drill == nil || rb.Drill.TargetBucket != "drill-bucket" || len(rb.Drill.Faults) != 2 {
+	if rb.Drill == nil || rb.Drill.TargetBucket != "drill-bucket" || len(rb.Drill.Faults) != 3 {
 		t.Fatalf("drill block %+v", rb.Drill)
 	}
 	if f := rb.Drill.Faults[0]; f.Kind != "outage" || f.Region != "us-west-2" || f.AtStep != "step.danger.restore" {
 		t.Errorf("fault %+v", f)
 	}
 	if f := rb.Drill.Faults[1]; f.Rate != 0.25 || f.After != 30*time.Second {
+		t.Errorf("fault %+v", f)
+	}
+	if f := rb.Drill.Faults[2]; f.PerSecond != 500 || f.Rate != 0 {
 		t.Errorf("fault %+v", f)
 	}
 	// The wait type has no drill mode in this package's test registry.
@@ -115,6 +123,13 @@ rate = 2 } } }`,
 		`runbook { drill { fault { kind = "outage"
 after = "1s"
 at_step = "step.a.b" } } }`,
+		`runbook { drill { fault { kind = "drop"
+per_second = 5 } } }`,
+		`runbook { drill { fault { kind = "throttle"
+per_second = 0 } } }`,
+		`runbook { drill { fault { kind = "throttle"
+rate = 0.5
+per_second = 5 } } }`,
 	} {
 		if _, diags := Parse(map[string][]byte{"main.hcl": []byte(src)}, reg); !diags.HasErrors() {
 			t.Errorf("accepted %s", src)

@@ -128,10 +128,11 @@ type DrillTarget struct {
 // DrillFault is a fault a drill injects: a kind as the sandbox's --fault
 // flag names it (throttle, error5xx, latency, drop, outage), what it
 // matches, and when it starts: at once, After the drill's start, or when
-// the step at AtStep ("step.TYPE.NAME") starts.
+// the step at AtStep ("step.TYPE.NAME") starts. PerSecond makes a throttle
+// fault a rate limit per S3 prefix (per operation elsewhere).
 type DrillFault struct {
 	Kind, Service, Operation, Region string
-	Rate                             float64
+	Rate, PerSecond                  float64
 	Latency, After                   time.Duration
 	AtStep                           string
 	DeclRange                        hcl.Range
