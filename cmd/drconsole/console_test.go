@@ -7,12 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/testutil/estatetest"
 )
 
 func TestConsoleRefusesWithoutTerminal(t *testing.T) {
@@ -92,10 +95,16 @@ func (c *tmuxConsole) approveGate(screen string) {
 }
 
 // TestConsoleFailoverInTmux drives the real binary in a terminal: it opens
-// the console on the embedded sandbox, runs model-serving-failover from the
+// the console on a sandbox estate, runs model-serving-failover from the
 // Runbooks view through its gates by typing their tokens, waits for success
 // on screen, and checks the journal and the Fleet view for the scaled DR
-// group.
+// group. It does so on the embedded sandbox, and on an estate named like a
+// company's, both ways the README offers to rehearse on one: the embedded
+// sandbox seeded with --sandbox-names, and a `drconsole sandbox --names`
+// process the console is pointed at with --endpoint, the names given by
+// --var-file as an operator gives them. There the screens show the
+// estate's names, and neither they nor the journal show a default sandbox
+// name.
 func TestConsoleFailoverInTmux(t *testing.T) {
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
@@ -105,7 +114,6 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 		t.Skip("tmux is not installed")
 	}
 	bin := buildCLI(t)
-	state := t.TempDir()
 	books, err := filepath.Abs(filepath.Join("..", "..", "runbooks"))
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +121,57 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(books, "model-serving-failover.hcl")); err != nil {
 		t.Fatalf("runbook missing: %v", err)
 	}
+	// acme writes the variables file of the acme estate, as `drconsole
+	// sandbox --names acme.vars --print-vars` would, and its names.
+	acme := func(t *testing.T) (string, sandbox.Names) {
+		vars, err := sandbox.EstateVars(sandbox.Options{Names: estatetest.AcmeNames()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := sandbox.ParseNames(vars, "acme.vars")
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "acme.vars")
+		writeFile(t, file, string(vars))
+		return file, names
+	}
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		consoleFailover(t, tmux, bin, books, sandbox.DefaultNames())
+	})
+	t.Run("embedded-acme", func(t *testing.T) {
+		t.Parallel()
+		file, names := acme(t)
+		consoleFailover(t, tmux, bin, books, names, "--sandbox-names", file)
+	})
+	t.Run("served-acme", func(t *testing.T) {
+		t.Parallel()
+		file, names := acme(t)
+		// The embedded sandbox's estate, with shorter waits: on two cores
+		// go test runs this case only once an embedded one has finished.
+		p := startSandboxProc(t, bin, "--names", file, "--seed", strconv.FormatInt(consoleSandbox().Seed, 10),
+			"--warmup", "1s", "--snapshot-duration", "1s")
+		consoleFailover(t, tmux, bin, books, names, "--target", "sandbox", "--endpoint", p.endpoint, "--var-file", file)
+	})
+}
+
+// consoleFailover opens the console with args on a sandbox estate named
+// names and runs the failover through it.
+func consoleFailover(t *testing.T, tmux, bin, books string, names sandbox.Names, args ...string) {
+	replaced := estatetest.ReplacedDefaults(names)
+	// screens checks that the screen names none of the defaults the
+	// estate's names replace.
+	screens := func(s string) string {
+		t.Helper()
+		for _, d := range replaced {
+			if strings.Contains(s, d) {
+				t.Errorf("the screen shows the sandbox's %q:\n%s", d, s)
+			}
+		}
+		return s
+	}
+	state := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "drc")
 	if err != nil {
 		t.Fatal(err)
@@ -120,11 +179,15 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	c := &tmuxConsole{t: t, tmux: tmux, sock: filepath.Join(sockDir, "s")}
 	c.cmd("new-session", "-d", "-s", "dr", "-x", "120", "-y", "40",
-		"env TERM=xterm-256color HOME="+state+" "+bin+" --runbooks "+books+" --state-dir "+state)
+		"env TERM=xterm-256color HOME="+state+" "+bin+" --runbooks "+books+" --state-dir "+state+" "+strings.Join(args, " "))
 	t.Cleanup(func() { exec.Command(tmux, "-S", c.sock, "kill-server").Run() })
 
 	c.waitText("SANDBOX")
-	c.waitText("✖ ALARM ai-inference-dr-capacity")
+	c.waitText("✖ ALARM " + names.AlarmDRCapacity)
+	screens(c.waitFor("the estate on the Overview", func(s string) bool {
+		return strings.Contains(s, names.ModelBucket+" → "+names.ReplicaBucket) &&
+			regexp.MustCompile(`idle\s+`+regexp.QuoteMeta(names.DRGroup)+`\s`).MatchString(s)
+	}))
 
 	c.keys(":", "r", "b", "Enter")
 	c.waitText("model-serving-failover")
@@ -139,10 +202,10 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	c.keys("Down", "Down", "Down", "C-u")
 	c.text("1s")
 	c.waitText("> 1s█")
-	// The estate's variables follow, filled from the sandbox's names:
-	// enter on the last one plans.
+	// The estate's variables follow, filled from the sandbox's names or
+	// the variables file: enter on the last one plans.
 	c.keys("Down", "Down", "Down", "Down", "Down", "Down", "Enter")
-	c.waitText("plan SUCCEEDED")
+	screens(c.waitText("plan SUCCEEDED"))
 
 	c.keys("x")
 	gates := 0
@@ -151,6 +214,7 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 			return gateToken.MatchString(s) || strings.Contains(s, "run SUCCEEDED") ||
 				strings.Contains(s, "run FAILED") || strings.Contains(s, "run REFUSED")
 		})
+		screens(s)
 		switch {
 		case gateToken.MatchString(s):
 			gates++
@@ -192,11 +256,25 @@ func TestConsoleFailoverInTmux(t *testing.T) {
 	if !scaled {
 		t.Fatalf("the journal of %s has no finished asg_scale step", id)
 	}
+	for _, r := range runs {
+		j, err := os.ReadFile((&journal.Store{Dir: state}).Path(r.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(j), `"model_bucket":"`+names.ModelBucket+`"`) {
+			t.Errorf("the journal of %s does not record model_bucket %s", r.ID, names.ModelBucket)
+		}
+		for _, d := range replaced {
+			if strings.Contains(string(j), d) {
+				t.Errorf("the journal of %s names the sandbox's %q", r.ID, d)
+			}
+		}
+	}
 	// And the Fleet view reads the group back from the sandbox.
 	c.keys("5", "r")
-	c.waitFor("the scaled group on the Fleet view", func(s string) bool {
-		return regexp.MustCompile(`✔ ready\s+ai-inference-dr\s+dr-fleet\s+us-west-2\s+0\s+4\s+8\s+4`).MatchString(s)
-	})
+	screens(c.waitFor("the scaled group on the Fleet view", func(s string) bool {
+		return regexp.MustCompile(`✔ ready\s+` + regexp.QuoteMeta(names.DRGroup) + `\s+dr-fleet\s+` + regexp.QuoteMeta(names.DRRegion) + `\s+0\s+4\s+8\s+4`).MatchString(s)
+	}))
 	// q quits at once with no run in progress, and the terminal is handed
 	// back: the session ends with the program.
 	c.keys("q")
