@@ -107,7 +107,9 @@ func newService(o *options, journalled bool) (*runner.Service, error) {
 	if target == awsx.TargetSandbox.String() {
 		ep := sandboxURL(o)
 		svc.Preflight = func(ctx context.Context) error { return checkSandbox(ctx, ep) }
-		svc.Injector = drill.AdminInjector{URL: ep}
+		// `drconsole sandbox` printed its admin token; without it the
+		// sandbox refuses the faults, and the drill says so before it starts.
+		svc.Injector = drill.AdminInjector{URL: ep, Token: os.Getenv(sandbox.TokenEnv)}
 		// The sandbox's estate needs no variables file; one seeded under
 		// other names (sandbox --names FILE) is pointed at with
 		// --var-file FILE, whose values win over these.

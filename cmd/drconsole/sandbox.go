@@ -78,6 +78,15 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Faults = faults
+	// A token set beforehand lets a script start the sandbox and the
+	// commands that steer it with the same one; otherwise one is drawn.
+	o.AdminToken = os.Getenv(sandbox.TokenEnv)
+	if o.AdminToken != "" {
+		if err := sandbox.CheckAdminToken(o.AdminToken); err != nil {
+			fmt.Fprintf(stderr, "drconsole sandbox: %s: %v\n", sandbox.TokenEnv, err)
+			return exitUsage
+		}
+	}
 	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
 	if *names != "" {
 		n, ok := readSandboxNames("sandbox", "--names", *names, stderr)
@@ -119,6 +128,8 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "export AWS_REGION=%s\n", opts.PrimaryRegion)
 	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", opts.AccessKeyID)
 	fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", opts.SecretAccessKey)
+	fmt.Fprintln(stdout, "# drill faults and the admin endpoint (Authorization: Bearer $"+sandbox.TokenEnv+"):")
+	fmt.Fprintf(stdout, "export %s=%s\n", sandbox.TokenEnv, srv.AdminToken())
 	fmt.Fprintf(stdout, "# admin: %s/_sandbox/{requests,faults,clock,estate}\n", srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "drconsole sandbox: shutting down")
