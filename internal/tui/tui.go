@@ -254,7 +254,12 @@ func (m *Model) Init() tea.Cmd {
 // Start loads what the first view and the header need. Init runs it;
 // tests and benchmarks call it alone, so no timers run.
 func (m *Model) Start() tea.Cmd {
-	return tea.Batch(m.env.need(partIdentity), address(m.active, m.views[m.active].activate(m.env)), m.objectives())
+	cmds := []tea.Cmd{m.env.need(partIdentity), address(m.active, m.views[m.active].activate(m.env)), m.objectives()}
+	if warn := stateDirWarning(m.env); warn != "" {
+		// The CLI's stderr is hidden behind the console's screen.
+		cmds = append(cmds, status("⚠ "+warn, false))
+	}
+	return tea.Batch(cmds...)
 }
 
 // objectiveMsg carries the strictest RPO objective among the runbooks.
