@@ -17,7 +17,8 @@ import (
 
 // Options configure the console.
 type Options struct {
-	// Target is "sandbox" or "aws"; the header badges it.
+	// Target is "sandbox" or "aws"; the header badges it, SANDBOX also
+	// when an aws target's endpoint answers as the sandbox.
 	Target  string
 	Profile string
 	// PrimaryRegion holds the production estate, DRRegion the recovery one.
@@ -626,7 +627,10 @@ func (m *Model) header(w int) string {
 	e := m.env
 	st := &e.st
 	parts := []string{st.brand.Render("drconsole")}
-	if e.opts.Target == "aws" {
+	// The endpoint's own answer decides: a sandbox reached as AWS (the
+	// credentials `drconsole sandbox` prints make the target aws) is
+	// still the sandbox.
+	if e.opts.Target == "aws" && !e.est.identity.Sandbox {
 		acct := e.est.identity.Account
 		if acct == "" {
 			acct = "account ?"
