@@ -158,6 +158,10 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "drconsole: %v\n", err)
 		return exitFailed
 	}
+	if store.Warning != "" {
+		// The console shows it too; this line stays once it closes.
+		fmt.Fprintf(stderr, "drconsole: warning: %s\n", store.Warning)
+	}
 	runs := &runner.Service{
 		Registry:    steps.Registry(steps.Deps{AWS: clients}),
 		DryRegistry: steps.Registry(steps.Deps{AWS: clients.AsReadOnly()}),

@@ -150,7 +150,7 @@ func drillTeardown(ctx context.Context, o *options, df *drillFlags, stdout, stde
 	if err := readEstate(o, ""); err != nil {
 		return refused("drill", err, o, stderr)
 	}
-	svc, err := newService(o, true)
+	svc, err := newService(o, true, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole drill: teardown: %v\n", err)
 		return exitUsage

@@ -23,11 +23,16 @@ import (
 	"github.com/drconsole/drconsole/internal/testutil/lockedbuf"
 )
 
+// drillSandbox serves a sandbox for drills, its admin token in the
+// environment as `drconsole sandbox` prints it, for the drill command
+// (in-process, or a child) to inject faults with.
 func drillSandbox(t *testing.T) (*sandbox.Server, aws.Config) {
 	t.Helper()
-	return sandboxtest.Start(t, sandbox.Options{
+	srv, cfg := sandboxtest.Start(t, sandbox.Options{
 		Seed: 1, SnapshotDuration: 200 * time.Millisecond, InstanceWarmup: 200 * time.Millisecond, RestoreDuration: 200 * time.Millisecond,
 	})
+	t.Setenv(sandbox.TokenEnv, srv.AdminToken())
+	return srv, cfg
 }
 
 func gamedayPath(t *testing.T) string {
@@ -118,6 +123,35 @@ func TestDrillCommand(t *testing.T) {
 		"--fault", "throttle:0.1", "--var", "restore_to=2026-01-01T00:00:00Z"}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "only be injected into the sandbox") {
 		t.Errorf("fault against AWS: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// A drill with faults against a sandbox whose token it lacks is refused
+// before it starts: exit 2, saying where the token comes from, no run
+// journalled, no fault installed, no AWS call made.
+func TestDrillFaultsNeedTheSandboxToken(t *testing.T) {
+	srv, _ := drillSandbox(t)
+	state := t.TempDir()
+	for _, token := range []string{"", "not-the-sandbox-token-01234"} {
+		t.Setenv(sandbox.TokenEnv, token)
+		before := len(srv.Requests())
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"drill", gamedayPath(t), "--target", "sandbox", "--endpoint", srv.URL(),
+			"--state-dir", state, "--auto-approve", "--fault", "throttle:0.1",
+			"--var", "restore_to=" + srv.Now().Add(-30*time.Minute).UTC().Format(time.RFC3339)},
+			strings.NewReader(""), &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "401") {
+			t.Fatalf("token %q: exit %d\n%s", token, code, stderr.String())
+		}
+		if token == "" && !strings.Contains(stderr.String(), sandbox.TokenEnv) {
+			t.Errorf("no token: the refusal does not say where the token comes from:\n%s", stderr.String())
+		}
+		if len(srv.Faults()) != 0 || len(srv.Requests()) != before {
+			t.Fatalf("token %q: faults %v, %d AWS calls", token, srv.Faults(), len(srv.Requests())-before)
+		}
+		if entries, _ := os.ReadDir(state); len(entries) != 0 {
+			t.Fatalf("token %q: the refused drill left %v in the state directory", token, entries)
+		}
 	}
 }
 

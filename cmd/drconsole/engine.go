@@ -92,10 +92,11 @@ func checkSandbox(ctx context.Context, ep string) error {
 }
 
 // newService builds the run service for the target the flags choose; it
-// journals in the state directory when journalled is set. On a sandbox
+// journals in the state directory when journalled is set, warning on
+// stderr when that directory is unsafe. On a sandbox
 // target, runs that call AWS first check that the sandbox listens, and
 // drills inject their faults through its admin API.
-func newService(o *options, journalled bool) (*runner.Service, error) {
+func newService(o *options, journalled bool, stderr io.Writer) (*runner.Service, error) {
 	live, dry, target, err := registries(o)
 	if err != nil {
 		return nil, err
@@ -107,14 +108,16 @@ func newService(o *options, journalled bool) (*runner.Service, error) {
 	if target == awsx.TargetSandbox.String() {
 		ep := sandboxURL(o)
 		svc.Preflight = func(ctx context.Context) error { return checkSandbox(ctx, ep) }
-		svc.Injector = drill.AdminInjector{URL: ep}
+		// `drconsole sandbox` printed its admin token; without it the
+		// sandbox refuses the faults, and the drill says so before it starts.
+		svc.Injector = drill.AdminInjector{URL: ep, Token: os.Getenv(sandbox.TokenEnv)}
 		// The sandbox's estate needs no variables file; one seeded under
 		// other names (sandbox --names FILE) is pointed at with
 		// --var-file FILE, whose values win over these.
 		svc.Defaults = sandbox.DefaultNames().Vars()
 	}
 	if journalled {
-		if svc.Store, err = openStore(o); err != nil {
+		if svc.Store, err = openStore(o, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -129,7 +132,7 @@ func load(cmd, path string, o *options, journalled bool, stderr io.Writer) (*run
 		refused(cmd, err, o, stderr)
 		return nil, nil, false
 	}
-	svc, err := newService(o, journalled)
+	svc, err := newService(o, journalled, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole %s: %v\n", cmd, err)
 		return nil, nil, false
@@ -326,7 +329,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err := readEstate(&o, dir); err != nil {
 		return refused("run", err, &o, stderr)
 	}
-	svc, err := newService(&o, true)
+	svc, err := newService(&o, true, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole run: %v\n", err)
 		return exitUsage
@@ -449,12 +452,13 @@ func cmdRuns(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		fmt.Fprintln(stderr, "drconsole runs: takes no arguments")
 		return exitUsage
 	}
-	dir, err := stateDir(&o)
+	store, err := openStore(&o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
 		return exitUsage
 	}
-	runs, err := (&journal.Store{Dir: dir}).List()
+	dir := store.Dir
+	runs, err := store.List()
 	if err != nil {
 		fmt.Fprintf(stderr, "drconsole runs: %v\n", err)
 		return exitFailed
@@ -492,14 +496,21 @@ func stateDir(o *options) (string, error) {
 	return journal.DefaultStateDir(nil)
 }
 
-// openStore opens the state directory the flags choose, creating it if
-// needed.
-func openStore(o *options) (*journal.Store, error) {
+// openStore opens the state directory the flags choose (the first run
+// creates it), and says on stderr when it is unsafe to keep journals in.
+func openStore(o *options, stderr io.Writer) (*journal.Store, error) {
 	dir, err := stateDir(o)
 	if err != nil {
 		return nil, err
 	}
-	return journal.OpenStore(dir)
+	s, err := journal.OpenStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	if s.Warning != "" {
+		fmt.Fprintf(stderr, "drconsole: warning: %s\n", s.Warning)
+	}
+	return s, nil
 }
 
 func plural(n int, word string) string {

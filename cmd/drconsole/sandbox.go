@@ -52,7 +52,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the generated estate")
 	fs.BoolVar(&o.Empty, "empty", false, "start with no estate")
 	fs.StringVar(&o.DataDir, "data-dir", "", "keep the estate in this `directory` across restarts")
-	fs.BoolVar(&o.StrictAuth, "strict-auth", false, "verify SigV4 signatures against the printed credentials")
+	fs.BoolVar(&o.StrictAuth, "strict-auth", false, "verify SigV4 signatures of AWS API requests against the printed credentials (the admin endpoint wants its token either way)")
 	fs.DurationVar(&o.ReplicationLag, "replication-lag", 0, "delay before new versions reach the DR replica (default 30s)")
 	fs.DurationVar(&o.InstanceWarmup, "warmup", 0, "how long launched instances stay Pending (default 45s)")
 	fs.Var(&faults, "fault", "inject a fault, repeatable: `KIND[:VALUE][,KEY=VALUE...]`, e.g. throttle:0.1, throttle:500/s,service=s3 (a rate limit\n"+
@@ -65,6 +65,8 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "  drconsole sandbox --print-vars > my-estate.vars   # edit the names")
 		fmt.Fprintln(stderr, "  drconsole sandbox --names my-estate.vars &")
 		fmt.Fprintln(stderr, "  drconsole run runbooks/model-serving-failover.hcl --var-file my-estate.vars --var restore_to=...")
+		fmt.Fprintln(stderr, "Its admin endpoint (/_sandbox/: drill faults, the clock, the request log) answers only requests with")
+		fmt.Fprintln(stderr, "the token it prints at start, as "+sandbox.TokenEnv+" (set it beforehand to choose the token).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +81,15 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Faults = faults
+	// A token set beforehand lets a script start the sandbox and the
+	// commands that steer it with the same one; otherwise one is drawn.
+	o.AdminToken = os.Getenv(sandbox.TokenEnv)
+	if o.AdminToken != "" {
+		if err := sandbox.CheckAdminToken(o.AdminToken); err != nil {
+			fmt.Fprintf(stderr, "drconsole sandbox: %s: %v\n", sandbox.TokenEnv, err)
+			return exitUsage
+		}
+	}
 	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
 	if *names != "" {
 		n, ok := readSandboxNames("sandbox", "--names", *names, stderr)
@@ -120,6 +131,8 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "export AWS_REGION=%s\n", opts.PrimaryRegion)
 	fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", opts.AccessKeyID)
 	fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", opts.SecretAccessKey)
+	fmt.Fprintln(stdout, "# drill faults and the admin endpoint (Authorization: Bearer $"+sandbox.TokenEnv+"):")
+	fmt.Fprintf(stdout, "export %s=%s\n", sandbox.TokenEnv, srv.AdminToken())
 	fmt.Fprintf(stdout, "# admin: %s/_sandbox/{requests,faults,clock,estate}\n", srv.URL())
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "drconsole sandbox: shutting down")

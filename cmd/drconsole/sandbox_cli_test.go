@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
 // awsCLI finds the AWS CLI the test drives: DRCONSOLE_AWSCLI, else
@@ -67,7 +69,7 @@ func startSandboxProc(t *testing.T, bin string, args ...string) *sandboxProc {
 		p.done <- cmd.Wait()
 	}()
 	deadline := time.After(30 * time.Second)
-	for p.env["AWS_SECRET_ACCESS_KEY"] == "" {
+	for p.env["AWS_SECRET_ACCESS_KEY"] == "" || p.env[sandbox.TokenEnv] == "" {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -88,6 +90,22 @@ func startSandboxProc(t *testing.T, bin string, args ...string) *sandboxProc {
 	p.endpoint = p.env["AWS_ENDPOINT_URL"]
 	t.Cleanup(func() { p.stop(t) })
 	return p
+}
+
+// admin calls the sandbox's admin endpoint with the token it printed.
+func (p *sandboxProc) admin(t tb, method, path string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, p.endpoint+"/_sandbox/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.env[sandbox.TokenEnv])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func (p *sandboxProc) stop(t *testing.T) {
@@ -170,10 +188,7 @@ func (c *cliRunner) fails(t tb, code string, overrides map[string]string, args .
 
 func (c *cliRunner) advance(t *testing.T, d string) {
 	t.Helper()
-	resp, err := http.Post(c.p.endpoint+"/_sandbox/clock/advance?by="+d, "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := c.p.admin(t, http.MethodPost, "clock/advance?by="+d)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("advance clock: %s", resp.Status)
@@ -434,10 +449,7 @@ func TestSandboxWithAWSCLI(t *testing.T) {
 	})
 
 	// The request log saw every call.
-	resp, err := http.Get(p.endpoint + "/_sandbox/requests?mutating=true")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := p.admin(t, http.MethodGet, "requests?mutating=true")
 	defer resp.Body.Close()
 	var recs []map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&recs); err != nil {
@@ -466,5 +478,43 @@ func TestSandboxCommandFlags(t *testing.T) {
 	errb.Reset()
 	if code := runSandbox([]string{"extra"}, &out, &errb); code != 2 {
 		t.Fatalf("extra argument: exit %d", code)
+	}
+	errb.Reset()
+	t.Setenv(sandbox.TokenEnv, "guessable")
+	if code := runSandbox(nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), sandbox.TokenEnv) || strings.Contains(errb.String(), "guessable") {
+		t.Fatalf("short token: exit %d, %s", code, errb.String())
+	}
+}
+
+// `drconsole sandbox` prints its admin token for the commands that steer
+// it, or serves the one it is given, and refuses admin requests without
+// it; the AWS API is answered as before.
+func TestSandboxCommandAdminToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	t.Setenv(sandbox.TokenEnv, "")
+	p := startSandboxProc(t, bin, "--empty")
+	drawn := p.env[sandbox.TokenEnv]
+	if len(drawn) < 32 {
+		t.Fatalf("printed token %q", drawn)
+	}
+	if resp := p.admin(t, http.MethodGet, "faults"); resp.StatusCode != 200 {
+		t.Fatalf("admin with the printed token: %s", resp.Status)
+	}
+	resp, err := http.Get(p.endpoint + "/_sandbox/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("admin without the token: %s", resp.Status)
+	}
+
+	chosen := "chosen-for-this-script-0123456789"
+	t.Setenv(sandbox.TokenEnv, chosen)
+	if q := startSandboxProc(t, bin, "--empty"); q.env[sandbox.TokenEnv] != chosen {
+		t.Fatalf("given %q, printed %q", chosen, q.env[sandbox.TokenEnv])
 	}
 }

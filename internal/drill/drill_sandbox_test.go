@@ -287,7 +287,7 @@ func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 	}
 	ev := &eventlog.Log{}
 	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, Faults: []drill.Fault{outage},
-		Injector: drill.AdminInjector{URL: e.srv.URL()},
+		Injector: drill.AdminInjector{URL: e.srv.URL(), Token: e.srv.AdminToken()},
 		Run:      runbook.Options{RunID: runID, Vars: e.gamedayVars(), Registry: reg, AutoApprove: true, Sink: ev, Target: "sandbox"}})
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +319,36 @@ func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 // An interrupted drill leaves its resources; a teardown from its events
 // alone (as drconsole drill --teardown does from the journal) removes them,
 // and running it again is harmless.
+// An injector without the sandbox's admin token changes nothing, and its
+// error says where the token comes from; with it, faults go in.
+func TestAdminInjectorNeedsTheToken(t *testing.T) {
+	e := newEstate(t)
+	ctx := context.Background()
+	outage := []sandbox.Fault{{Kind: sandbox.FaultOutage, Region: "us-west-2"}}
+	for _, inj := range []drill.AdminInjector{{URL: e.srv.URL()}, {URL: e.srv.URL(), Token: "not-the-token-0123456789"}} {
+		err := inj.SetFaults(ctx, outage)
+		if err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("token %q: %v", inj.Token, err)
+		}
+		if inj.Token == "" && !strings.Contains(err.Error(), sandbox.TokenEnv) {
+			t.Errorf("no token: the error does not say where it comes from: %v", err)
+		}
+		if _, err := inj.Now(ctx); err == nil {
+			t.Errorf("token %q read the clock", inj.Token)
+		}
+	}
+	if fs := e.srv.Faults(); len(fs) != 0 {
+		t.Fatalf("faults without the token: %v", fs)
+	}
+	inj := drill.AdminInjector{URL: e.srv.URL(), Token: e.srv.AdminToken()}
+	if err := inj.SetFaults(ctx, outage); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := inj.Faults(ctx); err != nil || len(fs) != 1 || fs[0].Region != "us-west-2" {
+		t.Fatalf("faults with the token: %v %v", fs, err)
+	}
+}
+
 func TestDrillTeardownAfterInterruption(t *testing.T) {
 	e := newEstate(t)
 	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")

@@ -114,7 +114,10 @@ type Injector interface {
 
 // AdminInjector reaches a sandbox through its admin endpoint.
 type AdminInjector struct {
-	URL    string // the sandbox's base URL, http://127.0.0.1:PORT
+	URL string // the sandbox's base URL, http://127.0.0.1:PORT
+	// Token is the sandbox's admin token: (*sandbox.Server).AdminToken,
+	// or what `drconsole sandbox` printed (sandbox.TokenEnv).
+	Token  string
 	Client *http.Client
 }
 
@@ -131,6 +134,10 @@ func (a AdminInjector) do(ctx context.Context, method, path string, body, out an
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+a.Token)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	c := a.Client
 	if c == nil {
 		c = http.DefaultClient
@@ -143,6 +150,10 @@ func (a AdminInjector) do(ctx context.Context, method, path string, body, out an
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("sandbox admin %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized && a.Token == "" {
+		return fmt.Errorf("sandbox admin %s %s: %s: no admin token: set %s to the token `drconsole sandbox` printed at start",
+			method, path, resp.Status, sandbox.TokenEnv)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("sandbox admin %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))

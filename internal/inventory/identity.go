@@ -5,15 +5,22 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/drconsole/drconsole/internal/awsx"
+	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
 // Identity is who the console acts as.
 type Identity struct {
 	Account string
 	ARN     string
+	// Sandbox reports that the endpoint that answered is a drconsole
+	// sandbox (it says so in every answer), whatever the target flags
+	// or the URL suggest.
+	Sandbox bool
 }
 
 // CallerIdentity asks STS who the credentials belong to.
@@ -26,5 +33,9 @@ func CallerIdentity(ctx context.Context, c awsx.ClientSource, region string) (Id
 	if err != nil {
 		return Identity{}, fmt.Errorf("get caller identity: %w", err)
 	}
-	return Identity{Account: aws.ToString(res.Account), ARN: aws.ToString(res.Arn)}, nil
+	id := Identity{Account: aws.ToString(res.Account), ARN: aws.ToString(res.Arn)}
+	if raw, ok := awsmiddleware.GetRawResponse(res.ResultMetadata).(*smithyhttp.Response); ok {
+		id.Sandbox = raw.Header.Get(sandbox.IdentityHeader) != ""
+	}
+	return id, nil
 }

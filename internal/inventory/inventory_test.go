@@ -223,8 +223,8 @@ func TestFleetAlarmsIdentity(t *testing.T) {
 		t.Errorf("metric alarm missing: %+v", alarms)
 	}
 	id, err := inventory.CallerIdentity(ctx, c, "us-east-1")
-	if err != nil || id.Account == "" {
-		t.Fatalf("identity %+v, %v", id, err)
+	if err != nil || id.Account == "" || !id.Sandbox {
+		t.Fatalf("identity %+v, %v; want the sandbox to say it is one", id, err)
 	}
 }
 

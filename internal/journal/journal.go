@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -74,17 +76,55 @@ func DefaultStateDir(getenv func(string) string) (string, error) {
 // Store is a state directory holding one directory per run.
 type Store struct {
 	Dir string
+	// Warning says why the state directory is unsafe to keep journals in
+	// (others may write to it, or it belongs to another user), "" when it
+	// is not; OpenStore sets it, for the front ends to show.
+	Warning string
 }
 
-// OpenStore creates the state directory if needed and returns it.
+// OpenStore returns the state directory dir. It does not create it: the
+// first run's journal does, so a command refused before it runs leaves
+// no directory behind. An existing dir that others may write to, or that
+// another user owns, is used (the run directories inside are the
+// owner's alone) but earns a Warning: whoever can write to it can
+// remove, rename or plant runs there, which listings and resumes trust.
+// It is not tightened behind the user's back.
 func OpenStore(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("open state directory: no path")
 	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+	s := &Store{Dir: dir}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return s, nil
+	case err != nil:
 		return nil, fmt.Errorf("open state directory: %w", err)
+	case !st.IsDir():
+		return nil, fmt.Errorf("open state directory %s: not a directory", dir)
 	}
-	return &Store{Dir: dir}, nil
+	s.Warning = unsafeDir(dir, st)
+	return s, nil
+}
+
+// unsafeDir says what makes the directory dir unsafe for journals, or "".
+func unsafeDir(dir string, st os.FileInfo) string {
+	var why []string
+	if perm := st.Mode().Perm(); perm&0o022 != 0 {
+		who := "others"
+		if perm&0o002 == 0 {
+			who = "its group"
+		}
+		why = append(why, fmt.Sprintf("is writable by %s (mode %04o)", who, perm))
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() {
+		why = append(why, fmt.Sprintf("belongs to uid %d, not to you (uid %d)", sys.Uid, os.Getuid()))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("state directory %s %s: others can remove, rename or plant runs in it; chmod 700 it, or use --state-dir",
+		dir, strings.Join(why, " and "))
 }
 
 // RunDir returns the directory of run id.
@@ -93,26 +133,36 @@ func (s *Store) RunDir(id string) string { return filepath.Join(s.Dir, id) }
 // Path returns the journal file of run id.
 func (s *Store) Path(id string) string { return filepath.Join(s.Dir, id, FileName) }
 
-// Create makes the directory and the journal of a new run. It fails if the
-// run already exists.
+// Create makes the directory and the journal of a new run, and the state
+// directory when it does not exist yet. It fails if the run already
+// exists. A run whose writer is closed before any record was written
+// leaves nothing behind: Close removes the journal and its directory.
 func (s *Store) Create(id string, r *Redactor) (*Writer, error) {
 	if !ValidRunID(id) {
 		return nil, fmt.Errorf("create run: invalid run id %q", id)
 	}
-	if err := os.Mkdir(s.RunDir(id), dirMode); err != nil {
+	if err := os.MkdirAll(s.Dir, dirMode); err != nil {
+		return nil, fmt.Errorf("create run %s: state directory: %w", id, err)
+	}
+	dir := s.RunDir(id)
+	if err := os.Mkdir(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("create run %s: %w", id, err)
 	}
 	f, err := os.OpenFile(s.Path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, fileMode)
 	if err != nil {
+		_ = os.Remove(dir)
 		return nil, fmt.Errorf("create run %s: %w", id, err)
 	}
 	w, err := newWriter(f, r)
 	if err != nil {
 		_ = f.Close()
+		_ = os.Remove(f.Name())
+		_ = os.Remove(dir)
 		return nil, fmt.Errorf("create run %s: %w", id, err)
 	}
+	w.newDir = dir
 	// The new directory entries must survive a crash too.
-	syncDir(s.RunDir(id))
+	syncDir(dir)
 	syncDir(s.Dir)
 	return w, nil
 }

@@ -331,3 +331,110 @@ func TestWriteFailureIsSticky(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// The state directory is created with the first run, not when opened: a
+// command refused before it runs leaves no directory behind.
+func TestOpenStoreCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "nested")
+	s, err := OpenStore(dir)
+	if err != nil || s.Warning != "" {
+		t.Fatalf("open: %v, warning %q", err, s.Warning)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("OpenStore made the directory: %v", err)
+	}
+	if runs, err := s.List(); err != nil || len(runs) != 0 {
+		t.Fatalf("list of a state directory not made yet: %v %v", runs, err)
+	}
+	w, err := s.Create("20261122T164500Z-0000aa", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Emit(started("")); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode().Perm() != dirMode {
+		t.Fatalf("state directory made by the first run: %v %v", st.Mode(), err)
+	}
+
+	file := filepath.Join(t.TempDir(), "file")
+	_ = os.WriteFile(file, nil, 0o600)
+	if _, err := OpenStore(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a file as state directory: %v", err)
+	}
+}
+
+// A state directory others may write to is used, with a warning that
+// says why and what to do; the directory is left as the user made it.
+func TestOpenStoreWarnsOfWritableDir(t *testing.T) {
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string // "" no warning
+	}{
+		{0o700, ""},
+		{0o755, ""},
+		{0o750, ""},
+		{0o777, "writable by others (mode 0777)"},
+		{0o1777, "writable by others (mode 0777)"},
+		{0o770, "writable by its group (mode 0770)"},
+		{0o702, "writable by others (mode 0702)"},
+	} {
+		dir := filepath.Join(t.TempDir(), "state")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mode := tt.mode.Perm()
+		if tt.mode&0o1000 != 0 {
+			mode |= os.ModeSticky
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenStore(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.want == "" && s.Warning != "":
+			t.Errorf("mode %04o: warning %q", tt.mode, s.Warning)
+		case tt.want != "" && (!strings.Contains(s.Warning, tt.want) || !strings.Contains(s.Warning, dir) || !strings.Contains(s.Warning, "chmod 700")):
+			t.Errorf("mode %04o: warning %q, want one with %q, the directory and the fix", tt.mode, s.Warning, tt.want)
+		}
+		if st, _ := os.Stat(dir); st.Mode().Perm() != tt.mode.Perm() {
+			t.Errorf("mode %04o: OpenStore changed it to %04o", tt.mode, st.Mode().Perm())
+		}
+	}
+}
+
+// A run closed before anything was recorded (its start failed) leaves
+// no directory behind; one with a record keeps it.
+func TestCreateWithoutRecordsLeavesNothing(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	w, err := s.Create("20261122T164500Z-0000aa", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(s.Dir); len(entries) != 0 {
+		t.Fatalf("a run that recorded nothing left %v", entries)
+	}
+	w, _ = s.Create("20261122T164500Z-0000bb", nil)
+	_ = w.Emit(started(""))
+	_ = w.Close()
+	if runs, err := s.List(); err != nil || len(runs) != 1 || runs[0].Err != nil {
+		t.Fatalf("runs: %+v %v", runs, err)
+	}
+	// A resumed run that records nothing more keeps its journal.
+	w, err = s.Append("20261122T164500Z-0000bb", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	if runs, _ := s.List(); len(runs) != 1 {
+		t.Fatalf("runs after an empty resume: %+v", runs)
+	}
+}

@@ -23,6 +23,11 @@ type Writer struct {
 	redact *Redactor
 	closed bool
 	broken error // a failed write: later records would follow a torn line
+	// newDir is the run directory Create made; wrote reports a record
+	// reached the file. A new run closed with nothing written (its start
+	// failed) removes newDir, so listings never show an empty run.
+	newDir string
+	wrote  bool
 }
 
 func newWriter(f *os.File, r *Redactor) (*Writer, error) {
@@ -57,6 +62,7 @@ func (w *Writer) Emit(e runbook.Event) error {
 		w.broken = err
 		return fmt.Errorf("journal %s: write: %w", e.Kind, err)
 	}
+	w.wrote = true
 	if err := w.f.Sync(); err != nil {
 		w.broken = err
 		return fmt.Errorf("journal %s: sync: %w", e.Kind, err)
@@ -75,6 +81,15 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	if w.newDir != "" && !w.wrote {
+		// Removed while still locked, so no other process can open the
+		// run in between.
+		rmErr := errors.Join(os.Remove(w.f.Name()), os.Remove(w.newDir))
+		if err := errors.Join(w.f.Close(), rmErr); err != nil {
+			return fmt.Errorf("close journal: remove the run that recorded nothing: %w", err)
+		}
+		return nil
+	}
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}

@@ -58,6 +58,13 @@ func (s *Service) PrepareDrill(ctx context.Context, req DrillRequest) (*Prepared
 	if err != nil {
 		return nil, err
 	}
+	if (len(faults) > 0 || len(req.Faults) > 0) && !req.DryRun {
+		// A sandbox that will not take the faults (its admin token is
+		// missing or wrong) refuses the drill here, not once it has begun.
+		if _, err := s.Injector.Faults(ctx); err != nil {
+			return nil, refuse("drill: the sandbox does not take faults: %w", err)
+		}
+	}
 	return &PreparedDrill{Prepared: p, opts: drill.Options{
 		Runbook: rb, TargetBucket: req.TargetBucket, TargetPrefix: req.TargetPrefix,
 		IncidentAt: req.IncidentAt, Faults: req.Faults, Injector: s.Injector, Teardown: s.Registry,

@@ -11,6 +11,8 @@ import (
 	"github.com/drconsole/drconsole/internal/drill"
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/sandbox"
+	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
 	"github.com/drconsole/drconsole/internal/steps"
 )
 
@@ -249,5 +251,48 @@ step "asg_scale" "dr" {
 	}
 	if runs, _ := f.svc.History(); len(runs) != 0 {
 		t.Fatalf("prepared runs that never executed left journals: %v", runs)
+	}
+}
+
+// A drill with faults is refused before anything is journalled when the
+// sandbox will not take them (its admin token is wrong); one whose
+// sandbox goes away between the checks and the start fails without
+// leaving an empty run behind.
+func TestDrillFaultsSandboxRefusesOrVanishes(t *testing.T) {
+	f := newFixture(t)
+	safe := filepath.Join(f.dir, "safe.hcl")
+	if err := os.WriteFile(safe, []byte("step \"wait\" \"pause\" {\n  duration   = \"10ms\"\n  drill_safe = true\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rb, _, err := f.svc.Load(safe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fault, err := drill.ParseFault("latency:1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sandboxtest.Start(t, sandbox.Options{Empty: true})
+	req := DrillRequest{Request: Request{Runbook: rb, AutoApprove: true}, Faults: []drill.Fault{fault}}
+
+	f.svc.Injector = drill.AdminInjector{URL: srv.URL(), Token: "not-the-sandbox-token-0"}
+	_, err = f.svc.PrepareDrill(context.Background(), req)
+	if !errors.As(err, new(*Refusal)) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("drill with the wrong token: %v, want a refusal", err)
+	}
+
+	f.svc.Injector = drill.AdminInjector{URL: srv.URL(), Token: srv.AdminToken()}
+	d, err := f.svc.PrepareDrill(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.Execute(context.Background()); err == nil || out != nil {
+		t.Fatalf("drill on a stopped sandbox: %+v %v", out, err)
+	}
+	if entries, _ := os.ReadDir(f.svc.Store.Dir); len(entries) != 0 {
+		t.Fatalf("the drill that could not start left %v", entries)
 	}
 }

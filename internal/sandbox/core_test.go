@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -313,7 +315,7 @@ func TestRequestLogMutatingFlags(t *testing.T) {
 			t.Errorf("request %d: %+v, want %s %s mutating=%v", i, r, w.svc, w.op, w.mutating)
 		}
 	}
-	resp, body := httpGet(t, e.srv.URL()+"/_sandbox/requests?mutating=true")
+	resp, body := e.admin(http.MethodGet, "requests?mutating=true", "")
 	var mut []sandbox.RequestRecord
 	if err := json.Unmarshal([]byte(body), &mut); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("admin requests: %d %v", resp.StatusCode, err)
@@ -325,7 +327,7 @@ func TestRequestLogMutatingFlags(t *testing.T) {
 
 func TestAdminEndpoint(t *testing.T) {
 	e := start(t, sandbox.Options{Seed: 1})
-	resp, body := httpDo(t, http.MethodPut, e.srv.URL()+"/_sandbox/faults", `[{"kind":"latency","latency":"5ms","service":"s3"},{"kind":"outage","region":"us-west-2"}]`)
+	resp, body := e.admin(http.MethodPut, "faults", `[{"kind":"latency","latency":"5ms","service":"s3"},{"kind":"outage","region":"us-west-2"}]`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT faults: %d %s", resp.StatusCode, body)
 	}
@@ -333,26 +335,26 @@ func TestAdminEndpoint(t *testing.T) {
 	if len(fs) != 2 || fs[0].Latency != 5*time.Millisecond || fs[1].Kind != sandbox.FaultOutage {
 		t.Fatalf("faults after PUT: %+v", fs)
 	}
-	if _, body := httpGet(t, e.srv.URL()+"/_sandbox/faults"); !strings.Contains(body, `"latency": "5ms"`) {
+	if _, body := e.admin(http.MethodGet, "faults", ""); !strings.Contains(body, `"latency": "5ms"`) {
 		t.Fatalf("GET faults: %s", body)
 	}
-	if resp, _ := httpDo(t, http.MethodPut, e.srv.URL()+"/_sandbox/faults", `[{"kind":"meteor"}]`); resp.StatusCode != 400 {
+	if resp, _ := e.admin(http.MethodPut, "faults", `[{"kind":"meteor"}]`); resp.StatusCode != 400 {
 		t.Fatalf("bad fault accepted: %d", resp.StatusCode)
 	}
-	if resp, body := httpDo(t, http.MethodPut, e.srv.URL()+"/_sandbox/faults", `["throttle:0.5,service=ec2"]`); resp.StatusCode != 200 {
+	if resp, body := e.admin(http.MethodPut, "faults", `["throttle:0.5,service=ec2"]`); resp.StatusCode != 200 {
 		t.Fatalf("fault in flag syntax: %d %s", resp.StatusCode, body)
 	}
 	if fs := e.srv.Faults(); len(fs) != 1 || fs[0].Rate != 0.5 || fs[0].Service != "ec2" {
 		t.Fatalf("faults from flag syntax: %+v", fs)
 	}
-	resp, body = httpDo(t, http.MethodPost, e.srv.URL()+"/_sandbox/clock/advance?by=90s", "")
+	resp, body = e.admin(http.MethodPost, "clock/advance?by=90s", "")
 	if resp.StatusCode != 200 || !e.srv.Now().Equal(t0.Add(90*time.Second)) {
 		t.Fatalf("clock advance: %d %s, now %v", resp.StatusCode, body, e.srv.Now())
 	}
-	if resp, _ := httpDo(t, http.MethodPost, e.srv.URL()+"/_sandbox/clock/advance", `{"by":"-1m"}`); resp.StatusCode != 400 {
+	if resp, _ := e.admin(http.MethodPost, "clock/advance", `{"by":"-1m"}`); resp.StatusCode != 400 {
 		t.Fatal("the clock moved backwards")
 	}
-	_, body = httpGet(t, e.srv.URL()+"/_sandbox/estate")
+	_, body = e.admin(http.MethodGet, "estate", "")
 	var est sandbox.EstateSummary
 	if err := json.Unmarshal([]byte(body), &est); err != nil {
 		t.Fatal(err)
@@ -360,8 +362,128 @@ func TestAdminEndpoint(t *testing.T) {
 	if est.Volumes != 4 || est.FileSystems != 1 || est.Instances["us-east-1/"+sandbox.DefaultNames().PrimaryGroup] != 4 || len(est.Vaults) != 2 {
 		t.Fatalf("estate: %+v", est)
 	}
-	if resp, _ := httpGet(t, e.srv.URL()+"/_sandbox/nothing"); resp.StatusCode != 404 {
+	if resp, _ := e.admin(http.MethodGet, "nothing", ""); resp.StatusCode != 404 {
 		t.Fatalf("unknown admin path: %d", resp.StatusCode)
+	}
+}
+
+// TestAdminEndpointRefusesPages sends the requests a web page the
+// operator has open could make, and some a stray program could: none
+// moves the clock or touches the faults, strict auth or not; only the
+// token with JSON does.
+func TestAdminEndpointRefusesPages(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			e := start(t, sandbox.Options{Seed: 1, StrictAuth: strict})
+			port := e.srv.URL()[strings.LastIndex(e.srv.URL(), ":")+1:]
+			token := "Bearer " + e.srv.AdminToken()
+			jsonCT := "application/json"
+			cases := []struct {
+				name   string
+				method string
+				path   string
+				body   string
+				h      map[string]string
+				host   string // Host header; empty: the sandbox's own address
+				sign   bool   // SigV4-signed with the sandbox's credentials
+				want   int
+			}{
+				{name: "no token", method: "POST", path: "clock/advance?by=720h", h: map[string]string{"Content-Type": jsonCT}, want: 401},
+				{name: "no token, GET", method: "GET", path: "faults", want: 401},
+				{name: "wrong token", method: "PUT", path: "faults", body: `["outage:us-east-1"]`,
+					h: map[string]string{"Authorization": "Bearer " + strings.Repeat("0", 32), "Content-Type": jsonCT}, want: 401},
+				{name: "token without Bearer", method: "GET", path: "faults", h: map[string]string{"Authorization": e.srv.AdminToken()}, want: 401},
+				{name: "SigV4 credentials without the token", method: "POST", path: "clock/advance?by=720h", sign: true, want: 401},
+				{name: "foreign Origin, with the token", method: "POST", path: "clock/advance?by=720h",
+					h: map[string]string{"Authorization": token, "Content-Type": jsonCT, "Origin": "https://evil.example"}, want: 403},
+				{name: "sandboxed page's null Origin", method: "GET", path: "requests",
+					h: map[string]string{"Authorization": token, "Origin": "null"}, want: 403},
+				{name: "same-origin page (a bucket's HTML)", method: "GET", path: "requests",
+					h: map[string]string{"Authorization": token, "Sec-Fetch-Site": "same-origin"}, want: 403},
+				{name: "DNS rebinding Host", method: "PUT", path: "faults", body: `["outage:us-east-1"]`, host: "rebind.evil.example:" + port,
+					h: map[string]string{"Authorization": token, "Content-Type": jsonCT}, want: 403},
+				{name: "Host on another port", method: "GET", path: "faults", host: "127.0.0.1:1",
+					h: map[string]string{"Authorization": token}, want: 403},
+				{name: "text/plain body", method: "POST", path: "clock/advance", body: `{"by":"720h"}`,
+					h: map[string]string{"Authorization": token, "Content-Type": "text/plain"}, want: 415},
+				{name: "form body", method: "PUT", path: "faults", body: `x=["outage:us-east-1"]`,
+					h: map[string]string{"Authorization": token, "Content-Type": "application/x-www-form-urlencoded"}, want: 415},
+				{name: "POST without a content type", method: "POST", path: "clock/advance?by=720h",
+					h: map[string]string{"Authorization": token}, want: 415},
+				{name: "the token with JSON", method: "GET", path: "faults", h: map[string]string{"Authorization": token}, want: 200},
+				{name: "localhost is the sandbox's name", method: "GET", path: "clock", host: "localhost:" + port,
+					h: map[string]string{"Authorization": token}, want: 200},
+				{name: "typed into the address bar", method: "GET", path: "clock",
+					h: map[string]string{"Authorization": token, "Sec-Fetch-Site": "none"}, want: 200},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					var status int
+					var body string
+					if c.sign {
+						resp, b := signedDo(t, e, c.method, "s3", "/_sandbox/"+c.path, c.body)
+						status, body = resp.StatusCode, string(b)
+					} else {
+						req, err := http.NewRequest(c.method, e.srv.URL()+"/_sandbox/"+c.path, strings.NewReader(c.body))
+						if err != nil {
+							t.Fatal(err)
+						}
+						for k, v := range c.h {
+							req.Header.Set(k, v)
+						}
+						if c.host != "" {
+							req.Host = c.host
+						}
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						status, body = resp.StatusCode, string(b)
+						if resp.Header.Get("Content-Type") != "application/json" {
+							t.Errorf("answered %s, want JSON", resp.Header.Get("Content-Type"))
+						}
+						if status == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+							t.Error("401 without WWW-Authenticate")
+						}
+					}
+					if status != c.want {
+						t.Fatalf("status %d, want %d: %s", status, c.want, body)
+					}
+					if c.want != 200 && !strings.Contains(body, `"error"`) {
+						t.Errorf("refusal without an error: %s", body)
+					}
+					if strings.Contains(body, e.srv.AdminToken()) {
+						t.Errorf("the answer shows the token: %s", body)
+					}
+					if !e.srv.Now().Equal(t0) || len(e.srv.Faults()) != 0 {
+						t.Fatalf("refused or read-only request changed the sandbox: now %v, faults %v", e.srv.Now(), e.srv.Faults())
+					}
+				})
+			}
+			// The good request moves the clock, and a page's does not.
+			if resp, body := e.admin(http.MethodPost, "clock/advance?by=1h", ""); resp.StatusCode != 200 || !e.srv.Now().Equal(t0.Add(time.Hour)) {
+				t.Fatalf("advance with the token: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// An admin token must be long enough not to be guessed, and fit a header.
+func TestAdminTokenOption(t *testing.T) {
+	a, b := must(sandbox.New(sandbox.Options{Empty: true}))(t), must(sandbox.New(sandbox.Options{Empty: true}))(t)
+	if len(a.AdminToken()) < 32 || a.AdminToken() == b.AdminToken() {
+		t.Fatalf("drawn tokens %q and %q", a.AdminToken(), b.AdminToken())
+	}
+	chosen := "chosen-token-0123456789"
+	if s := must(sandbox.New(sandbox.Options{Empty: true, AdminToken: chosen}))(t); s.AdminToken() != chosen || s.Options().AdminToken != chosen {
+		t.Fatalf("chosen token: %q", s.AdminToken())
+	}
+	for _, bad := range []string{"short", strings.Repeat("x", 20) + " y", strings.Repeat("é", 20), strings.Repeat("a", 300)} {
+		if _, err := sandbox.New(sandbox.Options{Empty: true, AdminToken: bad}); err == nil || !strings.Contains(err.Error(), "admin token") {
+			t.Errorf("token %q: %v", bad, err)
+		}
 	}
 }
 

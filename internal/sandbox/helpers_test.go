@@ -119,9 +119,26 @@ func httpGet(t *testing.T, url string) (*http.Response, string) {
 
 func httpDo(t *testing.T, method, url, body string) (*http.Response, string) {
 	t.Helper()
+	return httpSend(t, method, url, body, nil)
+}
+
+// admin calls the admin endpoint as a program of the operator's does:
+// with the token, and JSON.
+func (e *env) admin(method, path, body string) (*http.Response, string) {
+	e.t.Helper()
+	return httpSend(e.t, method, e.srv.URL()+"/_sandbox/"+path, body, http.Header{
+		"Authorization": {"Bearer " + e.srv.AdminToken()}, "Content-Type": {"application/json"}})
+}
+
+// httpSend sends a request with headers h.
+func httpSend(t *testing.T, method, url, body string, h http.Header) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -30,6 +30,10 @@ type Options struct {
 	StrictAuth      bool
 	AccessKeyID     string
 	SecretAccessKey string
+	// AdminToken is the bearer token the admin endpoint requires, with or
+	// without StrictAuth; empty: New draws a random one, which
+	// (*Server).AdminToken returns.
+	AdminToken string
 	// DataDir, when set, keeps the estate across restarts.
 	DataDir string
 	// Clock is the server's time source (nil: time.Now). The admin clock
@@ -137,6 +141,11 @@ func (o Options) validate() error {
 	}
 	if o.PrimaryRegion == o.DRRegion {
 		return fmt.Errorf("sandbox options: primary and DR region are both %q", o.PrimaryRegion)
+	}
+	if o.AdminToken != "" {
+		if err := CheckAdminToken(o.AdminToken); err != nil {
+			return fmt.Errorf("sandbox options: %w", err)
+		}
 	}
 	if err := o.Names.validate(); err != nil {
 		return err

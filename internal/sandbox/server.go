@@ -42,6 +42,7 @@ type Server struct {
 	srvMu    sync.Mutex
 	done     chan struct{} // closed by Close
 	listener net.Listener
+	addr     *net.TCPAddr // where the listener is bound, for the admin endpoint's Host check
 	http     *http.Server
 	url      string
 	closed   bool
@@ -53,6 +54,13 @@ func New(o Options) (*Server, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	if o.AdminToken == "" {
+		t, err := newAdminToken()
+		if err != nil {
+			return nil, err
+		}
+		o.AdminToken = t
 	}
 	s := &Server{
 		opts:   o,
@@ -128,6 +136,7 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		return errors.New("sandbox: already started")
 	}
 	s.listener = ln
+	s.addr, _ = ln.Addr().(*net.TCPAddr)
 	s.url = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go s.http.Serve(ln) //nolint:errcheck // Serve always returns ErrServerClosed after Close.
@@ -293,6 +302,7 @@ func (s *Server) pickFault(c *call, partition func() string) (latency time.Durat
 
 // ServeHTTP routes a request to the admin endpoint or to a service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(IdentityHeader, "1")
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return

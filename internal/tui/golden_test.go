@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,11 +107,24 @@ func TestGridSortsByValue(t *testing.T) {
 }
 
 // TestGoldenHeaders checks the header on AWS (account id from STS, the
-// profile, the regions) and in read-only mode.
+// profile, the regions) and in read-only mode: the sandbox behind a proxy
+// that answers as AWS does, without the sandbox's own header.
 func TestGoldenHeaders(t *testing.T) {
 	fx := newFixture(t)
+	fx.answerAsAWS(t)
 	h := newHarnessOn(t, fx, 80, 24, func(o *Options) { o.Target, o.Profile, o.ReadOnly = "aws", "prod", true })
 	h.golden("header-aws-readonly-80x24")
 	h = newHarnessOn(t, fx, 120, 40, func(o *Options) { o.Target, o.Profile = "aws", "prod" })
 	h.golden("header-aws-120x40")
+}
+
+// A console whose target is AWS (the credentials `drconsole sandbox`
+// prints are in the environment) but whose endpoint is a sandbox badges
+// it SANDBOX: the sandbox's answer says what it is, not the flags or URL.
+func TestSandboxBehindAnAWSTargetIsBadgedSandbox(t *testing.T) {
+	h := newHarness(t, 120, 40, func(o *Options) { o.Target, o.Profile = "aws", "prod" })
+	h.waitScreen(" SANDBOX ")
+	if head := strings.SplitN(h.screen(), "\n", 2)[0]; strings.Contains(head, "AWS") {
+		t.Fatalf("header badges a sandbox as AWS: %s", head)
+	}
 }

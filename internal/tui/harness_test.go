@@ -3,6 +3,10 @@ package tui
 import (
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,6 +57,27 @@ func (c *testClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 type fixture struct {
 	srv   *sandbox.Server
 	clock *testClock
+	// endpoint is where the console's clients go; empty: the sandbox.
+	endpoint string
+}
+
+// answerAsAWS puts a reverse proxy in front of fx's sandbox that drops
+// the header the sandbox identifies itself with, so the console sees
+// what an AWS endpoint answers.
+func (fx *fixture) answerAsAWS(t *testing.T) {
+	t.Helper()
+	u, err := url.Parse(fx.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(r *http.Response) error {
+		r.Header.Del(sandbox.IdentityHeader)
+		return nil
+	}
+	proxy := httptest.NewServer(rp)
+	t.Cleanup(proxy.Close)
+	fx.endpoint = proxy.URL
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -83,8 +108,12 @@ func newHarnessOn(t *testing.T, fx *fixture, w, h int, tweak func(*Options)) *ha
 		tweak(&probe)
 		readOnly = probe.ReadOnly
 	}
+	endpoint := srv.URL()
+	if fx.endpoint != "" {
+		endpoint = fx.endpoint
+	}
 	clients, err := awsx.New(awsx.Options{
-		Target: awsx.TargetSandbox, SandboxEndpoint: srv.URL(), ReadOnly: readOnly, Now: clock.Now,
+		Target: awsx.TargetSandbox, SandboxEndpoint: endpoint, ReadOnly: readOnly, Now: clock.Now,
 		// One attempt: a test that injects a fault sees it at once
 		// instead of after retries on the wall clock.
 		MaxAttempts: 1,

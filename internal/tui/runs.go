@@ -414,10 +414,18 @@ func (v *runsView) render(e *env, w, h int) string {
 	}
 	if v.open == nil {
 		head := st.title.Render("Runs") + " (journal)  " + v.list.position() + "  " + filterNote(v.list)
+		used := 1
+		if warn := stateDirWarning(e); warn != "" {
+			// Wrapped whole: the fix is at the end of it.
+			for _, l := range wrapWhole("⚠ "+warn, w) {
+				head += "\n" + st.warn.Render(l)
+				used++
+			}
+		}
 		if !v.loaded {
 			return head + "\n" + st.dim.Render("  reading the journal…")
 		}
-		return head + "\n" + v.list.view(st, w, h-1)
+		return head + "\n" + v.list.view(st, w, h-used)
 	}
 	r := v.open
 	var b strings.Builder
@@ -533,4 +541,13 @@ func drillLines(st *styles, rep *drill.Report, r *runState, tearing, marked bool
 		lines = append(lines, "  "+a)
 	}
 	return lines
+}
+
+// stateDirWarning is why the state directory is unsafe for journals, ""
+// when it is not: the console shows it over the runs it lists.
+func stateDirWarning(e *env) string {
+	if e.opts.Runs == nil || e.opts.Runs.Store == nil {
+		return ""
+	}
+	return e.opts.Runs.Store.Warning
 }

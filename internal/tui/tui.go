@@ -17,7 +17,8 @@ import (
 
 // Options configure the console.
 type Options struct {
-	// Target is "sandbox" or "aws"; the header badges it.
+	// Target is "sandbox" or "aws"; the header badges it, SANDBOX also
+	// when an aws target's endpoint answers as the sandbox.
 	Target  string
 	Profile string
 	// PrimaryRegion holds the production estate, DRRegion the recovery one.
@@ -254,7 +255,12 @@ func (m *Model) Init() tea.Cmd {
 // Start loads what the first view and the header need. Init runs it;
 // tests and benchmarks call it alone, so no timers run.
 func (m *Model) Start() tea.Cmd {
-	return tea.Batch(m.env.need(partIdentity), address(m.active, m.views[m.active].activate(m.env)), m.objectives())
+	cmds := []tea.Cmd{m.env.need(partIdentity), address(m.active, m.views[m.active].activate(m.env)), m.objectives()}
+	if warn := stateDirWarning(m.env); warn != "" {
+		// The CLI's stderr is hidden behind the console's screen.
+		cmds = append(cmds, status("⚠ "+warn, false))
+	}
+	return tea.Batch(cmds...)
 }
 
 // objectiveMsg carries the strictest RPO objective among the runbooks.
@@ -621,7 +627,10 @@ func (m *Model) header(w int) string {
 	e := m.env
 	st := &e.st
 	parts := []string{st.brand.Render("drconsole")}
-	if e.opts.Target == "aws" {
+	// The endpoint's own answer decides: a sandbox reached as AWS (the
+	// credentials `drconsole sandbox` prints make the target aws) is
+	// still the sandbox.
+	if e.opts.Target == "aws" && !e.est.identity.Sandbox {
 		acct := e.est.identity.Account
 		if acct == "" {
 			acct = "account ?"
