@@ -10,6 +10,7 @@ import (
 	"github.com/drconsole/drconsole/internal/inventory"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+	"github.com/drconsole/drconsole/internal/testutil/estatetest"
 )
 
 // startNamed starts a sandbox seeded under names, with clients that try
@@ -24,20 +25,11 @@ func startNamed(t *testing.T, n sandbox.Names) (*sandbox.Server, awsx.ClientSour
 	return srv, c
 }
 
-// otherNames seed the estate under names no default shares.
-func otherNames() sandbox.Names {
-	n := sandbox.DefaultNames()
-	n.ModelBucket, n.ReplicaBucket, n.LogsBucket = "acme-ml-models", "acme-ml-models-dr", "acme-logs"
-	n.BackupVault, n.DRGroup, n.BatchGroup = "acme-dr-vault", "serving-standby", "batch-workers"
-	n.DatasetTag, n.ScratchTag = "acme-dataset", "acme-scratch"
-	return n
-}
-
 // TestEstateReadsCarryTags: buckets, groups and volumes are read with the
 // tags that classify them, and a bucket without tags has none (S3 answers
 // NoSuchTagSet, which is not an error).
 func TestEstateReadsCarryTags(t *testing.T) {
-	n := otherNames()
+	n := estatetest.AcmeNames()
 	_, c := startNamed(t, n)
 	ctx := context.Background()
 
@@ -99,7 +91,7 @@ func TestEstateReadsCarryTags(t *testing.T) {
 // snapshot is found, AWS Backup's carry their vault, the snapshot in
 // progress is reported with its progress, and the scratch volume has none.
 func TestVolumeCoverOnSandbox(t *testing.T) {
-	n := otherNames()
+	n := estatetest.AcmeNames()
 	_, c := startNamed(t, n)
 	ctx := context.Background()
 	vols, err := inventory.Volumes(ctx, c, "us-east-1")
@@ -154,7 +146,7 @@ func TestVolumeCoverOnSandbox(t *testing.T) {
 // TestSnapshotsFailureNamesWhatFailed: an error reading snapshots says
 // which read in which region failed.
 func TestSnapshotsFailureNamesWhatFailed(t *testing.T) {
-	srv, c := startNamed(t, otherNames())
+	srv, c := startNamed(t, estatetest.AcmeNames())
 	srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultError5xx, Service: "ec2", Operation: "DescribeSnapshots"}})
 	_, err := inventory.Snapshots(context.Background(), c, "us-east-1")
 	if err == nil || !strings.Contains(err.Error(), "describe snapshots in us-east-1") {

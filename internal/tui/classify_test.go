@@ -8,16 +8,8 @@ import (
 	"github.com/drconsole/drconsole/internal/estate"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/sandbox/sandboxtest"
+	"github.com/drconsole/drconsole/internal/testutil/estatetest"
 )
-
-// acmeNames are an estate named like a company's, not the sandbox's.
-func acmeNames() sandbox.Names {
-	return sandbox.Names{
-		ModelBucket: "acme-ml-models", ReplicaBucket: "acme-ml-models-dr", LogsBucket: "acme-logs",
-		BackupVault: "acme-dr-vault", PrimaryGroup: "serving", DRGroup: "serving-standby", BatchGroup: "batch-workers",
-		DatasetTag: "acme-dataset", ScratchTag: "acme-scratch",
-	}
-}
 
 // lineWith returns the screen line holding s, or fails.
 func lineWith(t *testing.T, screen, s string) string {
@@ -38,7 +30,7 @@ func lineWith(t *testing.T, screen, s string) string {
 func TestViewsClassifyByTagsOnAnotherEstate(t *testing.T) {
 	clock := &testClock{}
 	clock.Set(fixedNow)
-	n := acmeNames()
+	n := estatetest.AcmeNames()
 	srv, _ := sandboxtest.Start(t, sandbox.Options{Seed: 1, Clock: clock.Now, Names: n})
 	h := newHarnessOn(t, &fixture{srv: srv, clock: clock}, 140, 40, nil)
 
