@@ -39,9 +39,19 @@ type estate struct {
 
 func newEstate(t *testing.T) *estate {
 	t.Helper()
-	x := estatetest.Start(t, 200*time.Millisecond)
+	return newNamedEstate(t, sandbox.Names{})
+}
+
+// newNamedEstate seeds the estate under names (empty fields: the
+// defaults).
+func newNamedEstate(t *testing.T, names sandbox.Names) *estate {
+	t.Helper()
+	x := estatetest.StartWith(t, estatetest.Options{Wait: 200 * time.Millisecond, Names: names})
 	return &estate{srv: x.Server, clients: x.Clients, cfg: x.Config, s3: x.S3}
 }
+
+// names are the names the estate was seeded under.
+func (e *estate) names() sandbox.Names { return e.srv.Options().Names }
 
 func (e *estate) registry() runbook.Registry {
 	return steps.Registry(steps.Deps{AWS: e.clients})
@@ -72,7 +82,7 @@ func (e *estate) listing(t *testing.T, bucket, prefix string) []string {
 func (e *estate) drCapacity(t *testing.T) (minSize, maxSize, desired int32) {
 	t.Helper()
 	c := autoscaling.NewFromConfig(e.cfg, func(o *autoscaling.Options) { o.Region = "us-west-2" })
-	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{sandbox.DefaultNames().DRGroup}})
+	out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{e.names().DRGroup}})
 	if err != nil || len(out.AutoScalingGroups) != 1 {
 		t.Fatalf("describe DR group: %v", err)
 	}
@@ -145,10 +155,10 @@ func (e *estate) vars(vals map[string]cty.Value) map[string]cty.Value {
 // resource remains.
 func (e *estate) assertNothingLeft(t *testing.T, runID string, models []string, minSize, maxSize, desired int32) {
 	t.Helper()
-	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/"); !slices.Equal(got, models) {
+	if got := e.listing(t, e.names().ModelBucket, "models/"); !slices.Equal(got, models) {
 		t.Errorf("models/ changed: %d entries before, %d after", len(models), len(got))
 	}
-	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/"); len(got) != 0 {
+	if got := e.listing(t, e.names().ModelBucket, "drills/"); len(got) != 0 {
 		t.Errorf("drill prefix not empty after teardown: %v", got[:min(5, len(got))])
 	}
 	if got := e.drillBuckets(t); len(got) != 0 {
@@ -163,8 +173,19 @@ func (e *estate) assertNothingLeft(t *testing.T, runID string, models []string, 
 }
 
 func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
-	e := newEstate(t)
-	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
+	for _, tc := range []struct {
+		name  string
+		names sandbox.Names
+	}{{"default names", sandbox.Names{}}, {"company names", estatetest.AcmeNames()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testGamedayLeavesProductionUntouched(t, newNamedEstate(t, tc.names))
+		})
+	}
+}
+
+func testGamedayLeavesProductionUntouched(t *testing.T, e *estate) {
+	models := e.listing(t, e.names().ModelBucket, "models/")
 	if len(models) == 0 {
 		t.Fatal("the sandbox has no model artifacts")
 	}
@@ -188,7 +209,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 			redirected[ev.Node] = fmt.Sprint(ev.Changes)
 		}
 	}
-	if r := redirected["step.s3_restore.models"]; !strings.Contains(r, "ai-model-artifacts/drills/20261122T175900Z-d0d0d0/models/") {
+	if r := redirected["step.s3_restore.models"]; !strings.Contains(r, e.names().ModelBucket+"/drills/20261122T175900Z-d0d0d0/models/") {
 		t.Errorf("plan of s3_restore does not show the drill target: %q", r)
 	}
 	if r := redirected["step.asg_scale.serving"]; !strings.Contains(r, "scale back") {
@@ -214,6 +235,14 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 	e.assertNothingLeft(t, runID, models, mn, mx, desired)
 	if len(e.srv.Faults()) != 0 {
 		t.Errorf("faults left: %v", e.srv.Faults())
+	}
+	// An estate named otherwise never hears of the default names.
+	for _, name := range estatetest.ReplacedDefaults(e.names()) {
+		for _, log := range []*eventlog.Log{dryEv, ev} {
+			if strings.Contains(log.String(), name) {
+				t.Errorf("the drill's events name %q, a default the estate does not use", name)
+			}
+		}
 	}
 
 	rep := out.Report
@@ -276,7 +305,7 @@ func TestDrillGamedayLeavesProductionUntouched(t *testing.T) {
 
 func TestDrillRegionOutageFailsAndTearsDown(t *testing.T) {
 	e := newEstate(t)
-	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
+	models := e.listing(t, e.names().ModelBucket, "models/")
 	mn, mx, desired := e.drCapacity(t)
 	reg := e.registry()
 	rb := loadGameday(t, reg)
@@ -351,7 +380,7 @@ func TestAdminInjectorNeedsTheToken(t *testing.T) {
 
 func TestDrillTeardownAfterInterruption(t *testing.T) {
 	e := newEstate(t)
-	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
+	models := e.listing(t, e.names().ModelBucket, "models/")
 	mn, mx, desired := e.drCapacity(t)
 	reg := e.registry()
 	rb := loadGameday(t, reg)
@@ -371,7 +400,7 @@ func TestDrillTeardownAfterInterruption(t *testing.T) {
 	if res.Status != runbook.StatusCancelled {
 		t.Fatalf("run %s, want cancelled\n%s", res.Status, ev.String())
 	}
-	if len(e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
+	if len(e.listing(t, e.names().ModelBucket, "drills/")) == 0 || len(e.drillSnapshots(t, runID)) == 0 {
 		t.Fatal("the interrupted drill left nothing to tear down")
 	}
 	if _, _, d := e.drCapacity(t); d == desired {
@@ -429,7 +458,7 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	models := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/")
+	models := e.listing(t, e.names().ModelBucket, "models/")
 	var key string
 	for _, l := range models {
 		if f := strings.Fields(l); f[0] == "v" {
@@ -439,7 +468,7 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	}
 	const runID = "20261122T184000Z-7011ba"
 	ev := &eventlog.Log{}
-	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: sandbox.DefaultNames().ModelBucket, TargetPrefix: "drills/",
+	out, err := drill.Run(context.Background(), drill.Options{Runbook: rb, TargetBucket: e.names().ModelBucket, TargetPrefix: "drills/",
 		Run: runbook.Options{RunID: runID, Registry: reg, AutoApprove: true, Sink: ev, Vars: e.vars(map[string]cty.Value{
 			"key": cty.StringVal(key), "to_time": cty.StringVal(e.srv.Now().Add(-40 * time.Hour).UTC().Format(time.RFC3339)),
 		})}})
@@ -455,10 +484,10 @@ func TestDrillModelRollbackCopiesToDrillKey(t *testing.T) {
 	if !copied {
 		t.Errorf("teardown did not delete the drill copy of %s:\n%s", key, ev.String())
 	}
-	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "models/"); !slices.Equal(got, models) {
+	if got := e.listing(t, e.names().ModelBucket, "models/"); !slices.Equal(got, models) {
 		t.Error("the rollback drill changed models/")
 	}
-	if got := e.listing(t, sandbox.DefaultNames().ModelBucket, "drills/"); len(got) != 0 {
+	if got := e.listing(t, e.names().ModelBucket, "drills/"); len(got) != 0 {
 		t.Errorf("drill copy left: %v", got)
 	}
 	if out.Report.RPO.Achieved < 40*time.Hour || len(out.Report.RecoveryPoints) != 1 {
