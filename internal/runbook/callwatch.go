@@ -42,16 +42,8 @@ type retryLog struct {
 
 // concurrency records the step's new bound on requests in flight.
 func (l *retryLog) concurrency(k int) {
-	now := l.r.now()
 	l.mu.Lock()
-	if l.since.IsZero() {
-		l.since = now
-	}
-	// The interval that has run its length ended before this change.
-	var line string
-	if now.Sub(l.since) >= l.interval {
-		line = l.summaryLocked(now)
-	}
+	line := l.rollLocked()
 	if l.conc == 0 {
 		l.concFrom = k
 	}
@@ -63,17 +55,8 @@ func (l *retryLog) concurrency(k int) {
 }
 
 func (l *retryLog) retried(call, reason string, throttled bool) {
-	now := l.r.now()
 	l.mu.Lock()
-	if l.since.IsZero() {
-		l.since = now
-	}
-	// An interval that has run its length is summed up before this
-	// retry, which starts the next.
-	var line string
-	if now.Sub(l.since) >= l.interval {
-		line = l.summaryLocked(now)
-	}
+	line := l.rollLocked()
 	var told *Event
 	switch {
 	case throttled:
@@ -91,6 +74,20 @@ func (l *retryLog) retried(call, reason string, throttled bool) {
 	if told != nil {
 		_ = l.r.emit(*told)
 	}
+}
+
+// rollLocked starts the first interval, or sums up one that has run its
+// length: it ended before whatever is being counted now, which starts the
+// next. It returns the summary line, "" when there is none yet.
+func (l *retryLog) rollLocked() string {
+	now := l.r.now()
+	if l.since.IsZero() {
+		l.since = now
+	}
+	if now.Sub(l.since) >= l.interval {
+		return l.summaryLocked(now)
+	}
+	return ""
 }
 
 // flush sums up what the last interval counted, when the attempt ends.
