@@ -24,9 +24,11 @@ const adminPrefix = "/_sandbox/"
 type Server struct {
 	opts Options
 
-	mu     sync.Mutex // guards offset, faults, rng, nextID
+	mu     sync.Mutex // guards offset, faults, hits, rng, nextID
 	offset time.Duration
 	faults []Fault
+	// hits counts the requests each fault has matched, for Fault.Every.
+	hits   []int
 	rng    *rand.Rand
 	nextID uint64
 
@@ -56,6 +58,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		opts:   o,
 		faults: append([]Fault(nil), o.Faults...),
+		hits:   make([]int, len(o.Faults)),
 		rng:    rand.New(rand.NewSource(o.Seed)),
 		log:    newRequestLog(100_000),
 		done:   make(chan struct{}),
@@ -227,6 +230,7 @@ func (c *serverClock) loadState(r io.Reader) error {
 func (s *Server) SetFaults(fs []Fault) {
 	s.mu.Lock()
 	s.faults = append([]Fault(nil), fs...)
+	s.hits = make([]int, len(fs))
 	s.mu.Unlock()
 }
 
@@ -251,17 +255,23 @@ func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(s.opts.Seed), n>>48&0xffff, n>>36&0xfff, n>>24&0xfff, n&0xffffffffffff)
 }
 
-// pickFault rolls the seeded RNG for each matching fault in order: latency
-// faults add up, the first failing fault that fires wins.
+// pickFault rolls the seeded RNG for each matching fault in order (or
+// counts, for Every): latency faults add up, the first failing fault that
+// fires wins.
 func (s *Server) pickFault(c *call) (latency time.Duration, fail *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.faults {
 		f := s.faults[i]
-		if !f.matches(c.Service, c.Operation, c.Region, c.Now) {
+		if !f.matches(c.Service, c.Operation, c.Region, c.Now) || f.Writes && !c.Mutating {
 			continue
 		}
-		if f.Rate > 0 && f.Rate < 1 && s.rng.Float64() >= f.Rate {
+		if f.Every > 0 {
+			s.hits[i]++
+			if s.hits[i]%f.Every != 0 {
+				continue
+			}
+		} else if f.Rate > 0 && f.Rate < 1 && s.rng.Float64() >= f.Rate {
 			continue
 		}
 		if f.Kind == FaultLatency {
