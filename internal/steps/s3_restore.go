@@ -377,7 +377,9 @@ func (t *restoreTally) outputs() cty.Value {
 // the planner streams decisions into a bounded queue as each key's becomes
 // final, and a pool of workers, bounded by an adaptive limit that halves on
 // SlowDown, makes them. A key already in its state at T gets no request,
-// so a second run, or a resumed one, only does what is left.
+// so a second run, or a resumed one, only does what is left; a retried or
+// resumed attempt still counts the keys its earlier attempts restored (see
+// earlierWrites).
 func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
 	sp, err := parseRestoreSpec(cfg)
 	if err != nil {
@@ -398,6 +400,10 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	limit := newAdaptiveLimit(sp.Concurrency)
 	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize,
 		Acquire: limit.Acquire, Release: limit.Release}
+	earlier, err := readEarlierWrites(sc)
+	if err != nil {
+		logLine(sc, "the records of earlier attempts could not be read (%v): the outputs may leave out what they restored", err)
+	}
 	var tally restoreTally
 	journal := startRestoreLog(sc, &tally)
 
@@ -413,7 +419,14 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	_, _, listErr := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
 		tally.decided.Add(1)
 		if d.Action == pitr.Keep {
-			tally.unchanged.Add(1)
+			switch earlier.of(d.TargetKey) {
+			case pitr.Copy:
+				tally.copied.Add(1)
+			case pitr.Delete:
+				tally.deleted.Add(1)
+			default:
+				tally.unchanged.Add(1)
+			}
 			journal.progress()
 			return nil
 		}

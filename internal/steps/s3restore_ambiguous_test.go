@@ -239,52 +239,58 @@ type cutClients struct {
 
 type keyCtx struct{}
 
+// withStack returns a client like cl with add applied to its stack.
+func withStack(cl *s3.Client, add func(*middleware.Stack) error) *s3.Client {
+	return s3.New(cl.Options(), func(o *s3.Options) {
+		// A provider of its own: New would rebind cl's to this client.
+		o.ExpressCredentials = nil
+		o.APIOptions = append(o.APIOptions, add)
+	})
+}
+
 func (c *cutClients) S3(ctx context.Context, region string) (*s3.Client, error) {
 	cl, err := c.S3ClientSource.S3(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	return s3.New(cl.Options(), func(o *s3.Options) {
-		o.ExpressCredentials = nil
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			if err := st.Initialize.Add(middleware.InitializeMiddlewareFunc("keyOf",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					key := ""
-					switch p := in.Parameters.(type) {
-					case *s3.CopyObjectInput:
-						key = aws.ToString(p.Key)
-					case *s3.DeleteObjectInput:
-						key = aws.ToString(p.Key)
-					case *s3.CompleteMultipartUploadInput:
-						key = aws.ToString(p.Key)
-					}
-					return next.HandleInitialize(context.WithValue(ctx, keyCtx{}, key), in)
-				}), middleware.Before); err != nil {
-				return err
-			}
-			return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("cut",
-				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-					key, _ := ctx.Value(keyCtx{}).(string)
-					if key == "" || !c.cut(key) {
-						return next.HandleFinalize(ctx, in)
-					}
-					c.mu.Lock()
-					c.attempts[key]++
-					n := c.attempts[key]
-					c.mu.Unlock()
-					switch {
-					case n == 1:
-						return middleware.FinalizeOutput{}, middleware.Metadata{}, &smithyhttp.RequestSendError{Err: io.ErrUnexpectedEOF}
-					case n == 2 && c.late(key):
-						first := in
-						first.Request = in.Request.(*smithyhttp.Request).Clone()
-						if _, _, err := next.HandleFinalize(ctx, first); err != nil {
-							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
-						}
-					}
+	return withStack(cl, func(st *middleware.Stack) error {
+		if err := st.Initialize.Add(middleware.InitializeMiddlewareFunc("keyOf",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				key := ""
+				switch p := in.Parameters.(type) {
+				case *s3.CopyObjectInput:
+					key = aws.ToString(p.Key)
+				case *s3.DeleteObjectInput:
+					key = aws.ToString(p.Key)
+				case *s3.CompleteMultipartUploadInput:
+					key = aws.ToString(p.Key)
+				}
+				return next.HandleInitialize(context.WithValue(ctx, keyCtx{}, key), in)
+			}), middleware.Before); err != nil {
+			return err
+		}
+		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("cut",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				key, _ := ctx.Value(keyCtx{}).(string)
+				if key == "" || !c.cut(key) {
 					return next.HandleFinalize(ctx, in)
-				}), "Retry", middleware.After)
-		})
+				}
+				c.mu.Lock()
+				c.attempts[key]++
+				n := c.attempts[key]
+				c.mu.Unlock()
+				switch {
+				case n == 1:
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, &smithyhttp.RequestSendError{Err: io.ErrUnexpectedEOF}
+				case n == 2 && c.late(key):
+					first := in
+					first.Request = in.Request.(*smithyhttp.Request).Clone()
+					if _, _, err := next.HandleFinalize(ctx, first); err != nil {
+						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+					}
+				}
+				return next.HandleFinalize(ctx, in)
+			}), "Retry", middleware.After)
 	}), nil
 }
 

@@ -2,8 +2,10 @@ package steps
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"strings"
 
+	"github.com/drconsole/drconsole/internal/pitr"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -95,4 +97,52 @@ func (l *restoreLog) write(batch []restoreRecord) {
 
 func (l *restoreLog) report() {
 	progress(l.sc, l.tally.done(), l.tally.decided.Load(), "objects")
+}
+
+// earlierWrites are the keys the step's earlier attempts changed (a retry,
+// or the attempts of a resumed run), read back from their records: a key
+// such an attempt restored is already in its state at T when this attempt
+// lists it, and counts as what that attempt did, not as unchanged, so the
+// outputs cover the whole run. Keys are held by a 64-bit hash, a word per
+// key, since a restore of millions of keys may be resumed halfway.
+type earlierWrites struct {
+	seed maphash.Seed
+	keys map[uint64]pitr.Action
+}
+
+// readEarlierWrites reads the records of sc's earlier attempts; nothing
+// when there were none.
+func readEarlierWrites(sc *runbook.StepContext) (*earlierWrites, error) {
+	w := &earlierWrites{seed: maphash.MakeSeed(), keys: map[uint64]pitr.Action{}}
+	if sc == nil || sc.Earlier == nil {
+		return w, nil
+	}
+	err := sc.Earlier(func(line string) error {
+		if !strings.HasPrefix(line, "{") {
+			return nil
+		}
+		for _, text := range strings.Split(line, "\n") {
+			var rec restoreRecord
+			if json.Unmarshal([]byte(text), &rec) != nil || rec.Key == "" || rec.Error != "" {
+				continue
+			}
+			switch rec.Action {
+			case pitr.Copy.String():
+				w.keys[maphash.String(w.seed, rec.Key)] = pitr.Copy
+			case pitr.Delete.String():
+				w.keys[maphash.String(w.seed, rec.Key)] = pitr.Delete
+			}
+		}
+		return nil
+	})
+	return w, err
+}
+
+// of is what an earlier attempt did to key: Copy, Delete, or Keep for
+// nothing.
+func (w *earlierWrites) of(key string) pitr.Action {
+	if len(w.keys) == 0 {
+		return pitr.Keep
+	}
+	return w.keys[maphash.String(w.seed, key)]
 }
