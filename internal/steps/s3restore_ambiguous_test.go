@@ -22,6 +22,7 @@ import (
 	"github.com/drconsole/drconsole/internal/awsx"
 	"github.com/drconsole/drconsole/internal/sandbox"
 	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/drconsole/drconsole/internal/testutil/s3versions"
 )
 
 // writeRecord is a restore's journal record, with the versions it names.
@@ -57,27 +58,6 @@ func (r *recorder) records(t testing.TB) map[string]writeRecord {
 	return out
 }
 
-// allVersions lists every version and delete marker under prefix: key ->
-// version ids.
-func allVersions(t *testing.T, ctx context.Context, c *s3.Client, bucket, prefix string) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	p := s3.NewListObjectVersionsPaginator(c, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range page.Versions {
-			out[aws.ToString(v.Key)] = append(out[aws.ToString(v.Key)], aws.ToString(v.VersionId))
-		}
-		for _, m := range page.DeleteMarkers {
-			out[aws.ToString(m.Key)] = append(out[aws.ToString(m.Key)], aws.ToString(m.VersionId))
-		}
-	}
-	return out
-}
-
 // currentBody reads the current object at bucket/key.
 func currentBody(t *testing.T, ctx context.Context, c *s3.Client, bucket, key string) []byte {
 	t.Helper()
@@ -106,12 +86,7 @@ func checkNamesEveryVersion(t *testing.T, before, after map[string][]string, rec
 		keys[k] = true
 	}
 	for k := range keys {
-		var added []string
-		for _, v := range after[k] {
-			if !slices.Contains(before[k], v) {
-				added = append(added, v)
-			}
-		}
+		added := s3versions.Added(before, after, k)
 		rec, ok := recs[k]
 		var named []string
 		if ok {
@@ -120,7 +95,6 @@ func checkNamesEveryVersion(t *testing.T, before, after map[string][]string, rec
 			}
 			named = append([]string{rec.NewVersion}, rec.ExtraVersions...)
 		}
-		sort.Strings(added)
 		sort.Strings(named)
 		if !slices.Equal(added, named) {
 			t.Errorf("%s: the restore added versions %q, its record names %q", k, added, named)
@@ -194,7 +168,7 @@ func TestS3RestoreDroppedWritesSandbox(t *testing.T) {
 			at, hist := play(t, ctx, be, base, droppedScenario(b, 20))
 			h := hist[b]
 			want := wantCounts(h.atT, h.now, pitrPrefix)
-			before := allVersions(t, ctx, be.client, b, pitrPrefix)
+			before := s3versions.List(t, ctx, be.client, b, pitrPrefix)
 			be.srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultDrop, Service: "s3", Writes: true, Every: 10}})
 			n := len(be.srv.Requests())
 			got, rec, err := restoreStep(t, ctx, &steps.S3Restore{Clients: sandboxClients(t, be)}, map[string]cty.Value{
@@ -219,7 +193,7 @@ func TestS3RestoreDroppedWritesSandbox(t *testing.T) {
 			if workers == 1 && (dropped["CopyObject"] == 0 || dropped["DeleteObject"] == 0) {
 				t.Errorf("dropped %v: want copies and deletes among them", dropped)
 			}
-			checkNamesEveryVersion(t, before, allVersions(t, ctx, be.client, b, pitrPrefix), rec.records(t), nil)
+			checkNamesEveryVersion(t, before, s3versions.List(t, ctx, be.client, b, pitrPrefix), rec.records(t), nil)
 			sameObjects(t, "prefix after a restore with dropped writes", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 		})
 	}
@@ -308,7 +282,7 @@ func TestS3RestoreWritesCutBeforeTheStore(t *testing.T) {
 	at, hist := play(t, ctx, be, base, append(before, after...))
 	h := hist[b]
 	want := wantCounts(h.atT, h.now, pitrPrefix)
-	versions := allVersions(t, ctx, be.client, b, pitrPrefix)
+	versions := s3versions.List(t, ctx, be.client, b, pitrPrefix)
 	cc := &cutClients{S3ClientSource: sandboxClients(t, be), attempts: map[string]int{},
 		cut:  func(k string) bool { return !strings.HasPrefix(k, "p/gen/01-") },
 		late: func(k string) bool { return strings.HasSuffix(k, "-b") || strings.HasSuffix(k, "02-c") }}
@@ -328,7 +302,7 @@ func TestS3RestoreWritesCutBeforeTheStore(t *testing.T) {
 		t.Errorf("sent %v, want 8 copies and 4 deletes (3 late landings)", sent)
 	}
 	extra := map[string]int{"p/gen/00-b": 1, "p/gen/02-b": 1, "p/gen/02-c": 1}
-	checkNamesEveryVersion(t, versions, allVersions(t, ctx, be.client, b, pitrPrefix), rec.records(t), extra)
+	checkNamesEveryVersion(t, versions, s3versions.List(t, ctx, be.client, b, pitrPrefix), rec.records(t), extra)
 	sameObjects(t, "prefix after cut writes", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 }
 
@@ -351,7 +325,7 @@ func TestS3RestoreDroppedCompleteSandbox(t *testing.T) {
 	if _, err := be.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: strings.NewReader("broken")}); err != nil {
 		t.Fatal(err)
 	}
-	before := allVersions(t, ctx, be.client, b, "models/")
+	before := s3versions.List(t, ctx, be.client, b, "models/")
 	be.srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultDrop, Service: "s3", Operation: "CompleteMultipartUpload"}})
 	n := len(be.srv.Requests())
 	step := &steps.S3Restore{Clients: sandboxClients(t, be), MultipartThreshold: 5 << 20, PartSize: 5 << 20}
@@ -368,7 +342,7 @@ func TestS3RestoreDroppedCompleteSandbox(t *testing.T) {
 	if sent["CompleteMultipartUpload"] != 1 || dropped["CompleteMultipartUpload"] != 1 || sent["AbortMultipartUpload"] != 0 {
 		t.Errorf("requests %v: want one Complete, dropped, and no abort", sent)
 	}
-	checkNamesEveryVersion(t, before, allVersions(t, ctx, be.client, b, "models/"), rec.records(t), nil)
+	checkNamesEveryVersion(t, before, s3versions.List(t, ctx, be.client, b, "models/"), rec.records(t), nil)
 	if body := currentBody(t, ctx, be.client, b, key); !bytes.Equal(body, big) {
 		t.Errorf("restored object differs: %d bytes, want %d", len(body), len(big))
 	}
@@ -400,7 +374,7 @@ func TestModelRollbackDroppedCopySandbox(t *testing.T) {
 			good = aws.ToString(out.VersionId)
 		}
 	}
-	before := allVersions(t, ctx, be.client, b, key)
+	before := s3versions.List(t, ctx, be.client, b, key)
 	be.srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultDrop, Service: "s3", Operation: "CopyObject"}})
 	n := len(be.srv.Requests())
 	step := steps.NewModelRollback(sandboxClients(t, be))
@@ -415,7 +389,7 @@ func TestModelRollbackDroppedCopySandbox(t *testing.T) {
 	if sent["CopyObject"] != 1 {
 		t.Errorf("%d copies sent, want 1", sent["CopyObject"])
 	}
-	after := allVersions(t, ctx, be.client, b, key)
+	after := s3versions.List(t, ctx, be.client, b, key)
 	recs := rec.records(t)
 	checkNamesEveryVersion(t, before, after, recs, nil)
 	if nv := out.GetAttr("new_version_id").AsString(); nv != recs[key].NewVersion {
