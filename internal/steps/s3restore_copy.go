@@ -93,10 +93,14 @@ type copier struct {
 	Release func(err error)
 }
 
+// errNotSent marks a request given up before it was sent: waiting for a
+// slot, the context ended.
+var errNotSent = errors.New("not sent")
+
 func (c *copier) do(ctx context.Context, call func() error) error {
 	if c.Acquire != nil {
 		if err := c.Acquire(ctx); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errNotSent, err)
 		}
 	}
 	err := call()

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -49,6 +50,10 @@ import (
 // maxSends bounds how often one write is sent when each answer is lost
 // and the key shows it was not applied.
 const maxSends = 4
+
+// cancelledLookTimeout bounds the look at a key whose write was in flight
+// when the run was cancelled.
+const cancelledLookTimeout = 5 * time.Second
 
 // keyWrite is one write to a key and what the step knew of the key when it
 // decided on it: enough to tell, after an answer was lost, whether the
@@ -121,8 +126,17 @@ func multipartETag(parts []types.CompletedPart) string {
 
 // landed lists Dst's entries newer than Prev (newest first, in S3's
 // listing order) and returns the version ids of those the write would
-// have left.
-func (c *copier) landed(ctx context.Context, w *keyWrite) ([]string, error) {
+// have left. The listing counts against the request limit, as the write
+// does.
+func (c *copier) landed(ctx context.Context, w *keyWrite) (mine []string, err error) {
+	err = c.do(ctx, func() error {
+		mine, err = c.listLanded(ctx, w)
+		return err
+	})
+	return mine, err
+}
+
+func (c *copier) listLanded(ctx context.Context, w *keyWrite) ([]string, error) {
 	errPrev := errors.New("reached the entry the write replaced")
 	var mine []string
 	l := awsx.VersionListing{Bucket: w.Dst.Bucket, Prefix: w.Dst.Key, Range: pitr.Range{Through: w.Dst.Key}}
@@ -157,6 +171,8 @@ func (c *copier) once(ctx context.Context, w *keyWrite, send func() (string, err
 	for sent := 1; ; sent++ {
 		v, err := send()
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return c.cancelled(ctx, w, err)
 		case err == nil:
 			out := written{Version: v}
 			if w.lost {
@@ -189,4 +205,23 @@ func (c *copier) once(ctx context.Context, w *keyWrite, send func() (string, err
 			return written{}, fmt.Errorf("%w (sent %d times; each answer was lost and the key shows none applied)", err, sent)
 		}
 	}
+}
+
+// cancelled settles a write the run's cancellation (Ctrl-C, the step's
+// timeout) cut short: if it was sent, S3 may have applied it, and a short
+// look at the key, on a context that outlives the cancellation, lets the
+// record name what it left and a resumed run count it. Not when the region
+// stopped answering: the look would only wait.
+func (c *copier) cancelled(ctx context.Context, w *keyWrite, err error) (written, error) {
+	var down *awsx.UnavailableError
+	if errors.Is(err, errNotSent) || errors.As(context.Cause(ctx), &down) {
+		return written{}, err
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelledLookTimeout)
+	defer cancel()
+	found, lerr := c.landed(lctx, w)
+	if lerr != nil || len(found) == 0 {
+		return written{}, err
+	}
+	return written{Version: found[0], Extra: found[1:]}, nil
 }
