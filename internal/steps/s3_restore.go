@@ -419,7 +419,8 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	_, _, listErr := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
 		tally.decided.Add(1)
 		if d.Action == pitr.Keep {
-			switch earlier.of(d.TargetKey) {
+			a, landed := earlier.keep(d)
+			switch a {
 			case pitr.Copy:
 				tally.copied.Add(1)
 			case pitr.Delete:
@@ -427,7 +428,11 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 			default:
 				tally.unchanged.Add(1)
 			}
-			journal.progress()
+			if landed != nil {
+				journal.add(*landed)
+			} else {
+				journal.progress()
+			}
 			return nil
 		}
 		select {

@@ -20,6 +20,7 @@ import (
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
 	"github.com/drconsole/drconsole/internal/steps"
+	"github.com/drconsole/drconsole/internal/testutil/s3versions"
 )
 
 // restoreRunbook restores bucket b's prefix p/ one key at a time, with
@@ -130,6 +131,7 @@ func TestS3RestoreResumedOutputsCountTheWholeRun(t *testing.T) {
 	jr := newJournalledRestore(t, b)
 	be, h, want, store, id, vars := jr.be, jr.h, jr.want, jr.store, jr.id, jr.vars()
 	rb := restoreRunbook(t, b, "", sandboxClients(t, be))
+	before := s3versions.List(t, ctx, be.client, b, pitrPrefix)
 
 	// The first run is cancelled once five keys are restored, as Ctrl-C
 	// would.
@@ -169,6 +171,25 @@ func TestS3RestoreResumedOutputsCountTheWholeRun(t *testing.T) {
 	if got := outputCounts(res); got["copied"] != want["copied"] || got["deleted"] != want["deleted"] || got["unchanged"] != want["unchanged"] {
 		t.Errorf("resumed run's outputs %v, want the whole run's %v", got, want)
 	}
+	// Between them the two runs' records name every version they added,
+	// that of a write cut short by the cancellation included.
+	var rec recorder
+	evs, err := store.Events(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]writeRecord{}
+	for _, e := range evs {
+		if e.Kind == runbook.StepLog {
+			rec.lines = []string{e.Line}
+			for k, r := range rec.records(t) {
+				if r.Error == "" || last[k].NewVersion == "" {
+					last[k] = r
+				}
+			}
+		}
+	}
+	checkNamesEveryVersion(t, before, s3versions.List(t, ctx, be.client, b, pitrPrefix), last, nil)
 	sameObjects(t, "prefix after the resume", currentObjects(t, ctx, be.client, b, pitrPrefix), expected(h.atT, pitrPrefix, pitrPrefix))
 }
 
