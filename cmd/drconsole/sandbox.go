@@ -56,8 +56,9 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.ReplicationLag, "replication-lag", 0, "delay before new versions reach the DR replica (default 30s)")
 	fs.DurationVar(&o.InstanceWarmup, "warmup", 0, "how long launched instances stay Pending (default 45s)")
 	fs.Var(&faults, "fault", "inject a fault, repeatable: `KIND[:VALUE][,KEY=VALUE...]`, e.g. throttle:0.1, throttle:500/s,service=s3 (a rate limit\n"+
-		"per S3 prefix), latency:50ms,service=s3, outage:us-east-1, error5xx:0.5,service=backup,op=StartRestoreJob, drop:0.01\n"+
-		"(keys: service, op, region, rate, per_second, latency, from, until)")
+		"per S3 prefix), latency:50ms,service=s3, outage:us-east-1, error5xx:0.5,service=backup,op=StartRestoreJob, drop:0.01,\n"+
+		"drop,service=s3,writes=true,every=10 (keys: service, op, region, writes (true: only requests that change state), rate,\n"+
+		"per_second, every (N: the Nth, 2Nth... matching request), latency, from, until)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: drconsole sandbox [flags]")
 		fmt.Fprintln(stderr, "Serves an AWS-compatible disaster-recovery estate on loopback until interrupted.")

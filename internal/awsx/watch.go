@@ -168,7 +168,7 @@ func (watchAttempts) HandleFinalize(ctx context.Context, in middleware.FinalizeI
 	g, _ := ctx.Value(attemptGateKey{}).(AttemptGate)
 	if g != nil {
 		if err := g.Acquire(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 		}
 	}
 	out, md, err := next.HandleFinalize(ctx, in)
@@ -222,6 +222,11 @@ type AttemptGate interface {
 }
 
 type attemptGateKey struct{}
+
+// ErrNotSent marks a call given up before its attempt was sent: waiting
+// for the gate, its context ended. A write that fails so was not applied
+// by that attempt, and the attempts before it had been answered.
+var ErrNotSent = errors.New("not sent")
 
 // WithAttemptGate returns a context under which every attempt of every
 // call, the SDK's retries included, passes through g. Bounding attempts

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -437,4 +438,54 @@ func TestCreateWithoutRecordsLeavesNothing(t *testing.T) {
 	if runs, _ := s.List(); len(runs) != 1 {
 		t.Fatalf("runs after an empty resume: %+v", runs)
 	}
+}
+
+// EarlierLogs streams a node's lines of the attempts before its latest,
+// across a resume, and nothing of other nodes or of the latest attempt.
+func TestEarlierLogs(t *testing.T) {
+	s, err := OpenStore(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id, node = "20261122T164500Z-3f9a1c", "step.s3_restore.models"
+	log := func(n, line string) runbook.Event {
+		return event(runbook.StepLog, n, func(e *runbook.Event) { e.Line = line })
+	}
+	emit := func(w *Writer, events ...runbook.Event) {
+		t.Helper()
+		for _, e := range events {
+			if err := w.Emit(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	earlier := func() []string {
+		t.Helper()
+		var got []string
+		if err := s.EarlierLogs(id, node, func(l string) error { got = append(got, l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	w, err := s.Create(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit(w, started(""),
+		event(runbook.StepStarted, node, nil), log(node, "attempt 1"), log("step.exec.other", "not mine"),
+		event(runbook.StepRetried, node, nil),
+		event(runbook.StepStarted, node, nil), log(node, "attempt 2: a"), log(node, "attempt 2: b"))
+	if got := earlier(); !slices.Equal(got, []string{"attempt 1"}) {
+		t.Errorf("during attempt 2: %q", got)
+	}
+	_ = w.Close()
+	w, err = s.Append(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit(w, started(id), event(runbook.StepStarted, node, nil), log(node, "resumed"))
+	if got, want := earlier(), []string{"attempt 1", "attempt 2: a", "attempt 2: b"}; !slices.Equal(got, want) {
+		t.Errorf("in the resumed run: %q, want %q", got, want)
+	}
+	_ = w.Close()
 }

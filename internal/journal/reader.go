@@ -222,3 +222,70 @@ func (s *Store) Events(id string) ([]runbook.Event, error) {
 	}
 	return out, nil
 }
+
+// EarlierLogs calls fn with each step_log line node recorded in the
+// journal of run id before its latest step_started, oldest first: called
+// while an attempt of node runs, the lines of its earlier attempts, in
+// this run and in those it resumed (a resume continues the same journal).
+// It reads the journal twice, once to find that step_started and once to
+// stream the lines, so that a restore's thousands of records are never
+// held at once. Lines that are not records of node are skipped before
+// they are decoded; a torn last line is ignored.
+func (s *Store) EarlierLogs(id, node string, fn func(line string) error) error {
+	quoted, err := json.Marshal(node)
+	if err != nil {
+		return fmt.Errorf("read earlier logs of %s: %w", node, err)
+	}
+	mark := append([]byte(`"node":`), quoted...)
+	scan := func(each func(runbook.Event) error) error {
+		f, err := s.open(id)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		br := bufio.NewReader(f)
+		for {
+			line, rerr := br.ReadBytes('\n')
+			if bytes.Contains(line, mark) {
+				var e runbook.Event
+				if json.Unmarshal(line, &e) == nil && e.Node == node {
+					if err := each(e); err != nil {
+						return err
+					}
+				}
+			}
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			if rerr != nil {
+				return fmt.Errorf("read run %s: %w", id, rerr)
+			}
+		}
+	}
+	starts := 0
+	if err := scan(func(e runbook.Event) error {
+		if e.Kind == runbook.StepStarted {
+			starts++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	seen := 0
+	errDone := errors.New("reached the latest attempt")
+	err = scan(func(e runbook.Event) error {
+		switch e.Kind {
+		case runbook.StepStarted:
+			if seen++; seen >= starts {
+				return errDone
+			}
+		case runbook.StepLog:
+			return fn(e.Line)
+		}
+		return nil
+	})
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	return err
+}

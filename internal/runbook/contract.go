@@ -73,6 +73,12 @@ type StepContext struct {
 	// a step that cuts, splits or bounds text before it logs or returns it
 	// masks these values first, so no piece of one survives the cut.
 	Sensitive []string
+	// Earlier, when set, reads back the lines this step logged in its
+	// earlier attempts (retries in this run, and the attempts of the runs
+	// it resumes), oldest first, as the journal recorded them. A step
+	// whose outputs count what the whole run did, not only this attempt,
+	// reads them; nil on a first attempt, and when nothing was journalled.
+	Earlier func(fn func(line string) error) error
 }
 
 // Change is one thing a step would do, as Plan returns it.

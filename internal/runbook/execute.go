@@ -50,6 +50,12 @@ type Options struct {
 	// retried calls are summed up in one step_log line; 0 means 10s.
 	RetrySummaryInterval time.Duration
 
+	// EarlierLogs, when set, reads back from the journal the step_log
+	// lines node recorded before its latest step_started: those of its
+	// earlier attempts, when called while an attempt runs. Steps get it as
+	// StepContext.Earlier on a retry and in a resumed run.
+	EarlierLogs func(node string, fn func(line string) error) error
+
 	Target, Operator, Host string
 	Resume                 *ResumeState // nil: a fresh run
 	// Drill, when set, runs the runbook as a drill: each step is rewritten

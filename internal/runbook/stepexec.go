@@ -241,6 +241,11 @@ func (r *run) stepContext(n *Node, attempt int, pr *progressThrottle, rl *retryL
 	if rl != nil {
 		sc.Concurrency = rl.concurrency
 	}
+	// Only an apply that is not the step's first can have earlier
+	// attempts: a retry, or any attempt of a resumed run.
+	if r.opts.EarlierLogs != nil && attempt > 0 && (attempt > 1 || r.opts.Resume != nil) {
+		sc.Earlier = func(fn func(string) error) error { return r.opts.EarlierLogs(n.Addr, fn) }
+	}
 	return sc
 }
 

@@ -1,7 +1,9 @@
 package runbook
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -181,4 +183,48 @@ output "nothing" { value = null }
 	if got := string(ev.of(RunFinished)[0].Outputs); got != `{"nothing":null}` {
 		t.Errorf("outputs %s", got)
 	}
+}
+
+// A step's first attempt of a fresh run has no earlier attempts to read;
+// its retries, and any attempt of a resumed run, read them through
+// Options.EarlierLogs, for their own node.
+func TestEarlierAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, _, echo := testRegistry()
+		var seen []string
+		echo.onApply = func(sc *StepContext) {
+			if sc.Earlier == nil {
+				seen = append(seen, fmt.Sprintf("attempt %d: none", sc.Attempt))
+				return
+			}
+			_ = sc.Earlier(func(line string) error {
+				seen = append(seen, fmt.Sprintf("attempt %d: %s", sc.Attempt, line))
+				return nil
+			})
+		}
+		logs := func(node string, fn func(string) error) error { return fn("earlier of " + node) }
+		rb := mustParse(t, `
+step "echo" "flaky" {
+  fail = 1
+  retry {
+    attempts = 2
+    backoff  = "1s"
+  }
+}`, reg)
+		if res := Execute(t.Context(), rb, Options{EarlierLogs: logs}); res.Status != StatusSucceeded {
+			t.Fatal(res.Err)
+		}
+		want := []string{"attempt 1: none", "attempt 2: earlier of step.echo.flaky"}
+		if !slices.Equal(seen, want) {
+			t.Errorf("fresh run: %q, want %q", seen, want)
+		}
+		seen = nil
+		rb = mustParse(t, `step "echo" "resumed" {}`, reg)
+		if res := Execute(t.Context(), rb, Options{EarlierLogs: logs, Resume: &ResumeState{From: "r1"}}); res.Status != StatusSucceeded {
+			t.Fatal(res.Err)
+		}
+		if want := []string{"attempt 1: earlier of step.echo.resumed"}; !slices.Equal(seen, want) {
+			t.Errorf("resumed run: %q, want %q", seen, want)
+		}
+	})
 }

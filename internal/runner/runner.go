@@ -243,6 +243,12 @@ func (s *Service) prepare(ctx context.Context, req Request, recorded []string, r
 	if req.DryRun {
 		p.opts.Registry = s.dryRegistry()
 	}
+	if p.journal && s.Store != nil {
+		// A retried or resumed step reads its earlier attempts back from
+		// the journal, so outputs such as a restore's counts cover the
+		// whole run.
+		p.opts.EarlierLogs = func(node string, fn func(string) error) error { return s.Store.EarlierLogs(id, node, fn) }
+	}
 	return p, nil
 }
 

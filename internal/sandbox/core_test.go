@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +242,24 @@ func TestFaultsThroughTheSDK(t *testing.T) {
 		}
 		e.srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultDrop, Service: "ec2", Operation: "DescribeVolumes", Rate: 0.5}})
 		must(ec2.NewFromConfig(e.cfg).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{}))(t)
+	})
+
+	t.Run("every", func(t *testing.T) {
+		// Every third write to S3 fails; reads are not counted.
+		e.srv.SetFaults([]sandbox.Fault{{Kind: sandbox.FaultError5xx, Service: "s3", Writes: true, Every: 3}})
+		defer e.srv.SetFaults(nil)
+		c := e.s3(e.noRetry())
+		must(c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("every-third")}))(t)
+		var got []bool
+		for i := range 7 {
+			must(c.ListBuckets(ctx, &s3.ListBucketsInput{}))(t)
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("every-third"), Key: aws.String(fmt.Sprint(i)), Body: strings.NewReader("x")})
+			got = append(got, err != nil)
+		}
+		// The bucket was the first write: the third and sixth are puts 1 and 4.
+		if want := []bool{false, true, false, false, true, false, false}; !slices.Equal(got, want) {
+			t.Fatalf("failed puts %v, want %v", got, want)
+		}
 	})
 
 	t.Run("window", func(t *testing.T) {

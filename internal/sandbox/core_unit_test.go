@@ -24,6 +24,11 @@ func TestParseFault(t *testing.T) {
 		{in: "outage:us-east-1", want: Fault{Kind: FaultOutage, Region: "us-east-1"}},
 		{in: "error5xx:0.5,service=backup,region=us-west-2", want: Fault{Kind: FaultError5xx, Rate: 0.5, Service: "backup", Region: "us-west-2"}},
 		{in: "drop,rate=0.25", want: Fault{Kind: FaultDrop, Rate: 0.25}},
+		{in: "drop,service=s3,writes=true,every=10", want: Fault{Kind: FaultDrop, Service: "s3", Writes: true, Every: 10}},
+		{in: "drop,every=ten", err: "every"},
+		{in: "drop,every=-1", err: "positive count"},
+		{in: "drop:0.5,every=2", err: "no rate with it"},
+		{in: "drop,writes=maybe", err: "writes"},
 		{in: "THROTTLE:1,from=2026-01-01T00:00:00Z,until=2026-01-02T00:00:00Z", want: Fault{Kind: FaultThrottle, Rate: 1,
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}},
 		{in: "throttle:500/s,service=s3,op=CopyObject", want: Fault{Kind: FaultThrottle, PerSecond: 500, Service: "s3", Operation: "CopyObject"}},
@@ -115,7 +120,7 @@ func TestS3Partition(t *testing.T) {
 }
 
 func FuzzParseFault(f *testing.F) {
-	for _, s := range []string{"throttle:0.1", "throttle:500/s,op=CopyObject", "latency:50ms,service=s3", "outage:us-east-1", "drop,rate=1", "x,y=z"} {
+	for _, s := range []string{"throttle:0.1", "throttle:500/s,op=CopyObject", "latency:50ms,service=s3", "outage:us-east-1", "drop,rate=1", "x,y=z", "drop,writes=true,every=10"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -296,5 +301,24 @@ func TestPageTokens(t *testing.T) {
 	}
 	if lo, hi, next := page("Op", 7, off, 5); lo != 5 || hi != 7 || next != "" {
 		t.Fatalf("last page %d..%d next %q", lo, hi, next)
+	}
+}
+
+// TestAdminFaultsEvery reads the every-Nth-write selector in both forms the
+// admin endpoint takes.
+func TestAdminFaultsEvery(t *testing.T) {
+	want := Fault{Kind: FaultDrop, Service: "s3", Writes: true, Every: 10}
+	for _, body := range []string{
+		`["drop,service=s3,writes=true,every=10"]`,
+		`[{"kind":"drop","service":"s3","writes":true,"every":10}]`,
+	} {
+		fs, err := parseAdminFaults([]byte(body))
+		if err != nil || len(fs) != 1 || !reflect.DeepEqual(fs[0], want) {
+			t.Errorf("parseAdminFaults(%s) = %+v, %v; want %+v", body, fs, err, want)
+		}
+	}
+	b, err := json.Marshal(want)
+	if err != nil || !strings.Contains(string(b), `"writes":true`) || !strings.Contains(string(b), `"every":10`) {
+		t.Errorf("marshalled %s, %v", b, err)
 	}
 }

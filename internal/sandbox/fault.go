@@ -66,19 +66,25 @@ func (fe faultErrors) of(k FaultKind) *apiError {
 }
 
 // Fault injects failures into matching requests. Service, Operation and
-// Region match exactly when set ("" matches any). Rate is the fraction of
-// matching requests affected; 0 means every one. PerSecond, for a throttle
-// fault only, throttles instead the matching requests over that many a
-// second in each partition: an S3 bucket's prefix, another service's
-// operation in a region. From and Until, when set, bound the window (server
+// Region match exactly when set ("" matches any); Writes matches only
+// requests that change state. Rate is the fraction of matching requests
+// affected, drawn from the seeded RNG; Every, instead, affects exactly the
+// Nth, 2Nth, ... matching request since the faults were set, for tests and
+// rehearsals that must hit a known share of writes. Neither set means every
+// matching request. PerSecond, for a throttle fault only, throttles instead
+// the matching requests over that many a second in each partition: an S3
+// bucket's prefix, another service's operation in a region. From and Until,
+// when set, bound the window (server
 // clock) in which the fault applies.
 type Fault struct {
 	Service   string        `json:"service,omitempty"`
 	Operation string        `json:"operation,omitempty"`
 	Region    string        `json:"region,omitempty"`
+	Writes    bool          `json:"writes,omitempty"`
 	Kind      FaultKind     `json:"kind"`
 	Rate      float64       `json:"rate,omitempty"`
 	PerSecond float64       `json:"per_second,omitempty"`
+	Every     int           `json:"every,omitempty"`
 	Latency   time.Duration `json:"-"`
 	From      time.Time     `json:"from,omitzero"`
 	Until     time.Time     `json:"until,omitzero"`
@@ -137,6 +143,9 @@ func (f Fault) validate() error {
 	if f.PerSecond > 0 && f.Rate != 0 {
 		return fmt.Errorf("a throttle fault takes a rate or a rate limit (per_second), not both")
 	}
+	if f.Every < 0 || f.Every > 0 && f.Rate > 0 {
+		return fmt.Errorf("fault every %d: want a positive count, and no rate with it", f.Every)
+	}
 	if !f.From.IsZero() && !f.Until.IsZero() && f.Until.Before(f.From) {
 		return fmt.Errorf("fault window ends before it starts")
 	}
@@ -162,14 +171,16 @@ func (f Fault) matches(service, op, region string, now time.Time) bool {
 // throttle, error5xx and drop (0.1), or for throttle a rate limit (500/s);
 // the delay for latency (50ms) and the region for outage (us-east-1). KEYs:
 // service (SigV4 name: s3, ec2, autoscaling, monitoring, backup, sts,
-// elasticfilesystem), op, region, rate, per_second, latency, from and until
-// (RFC 3339). Examples:
+// elasticfilesystem), op, region, writes (true: only requests that change
+// state), rate, per_second, every (N: the Nth, 2Nth, ... matching request),
+// latency, from and until (RFC 3339). Examples:
 //
 //	throttle:0.1
 //	throttle:500/s,service=s3,op=CopyObject
 //	latency:50ms,service=s3
 //	outage:us-east-1
 //	error5xx:0.5,service=backup,op=StartRestoreJob
+//	drop,service=s3,writes=true,every=10
 func ParseFault(s string) (Fault, error) {
 	parts := strings.Split(strings.TrimSpace(s), ",")
 	head, value, _ := strings.Cut(parts[0], ":")
@@ -227,6 +238,18 @@ func ParseFault(s string) (Fault, error) {
 				return bad("rate limit", err)
 			}
 			f.PerSecond = r
+		case "every":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return bad("every", err)
+			}
+			f.Every = n
+		case "writes":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return bad("writes", err)
+			}
+			f.Writes = b
 		case "latency":
 			d, err := time.ParseDuration(v)
 			if err != nil {

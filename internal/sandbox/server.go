@@ -24,9 +24,11 @@ const adminPrefix = "/_sandbox/"
 type Server struct {
 	opts Options
 
-	mu     sync.Mutex // guards offset, faults, limits, rng, nextID
+	mu     sync.Mutex // guards offset, faults, hits, limits, rng, nextID
 	offset time.Duration
 	faults []Fault
+	// hits counts the requests each fault has matched, for Fault.Every.
+	hits   []int
 	limits map[rateKey]*tokenBucket // rate-limited faults' allowances, reset with the faults
 	rng    *rand.Rand
 	nextID uint64
@@ -65,6 +67,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		opts:   o,
 		faults: append([]Fault(nil), o.Faults...),
+		hits:   make([]int, len(o.Faults)),
 		rng:    rand.New(rand.NewSource(o.Seed)),
 		log:    newRequestLog(100_000),
 		done:   make(chan struct{}),
@@ -238,6 +241,7 @@ func (s *Server) SetFaults(fs []Fault) {
 	s.mu.Lock()
 	s.faults = append([]Fault(nil), fs...)
 	s.limits = nil
+	s.hits = make([]int, len(fs))
 	s.mu.Unlock()
 }
 
@@ -262,18 +266,23 @@ func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(s.opts.Seed), n>>48&0xffff, n>>36&0xfff, n>>24&0xfff, n&0xffffffffffff)
 }
 
-// pickFault rolls the seeded RNG for each matching fault in order (or, for
-// a rate limit, spends the partition's allowance): latency faults add up,
-// the first failing fault that fires wins.
+// pickFault rolls the seeded RNG for each matching fault in order (counts,
+// for Every; spends the partition's allowance, for a rate limit): latency
+// faults add up, the first failing fault that fires wins.
 func (s *Server) pickFault(c *call, partition func() string) (latency time.Duration, fail *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.faults {
 		f := s.faults[i]
-		if !f.matches(c.Service, c.Operation, c.Region, c.Now) {
+		if !f.matches(c.Service, c.Operation, c.Region, c.Now) || f.Writes && !c.Mutating {
 			continue
 		}
-		if f.PerSecond > 0 {
+		if f.Every > 0 {
+			s.hits[i]++
+			if s.hits[i]%f.Every != 0 {
+				continue
+			}
+		} else if f.PerSecond > 0 {
 			if s.limits == nil {
 				s.limits = map[rateKey]*tokenBucket{}
 			}

@@ -307,17 +307,23 @@ func (m *ModelRollback) Apply(ctx context.Context, sc *runbook.StepContext, cfg 
 		return out(rp.Current.VersionID), nil
 	}
 	cp := &copier{Src: client, Dst: client, Threshold: m.MultipartThreshold, PartSize: m.PartSize}
-	newVersion, err := cp.Copy(ctx, objectVersion{Bucket: sp.Bucket, Key: sp.Key, VersionID: rp.Target.VersionID},
-		rp.Target.Size, objectVersion{Bucket: sp.Bucket, Key: sp.Key})
+	w := rollbackWrite(sp, rp, objectVersion{Bucket: sp.Bucket, Key: sp.Key})
+	wr, err := cp.Copy(ctx, w)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
 	}
 	if sc != nil && sc.Log != nil {
 		b, _ := json.Marshal(restoreRecord{Key: sp.Key, Action: "copy", PreviousVersion: rp.Current.VersionID,
-			PreviousState: entryState(rp.Current), SourceVersion: rp.Target.VersionID, NewVersion: newVersion})
+			PreviousState: entryState(rp.Current), SourceVersion: rp.Target.VersionID, NewVersion: wr.Version, ExtraVersions: wr.Extra})
 		sc.Log(string(b))
 	}
-	return out(newVersion), nil
+	return out(wr.Version), nil
+}
+
+// rollbackWrite is the copy that makes rp.Target current at dst.
+func rollbackWrite(sp rollbackSpec, rp rollbackPlan, dst objectVersion) *keyWrite {
+	return &keyWrite{Dst: dst, Prev: rp.Current, Src: objectVersion{Bucket: sp.Bucket, Key: sp.Key, VersionID: rp.Target.VersionID},
+		Size: rp.Target.Size, ETag: rp.Target.ETag}
 }
 
 // modelRollbackDrill runs a model_rollback in a drill: the chosen version
@@ -427,7 +433,13 @@ func (v *modelRollbackDrill) Apply(ctx context.Context, sc *runbook.StepContext,
 		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
 	}
 	cp := &copier{Src: client, Dst: client, Threshold: v.m.MultipartThreshold, PartSize: v.m.PartSize}
-	newVersion, err := cp.Copy(ctx, objectVersion{Bucket: sp.Bucket, Key: sp.Key, VersionID: rp.Target.VersionID}, rp.Target.Size, v.dst)
+	// What the drill key held is not known (nothing listed it): any copy of
+	// the version there counts, and teardown empties the key whatever it
+	// holds.
+	w := rollbackWrite(sp, rp, v.dst)
+	w.Prev = pitr.Entry{}
+	wr, err := cp.Copy(ctx, w)
+	newVersion := wr.Version
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("model_rollback: %w", err)
 	}

@@ -329,8 +329,8 @@ func byteSize(n int64) string {
 
 // restoreRecord is the journal record written for every key a restore
 // changes: enough to undo it (make previous_version current again) and to
-// audit it. Records are JSON objects, one per line of a log line (see
-// restoreLog).
+// audit it, naming every version it created. Records are JSON objects, one
+// per line of a log line (see restoreLog).
 type restoreRecord struct {
 	Key             string `json:"key"`
 	Action          string `json:"action"` // "copy" or "delete"
@@ -339,7 +339,10 @@ type restoreRecord struct {
 	SourceKey       string `json:"source_key,omitempty"`
 	SourceVersion   string `json:"source_version,omitempty"`
 	NewVersion      string `json:"new_version,omitempty"`
-	Error           string `json:"error,omitempty"`
+	// ExtraVersions are versions (or markers) besides NewVersion the write
+	// left on the key: a send whose answer was lost, applied after all.
+	ExtraVersions []string `json:"extra_versions,omitempty"`
+	Error         string   `json:"error,omitempty"`
 }
 
 // restoreTally counts outcomes; safe for concurrent use.
@@ -374,7 +377,9 @@ func (t *restoreTally) outputs() cty.Value {
 // the planner streams decisions into a bounded queue as each key's becomes
 // final, and a pool of workers, bounded by an adaptive limit that halves on
 // SlowDown, makes them. A key already in its state at T gets no request,
-// so a second run, or a resumed one, only does what is left.
+// so a second run, or a resumed one, only does what is left; a retried or
+// resumed attempt still counts the keys its earlier attempts restored (see
+// earlierWrites).
 func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.Value) (cty.Value, error) {
 	sp, err := parseRestoreSpec(cfg)
 	if err != nil {
@@ -403,6 +408,10 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	// used up its retries.
 	writes := awsx.WithAttemptGate(ctx, limit)
 	cp := &copier{Src: src, Dst: dst, Threshold: r.threshold(), PartSize: r.PartSize}
+	earlier, err := readEarlierWrites(sc)
+	if err != nil {
+		logLine(sc, "the records of earlier attempts could not be read (%v): the outputs may leave out what they restored", err)
+	}
 	var tally restoreTally
 	journal := startRestoreLog(sc, &tally)
 
@@ -418,8 +427,20 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 	_, _, listErr := r.plan(ctx, sp, src, dst, func(d pitr.Decision) error {
 		tally.decided.Add(1)
 		if d.Action == pitr.Keep {
-			tally.unchanged.Add(1)
-			journal.progress()
+			a, landed := earlier.keep(d)
+			switch a {
+			case pitr.Copy:
+				tally.copied.Add(1)
+			case pitr.Delete:
+				tally.deleted.Add(1)
+			default:
+				tally.unchanged.Add(1)
+			}
+			if landed != nil {
+				journal.add(*landed)
+			} else {
+				journal.progress()
+			}
 			return nil
 		}
 		select {
@@ -449,33 +470,39 @@ func (r *S3Restore) Apply(ctx context.Context, sc *runbook.StepContext, cfg cty.
 
 // restoreKey makes one decision's write, sending it again after transient
 // failures (throttling, 5xx) that outlasted the SDK's own retries, with
-// jittered exponential back-off.
+// jittered exponential back-off. A write whose answer was lost is settled
+// by the copier (see keyWrite), which looks at the key before sending it
+// again.
 func (r *S3Restore) restoreKey(ctx context.Context, sp restoreSpec, cp *copier, d pitr.Decision, tally *restoreTally, report func(restoreRecord)) {
 	rec := restoreRecord{Key: d.TargetKey, Action: d.Action.String(), PreviousVersion: d.Current.VersionID, PreviousState: entryState(d.Current)}
 	if !sp.inPlace() {
 		rec.SourceKey = d.Key
 	}
-	dstKey := objectVersion{Bucket: sp.TargetBucket, Key: d.TargetKey}
-	var op func() (string, error)
+	w := &keyWrite{Dst: objectVersion{Bucket: sp.TargetBucket, Key: d.TargetKey}, Prev: d.Current}
+	var op func() (written, error)
 	switch d.Action {
 	case pitr.Copy:
 		rec.SourceVersion = d.Source.VersionID
-		srcVer := objectVersion{Bucket: sp.Bucket, Key: d.Key, VersionID: d.Source.VersionID}
-		op = func() (string, error) { return cp.Copy(ctx, srcVer, d.Source.Size, dstKey) }
+		w.Src = objectVersion{Bucket: sp.Bucket, Key: d.Key, VersionID: d.Source.VersionID}
+		w.Size, w.ETag = d.Source.Size, d.Source.ETag
+		op = func() (written, error) { return cp.Copy(ctx, w) }
 		if d.Source.Archived() {
 			// The listing says S3 would refuse the copy: do not ask.
-			op = func() (string, error) {
-				return "", copyError(srcVer, fmt.Errorf("%w (%s)", errArchived, d.Source.StorageClass))
+			op = func() (written, error) {
+				return written{}, copyError(w.Src, fmt.Errorf("%w (%s)", errArchived, d.Source.StorageClass))
 			}
 		}
 	case pitr.Delete:
-		op = func() (string, error) { return cp.Delete(ctx, dstKey) }
+		op = func() (written, error) { return cp.Delete(ctx, w) }
 	default:
 		return
 	}
-	var err error
+	var (
+		out written
+		err error
+	)
 	for round := 0; ; round++ {
-		rec.NewVersion, err = op()
+		out, err = op()
 		if err == nil || !transient(err) || round+1 >= defaultRetryRounds || ctx.Err() != nil {
 			break
 		}
@@ -484,6 +511,7 @@ func (r *S3Restore) restoreKey(ctx context.Context, sp restoreSpec, cp *copier, 
 			break
 		}
 	}
+	rec.NewVersion, rec.ExtraVersions = out.Version, out.Extra
 	switch {
 	case err == nil && d.Action == pitr.Copy:
 		tally.copied.Add(1)

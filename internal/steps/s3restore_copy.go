@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/sourcegraph/conc/pool"
+
+	"github.com/drconsole/drconsole/internal/awsx"
 )
 
 // S3's limits for copies: CopyObject is atomic up to 5 GiB; above it the
@@ -84,52 +86,35 @@ type copier struct {
 	// Threshold is the size above which copies go multipart; PartSize the
 	// part size. Zero values take S3's limit and 512 MiB.
 	Threshold, PartSize int64
-	// Acquire and Release bound concurrent requests (nil: unbounded). They
-	// surround each request, so a multipart copy does not hold a slot
-	// between its parts.
-	Acquire func(ctx context.Context) error
-	Release func(err error)
 }
 
-func (c *copier) do(ctx context.Context, call func() error) error {
-	if c.Acquire != nil {
-		if err := c.Acquire(ctx); err != nil {
-			return err
-		}
-	}
-	err := call()
-	if c.Release != nil {
-		c.Release(err)
-	}
-	return err
-}
-
-// Copy makes src the current version of dst and returns the version id S3
-// gave the new version. Content headers, user metadata and tags are kept.
-func (c *copier) Copy(ctx context.Context, src objectVersion, size int64, dst objectVersion) (string, error) {
+// Copy makes w.Src the current version of w.Dst and returns the version
+// S3 gave the copy. Content headers, user metadata and tags are kept.
+func (c *copier) Copy(ctx context.Context, w *keyWrite) (written, error) {
 	threshold := c.Threshold
 	if threshold <= 0 {
 		threshold = maxSingleCopy
 	}
-	if size > threshold {
-		return c.multipart(ctx, src, size, dst)
+	if w.Size > threshold {
+		return c.multipart(ctx, w)
 	}
-	var out *s3.CopyObjectOutput
-	err := c.do(ctx, func() error {
-		var err error
-		out, err = c.Dst.CopyObject(ctx, &s3.CopyObjectInput{
-			Bucket:            aws.String(dst.Bucket),
-			Key:               aws.String(dst.Key),
-			CopySource:        aws.String(copySource(src)),
+	out, err := c.once(ctx, w, func() (string, error) {
+		out, err := c.Dst.CopyObject(ctx, &s3.CopyObjectInput{
+			Bucket:            aws.String(w.Dst.Bucket),
+			Key:               aws.String(w.Dst.Key),
+			CopySource:        aws.String(copySource(w.Src)),
 			MetadataDirective: types.MetadataDirectiveCopy,
 			TaggingDirective:  types.TaggingDirectiveCopy,
-		})
-		return err
+		}, awsx.NoAmbiguousRetry)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.VersionId), nil
 	})
 	if err != nil {
-		return "", copyError(src, err)
+		return written{}, copyError(w.Src, err)
 	}
-	return aws.ToString(out.VersionId), nil
+	return out, nil
 }
 
 // copyError names the source version and turns S3's answer for an
@@ -171,7 +156,8 @@ func multipartRequests(size, partSize int64) int {
 	return 4 + n
 }
 
-func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, dst objectVersion) (string, error) {
+func (c *copier) multipart(ctx context.Context, w *keyWrite) (written, error) {
+	src, size, dst := w.Src, w.Size, w.Dst
 	partSize := c.PartSize
 	if partSize <= 0 {
 		partSize = defaultPartSize
@@ -180,30 +166,21 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 
 	// The SDK has no managed copy: carry the source's content headers, user
 	// metadata and tags over by hand, since UploadPartCopy copies bytes only.
-	var head *s3.HeadObjectOutput
-	err := c.do(ctx, func() error {
-		var err error
-		head, err = c.Src.HeadObject(ctx, &s3.HeadObjectInput{
-			Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
-		})
-		return err
+	head, err := c.Src.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
 	})
 	if err != nil {
-		return "", fmt.Errorf("copy %s version %s: read headers: %w", src.Key, versionLabel(src.VersionID), err)
+		return written{}, fmt.Errorf("copy %s version %s: read headers: %w", src.Key, versionLabel(src.VersionID), err)
 	}
 	if (archivedClass(string(head.StorageClass)) && head.Restore == nil) || head.ArchiveStatus != "" {
-		return "", copyError(src, errArchived)
+		return written{}, copyError(src, errArchived)
 	}
 	var tags *s3.GetObjectTaggingOutput
-	err = c.do(ctx, func() error {
-		var err error
-		tags, err = c.Src.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
-			Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
-		})
-		return err
+	tags, err = c.Src.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
 	})
 	if err != nil {
-		return "", fmt.Errorf("copy %s version %s: read tags: %w", src.Key, versionLabel(src.VersionID), err)
+		return written{}, fmt.Errorf("copy %s version %s: read tags: %w", src.Key, versionLabel(src.VersionID), err)
 	}
 
 	create := &s3.CreateMultipartUploadInput{
@@ -226,15 +203,11 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 		create.Tagging = aws.String(strings.ReplaceAll(q.Encode(), "+", "%20"))
 	}
 	var up *s3.CreateMultipartUploadOutput
-	err = c.do(ctx, func() error {
-		var err error
-		up, err = c.Dst.CreateMultipartUpload(ctx, create)
-		return err
-	})
+	up, err = c.Dst.CreateMultipartUpload(ctx, create)
 	if err != nil {
-		return "", fmt.Errorf("copy %s version %s: start multipart copy: %w", src.Key, versionLabel(src.VersionID), err)
+		return written{}, fmt.Errorf("copy %s version %s: start multipart copy: %w", src.Key, versionLabel(src.VersionID), err)
 	}
-	abort := func(cause error) (string, error) {
+	abort := func(cause error) (written, error) {
 		// The upload holds storage until aborted; abort with a context that
 		// outlives a cancelled run.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultAbortTimeout)
@@ -242,7 +215,7 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 		_, aerr := c.Dst.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
 			Bucket: aws.String(dst.Bucket), Key: aws.String(dst.Key), UploadId: up.UploadId,
 		})
-		return "", errors.Join(cause, aerr)
+		return written{}, errors.Join(cause, aerr)
 	}
 
 	// Parts are copied concurrently (within the shared request limit): a
@@ -255,18 +228,13 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 		p.Go(func(ctx context.Context) error {
 			first := int64(i) * each
 			last := min(first+each, size) - 1
-			var out *s3.UploadPartCopyOutput
-			err := c.do(ctx, func() error {
-				var err error
-				out, err = c.Dst.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-					Bucket:          aws.String(dst.Bucket),
-					Key:             aws.String(dst.Key),
-					UploadId:        up.UploadId,
-					PartNumber:      aws.Int32(int32(i + 1)),
-					CopySource:      aws.String(source),
-					CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
-				})
-				return err
+			out, err := c.Dst.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+				Bucket:          aws.String(dst.Bucket),
+				Key:             aws.String(dst.Key),
+				UploadId:        up.UploadId,
+				PartNumber:      aws.Int32(int32(i + 1)),
+				CopySource:      aws.String(source),
+				CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
 			})
 			if err != nil {
 				return fmt.Errorf("%w (part %d of %d)", copyError(src, err), i+1, n)
@@ -278,37 +246,41 @@ func (c *copier) multipart(ctx context.Context, src objectVersion, size int64, d
 	if err := p.Wait(); err != nil {
 		return abort(err)
 	}
-	var done *s3.CompleteMultipartUploadOutput
-	err = c.do(ctx, func() error {
-		var err error
-		done, err = c.Dst.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	w.parts = parts
+	out, err := c.once(ctx, w, func() (string, error) {
+		done, err := c.Dst.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(dst.Bucket),
 			Key:             aws.String(dst.Key),
 			UploadId:        up.UploadId,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-		})
-		return err
+		}, awsx.NoAmbiguousRetry)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(done.VersionId), nil
 	})
 	if err != nil {
 		return abort(fmt.Errorf("copy %s version %s: complete multipart copy: %w", src.Key, versionLabel(src.VersionID), err))
 	}
-	return aws.ToString(done.VersionId), nil
+	return out, nil
 }
 
-// Delete adds a delete marker to dst and returns the marker's version id.
-// Only in a bucket without versioning, which the step types refuse unless
-// allow_unversioned is set, does it remove a version.
-func (c *copier) Delete(ctx context.Context, dst objectVersion) (string, error) {
-	var out *s3.DeleteObjectOutput
-	err := c.do(ctx, func() error {
-		var err error
-		out, err = c.Dst.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(dst.Bucket), Key: aws.String(dst.Key)})
-		return err
+// Delete adds a delete marker to w.Dst and returns the marker's version
+// id. Only in a bucket without versioning, which the step types refuse
+// unless allow_unversioned is set, does it remove a version.
+func (c *copier) Delete(ctx context.Context, w *keyWrite) (written, error) {
+	out, err := c.once(ctx, w, func() (string, error) {
+		out, err := c.Dst.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(w.Dst.Bucket), Key: aws.String(w.Dst.Key)},
+			awsx.NoAmbiguousRetry)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.VersionId), nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("add delete marker to %s: %w", dst.Key, err)
+		return written{}, fmt.Errorf("add delete marker to %s: %w", w.Dst.Key, err)
 	}
-	return aws.ToString(out.VersionId), nil
+	return out, nil
 }
 
 // optional turns "" into nil, for version ids: the null version is asked

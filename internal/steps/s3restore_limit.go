@@ -42,9 +42,13 @@ func newAdaptiveLimit(max int) *adaptiveLimit {
 	return &adaptiveLimit{limit: max, max: max, wake: make(chan struct{})}
 }
 
-// Acquire waits for a free slot or the end of ctx.
+// Acquire waits for a free slot or the end of ctx; an ended ctx gets none,
+// free or not.
 func (l *adaptiveLimit) Acquire(ctx context.Context) error {
 	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		l.mu.Lock()
 		if l.inflight < l.limit {
 			l.inflight++

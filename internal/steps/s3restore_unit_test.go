@@ -422,3 +422,65 @@ func TestRestoreKeyArchived(t *testing.T) {
 		}
 	}
 }
+
+// The records of earlier attempts decide how a key this attempt finds in
+// its state at T counts: as the write an attempt made, as one whose answer
+// it never got but which landed (recorded now, naming the version it
+// left), or as unchanged.
+func TestEarlierWrites(t *testing.T) {
+	lines := []string{
+		"throttled: 3 requests in the last 10s, concurrency now 16",
+		`{"key":"p/copied","action":"copy","previous_version":"a1","previous_state":"version","source_version":"s1","new_version":"n1"}` + "\n" +
+			`{"key":"p/deleted","action":"delete","previous_version":"b1","previous_state":"version","new_version":"m1"}`,
+		`{"key":"p/cut","action":"copy","previous_version":"c1","previous_state":"delete_marker","source_version":"s2","error":"context canceled"}`,
+		`{"key":"p/refused","action":"copy","previous_version":"d1","previous_state":"version","source_version":"s3","error":"AccessDenied"}`,
+		`{"key":"p/retried","action":"copy","previous_version":"e1","previous_state":"version","source_version":"s4","error":"SlowDown"}`,
+		`{"key":"p/retried","action":"copy","previous_version":"e1","previous_state":"version","source_version":"s4","new_version":"n4"}`,
+		`{"key":"p/archived","action":"skip","previous_version":"f1","previous_state":"version","error":"archived"}`,
+		`not a record {`,
+	}
+	sc := &runbook.StepContext{Earlier: func(fn func(string) error) error {
+		for _, l := range lines {
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	w, err := readEarlierWrites(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := func(key, current string) pitr.Decision {
+		return pitr.Decision{Key: key, TargetKey: key, Action: pitr.Keep, Current: pitr.Entry{Key: key, VersionID: current}}
+	}
+	for _, tc := range []struct {
+		d      pitr.Decision
+		want   pitr.Action
+		landed string // the new version the landed record names
+	}{
+		{keep("p/copied", "n1"), pitr.Copy, ""},
+		{keep("p/deleted", "m1"), pitr.Delete, ""},
+		{keep("p/cut", "late"), pitr.Copy, "late"},
+		{keep("p/refused", "d1"), pitr.Keep, ""}, // still what the refused write found
+		{keep("p/retried", "n4"), pitr.Copy, ""},
+		{keep("p/archived", "f1"), pitr.Keep, ""},
+		{keep("p/other", "x"), pitr.Keep, ""},
+	} {
+		a, landed := w.keep(tc.d)
+		got := ""
+		if landed != nil {
+			got = landed.NewVersion
+			if landed.Key != tc.d.TargetKey || landed.Error != "" || landed.PreviousVersion == "" {
+				t.Errorf("%s: landed record %+v", tc.d.TargetKey, landed)
+			}
+		}
+		if a != tc.want || got != tc.landed {
+			t.Errorf("%s: %v, landed %q; want %v, %q", tc.d.TargetKey, a, got, tc.want, tc.landed)
+		}
+	}
+	none, err := readEarlierWrites(&runbook.StepContext{})
+	if a, landed := none.keep(keep("p/copied", "n1")); err != nil || a != pitr.Keep || landed != nil {
+		t.Errorf("first attempt: %v %v %v", a, landed, err)
+	}
+}
