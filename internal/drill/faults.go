@@ -88,6 +88,12 @@ func FromRunbook(rb *runbook.Runbook) ([]Fault, error) {
 		if df.PerSecond > 0 {
 			add("per_second", fmt.Sprint(df.PerSecond))
 		}
+		if df.Every > 0 {
+			add("every", fmt.Sprint(df.Every))
+		}
+		if df.Writes {
+			add("writes", "true")
+		}
 		if df.Latency > 0 {
 			add("latency", df.Latency.String())
 		}
@@ -319,5 +325,5 @@ func RemoveFaults(ctx context.Context, inj Injector, specs []string) (int, error
 // fault that starts after a delay was installed with a start time.
 func sameFault(a, b sandbox.Fault) bool {
 	return a.Kind == b.Kind && a.Service == b.Service && a.Operation == b.Operation && a.Region == b.Region &&
-		a.Rate == b.Rate && a.PerSecond == b.PerSecond && a.Latency == b.Latency
+		a.Rate == b.Rate && a.PerSecond == b.PerSecond && a.Every == b.Every && a.Writes == b.Writes && a.Latency == b.Latency
 }

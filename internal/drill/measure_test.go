@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drconsole/drconsole/internal/runbook"
+	"github.com/drconsole/drconsole/internal/sandbox"
 )
 
 func TestCriticalPath(t *testing.T) {
@@ -303,5 +304,38 @@ func TestReportFormat(t *testing.T) {
 		if got != tt.want || (err == nil) != (tt.want != "") {
 			t.Errorf("%s %q: %q %v", tt.path, tt.format, got, err)
 		}
+	}
+}
+
+// A runbook's fault blocks become the sandbox faults they describe, rate
+// limits and counted faults included.
+func TestFromRunbook(t *testing.T) {
+	rb, diags := runbook.Parse(map[string][]byte{"drill.hcl": []byte(`
+runbook {
+  drill {
+    fault {
+      kind       = "throttle"
+      service    = "s3"
+      per_second = 500
+    }
+    fault {
+      kind   = "drop"
+      writes = true
+      every  = 10
+      after  = "30s"
+    }
+  }
+}
+`)}, runbook.Registry{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fs, err := FromRunbook(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 || fs[0].Kind != sandbox.FaultThrottle || fs[0].PerSecond != 500 || fs[0].Service != "s3" ||
+		fs[1].Kind != sandbox.FaultDrop || fs[1].Every != 10 || !fs[1].Writes || fs[1].After != 30*time.Second {
+		t.Fatalf("faults %+v", fs)
 	}
 }

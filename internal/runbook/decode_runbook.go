@@ -2,6 +2,8 @@ package runbook
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,7 +27,8 @@ var drillSchema = &hcl.BodySchema{
 
 var faultSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "per_second"}, {Name: "service"}, {Name: "operation"}, {Name: "region"},
+		{Name: "kind", Required: true}, {Name: "rate"}, {Name: "per_second"}, {Name: "every"}, {Name: "writes"},
+		{Name: "service"}, {Name: "operation"}, {Name: "region"},
 		{Name: "latency"}, {Name: "after"}, {Name: "at_step"},
 	},
 }
@@ -162,6 +165,29 @@ func (p *parser) decodeFault(b *hcl.Block) (DrillFault, hcl.Diagnostics) {
 				rng := a.Expr.Range()
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault rate",
 					Detail: "The rate is the fraction of matching requests affected, from 0 to 1.", Subject: &rng})
+			}
+		}
+	}
+	if a := c.Attributes["writes"]; a != nil {
+		b, d := p.constBool(a, "fault writes flag")
+		diags = append(diags, d...)
+		f.Writes = b
+	}
+	if a := c.Attributes["every"]; a != nil {
+		v, d := p.constValue(a.Expr, cty.Number, "fault every")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			n, acc := v.AsBigFloat().Int64()
+			rng := a.Expr.Range()
+			switch {
+			case acc != big.Exact || n < 1 || n > math.MaxInt32:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault count",
+					Detail: "every is a whole number of matching requests: the fault hits the Nth, the 2Nth, and so on.", Subject: &rng})
+			case f.Rate != 0:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid fault count",
+					Detail: "Set rate (a random fraction of requests) or every (each Nth), not both.", Subject: &rng})
+			default:
+				f.Every = int(n)
 			}
 		}
 	}

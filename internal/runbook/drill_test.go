@@ -41,6 +41,12 @@ runbook {
       per_second = 500
       service    = "s3"
     }
+    fault {
+      kind    = "drop"
+      service = "s3"
+      writes  = true
+      every   = 10
+    }
   }
 }
 step "danger" "restore" {
@@ -57,7 +63,7 @@ func TestDrillModeRewritesAndRecords(t *testing.T) {
 	reg, rec, _ := testRegistry()
 	reg["danger"] = drillDanger{dangerStep{rec: rec}}
 	rb := mustParse(t, drillSrc, reg)
-	if rb.Drill == nil || rb.Drill.TargetBucket != "drill-bucket" || len(rb.Drill.Faults) != 3 {
+	if rb.Drill == nil || rb.Drill.TargetBucket != "drill-bucket" || len(rb.Drill.Faults) != 4 {
 		t.Fatalf("drill block %+v", rb.Drill)
 	}
 	if f := rb.Drill.Faults[0]; f.Kind != "outage" || f.Region != "us-west-2" || f.AtStep != "step.danger.restore" {
@@ -67,6 +73,9 @@ func TestDrillModeRewritesAndRecords(t *testing.T) {
 		t.Errorf("fault %+v", f)
 	}
 	if f := rb.Drill.Faults[2]; f.PerSecond != 500 || f.Rate != 0 {
+		t.Errorf("fault %+v", f)
+	}
+	if f := rb.Drill.Faults[3]; f.Every != 10 || !f.Writes {
 		t.Errorf("fault %+v", f)
 	}
 	// The wait type has no drill mode in this package's test registry.
@@ -125,6 +134,13 @@ after = "1s"
 at_step = "step.a.b" } } }`,
 		`runbook { drill { fault { kind = "drop"
 per_second = 5 } } }`,
+		`runbook { drill { fault { kind = "drop"
+every = 2.5 } } }`,
+		`runbook { drill { fault { kind = "drop"
+every = 0 } } }`,
+		`runbook { drill { fault { kind = "drop"
+rate = 0.5
+every = 3 } } }`,
 		`runbook { drill { fault { kind = "throttle"
 per_second = 0 } } }`,
 		`runbook { drill { fault { kind = "throttle"

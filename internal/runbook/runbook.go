@@ -129,10 +129,13 @@ type DrillTarget struct {
 // flag names it (throttle, error5xx, latency, drop, outage), what it
 // matches, and when it starts: at once, After the drill's start, or when
 // the step at AtStep ("step.TYPE.NAME") starts. PerSecond makes a throttle
-// fault a rate limit per S3 prefix (per operation elsewhere).
+// fault a rate limit per S3 prefix (per operation elsewhere); Every makes a
+// fault hit each Nth matching request instead of a random fraction.
 type DrillFault struct {
 	Kind, Service, Operation, Region string
+	Writes                           bool // only requests that change state
 	Rate, PerSecond                  float64
+	Every                            int // each Nth matching request
 	Latency, After                   time.Duration
 	AtStep                           string
 	DeclRange                        hcl.Range
