@@ -128,11 +128,7 @@ func (m *Model) started(msg preparedMsg) tea.Cmd {
 	// The approver flushes the run's events before it opens a gate, so
 	// the screen shows the gate waiting before the modal asks. It asks
 	// only once the run below executes.
-	l.ap.flush = func() {
-		if ev := fanin.Drain(); len(ev.events) > 0 || ev.dropped > 0 {
-			send(runMsg{events: &ev})
-		}
-	}
+	l.ap.flush = fanin.Flush
 	r := newRunState(p.Runbook, l.req.dry)
 	r.live, r.cancel, r.release, r.drill = true, l.cancel, l.release, l.req.drill
 	r.id, r.fanin = p.ID, fanin
@@ -143,6 +139,9 @@ func (m *Model) started(msg preparedMsg) tea.Cmd {
 	// command stays pending for the length of the run.
 	go func() {
 		rd := execute(l.ctx, msg)
+		// The run's last events go before its end, so the screen never
+		// shows an ended run whose steps have not caught up.
+		fanin.Flush()
 		send(runMsg{done: &rd})
 	}()
 	m.runbooks.runStarted(m.env, p.ID, l.req.show)

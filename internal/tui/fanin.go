@@ -26,6 +26,11 @@ type Fanin struct {
 	wake     chan struct{}
 	send     func(tea.Msg)
 	interval time.Duration
+	// sending is held from taking a batch to having sent it, so that a
+	// Flush returns only once every batch taken before it has been sent:
+	// the run's end, sent after a Flush, then never overtakes its last
+	// events.
+	sending sync.Mutex
 }
 
 // maxLogsPerBatch bounds the log lines one snapshot carries.
@@ -88,6 +93,16 @@ func (f *Fanin) take() runEventsMsg {
 // run ended.
 func (f *Fanin) Drain() runEventsMsg { return f.take() }
 
+// Flush sends what is buffered now, after any batch being sent, and
+// returns once it is sent.
+func (f *Fanin) Flush() {
+	f.sending.Lock()
+	defer f.sending.Unlock()
+	if m := f.take(); len(m.events) > 0 || m.dropped > 0 {
+		f.send(m)
+	}
+}
+
 // Run forwards snapshots until ctx ends.
 func (f *Fanin) Run(ctx context.Context) {
 	for {
@@ -96,9 +111,7 @@ func (f *Fanin) Run(ctx context.Context) {
 			return
 		case <-f.wake:
 		}
-		if m := f.take(); len(m.events) > 0 || m.dropped > 0 {
-			f.send(m)
-		}
+		f.Flush()
 		t := time.NewTimer(f.interval)
 		select {
 		case <-ctx.Done():
