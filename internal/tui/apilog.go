@@ -160,7 +160,7 @@ func (v *apiLogView) sync(e *env) {
 
 func (v *apiLogView) activate(e *env) tea.Cmd   { v.sync(e); return nil }
 func (v *apiLogView) refresh(e *env) tea.Cmd    { v.sync(e); return nil }
-func (v *apiLogView) setFilter(f string)        { v.g.setFilter(f) }
+func (v *apiLogView) filterGrid() *grid         { return v.g }
 func (v *apiLogView) back(*env) (tea.Cmd, bool) { return nil, false }
 func (v *apiLogView) capturing() bool           { return false }
 

@@ -56,12 +56,11 @@ func (v *fleetView) refresh(e *env) tea.Cmd {
 }
 func (v *fleetView) back(*env) (tea.Cmd, bool) { return nil, false }
 func (v *fleetView) capturing() bool           { return false }
-func (v *fleetView) setFilter(f string) {
+func (v *fleetView) filterGrid() *grid {
 	if v.focus == 0 {
-		v.groups.setFilter(f)
-	} else {
-		v.alarms.setFilter(f)
+		return v.groups
 	}
+	return v.alarms
 }
 
 // build lists the DR fleet first: a group in the DR region is DR capacity

@@ -1,6 +1,10 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"slices"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // keyMap is the console's key bindings: global ones first, then the
 // actions views add. k9s and lazygit conventions: vim keys and arrows,
@@ -58,4 +62,35 @@ func newKeyMap() keyMap {
 		Export:   b("e", "export JSON", "e"),
 		Errors:   b("E", "failed calls in full", "E"),
 	}
+}
+
+// changes are the keys that start a change to the estate: a read-only
+// console offers none of them.
+func (k keyMap) changes() []key.Binding {
+	return []key.Binding{k.Rollback, k.Restore, k.Run, k.Resume, k.Teardown, k.Drill}
+}
+
+// offered is bs without the keys that do nothing in this console: those
+// that change the estate when it is read-only.
+func offered(e *env, bs []key.Binding) []key.Binding {
+	if !e.opts.ReadOnly {
+		return bs
+	}
+	var out []key.Binding
+next:
+	for _, b := range bs {
+		for _, c := range e.keys.changes() {
+			if b.Help() == c.Help() && slices.Equal(b.Keys(), c.Keys()) {
+				continue next
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// helpKeyer is a view whose keys depend on where it is: help lists them
+// all, the footer only those that work here.
+type helpKeyer interface {
+	helpKeys(e *env) []key.Binding
 }

@@ -88,6 +88,10 @@ func (v *modelsView) keys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Enter, e.keys.Timeline, e.keys.Sort, e.keys.Refresh}
 }
 
+func (v *modelsView) helpKeys(e *env) []key.Binding {
+	return []key.Binding{e.keys.Enter, e.keys.Timeline, e.keys.Compare, e.keys.Rollback, e.keys.Back, e.keys.Sort, e.keys.Refresh}
+}
+
 func (v *modelsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partBuckets) }
 func (v *modelsView) capturing() bool         { return false }
 func (v *modelsView) busy() bool              { return v.listing || (v.tl != nil && v.tl.streaming && v.level == 2) }
@@ -102,15 +106,16 @@ func (v *modelsView) refresh(e *env) tea.Cmd {
 	return e.reload(partBuckets)
 }
 
-func (v *modelsView) setFilter(f string) {
+func (v *modelsView) filterGrid() *grid {
 	switch v.level {
 	case 0:
-		v.buckets.setFilter(f)
+		return v.buckets
 	case 1:
-		v.list.setFilter(f)
+		return v.list
 	case 2:
-		v.tl.g.setFilter(f)
+		return v.tl.g
 	}
+	return nil
 }
 
 func (v *modelsView) back(e *env) (tea.Cmd, bool) {

@@ -25,7 +25,7 @@ func (v *overview) command() string                  { return "overview" }
 func (v *overview) keys(e *env) []key.Binding        { return []key.Binding{e.keys.NextTab, e.keys.Refresh} }
 func (v *overview) activate(e *env) tea.Cmd          { return e.need(overviewParts...) }
 func (v *overview) update(e *env, m tea.Msg) tea.Cmd { return nil }
-func (v *overview) setFilter(string)                 {}
+func (v *overview) filterGrid() *grid                { return nil }
 func (v *overview) back(*env) (tea.Cmd, bool)        { return nil, false }
 func (v *overview) capturing() bool                  { return false }
 

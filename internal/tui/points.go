@@ -93,12 +93,11 @@ func (v *pointsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partPo
 func (v *pointsView) refresh(e *env) tea.Cmd  { return e.reload(partPoints) }
 func (v *pointsView) capturing() bool         { return v.asking }
 
-func (v *pointsView) setFilter(f string) {
+func (v *pointsView) filterGrid() *grid {
 	if v.open != "" {
-		v.pts.setFilter(f)
-	} else {
-		v.list().setFilter(f)
+		return v.pts
 	}
+	return v.list()
 }
 
 func (v *pointsView) back(e *env) (tea.Cmd, bool) {

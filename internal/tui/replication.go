@@ -30,7 +30,7 @@ func (v *replicationView) keys(e *env) []key.Binding {
 }
 func (v *replicationView) activate(e *env) tea.Cmd   { v.build(e); return e.need(partReplication) }
 func (v *replicationView) refresh(e *env) tea.Cmd    { return e.reload(partReplication) }
-func (v *replicationView) setFilter(f string)        { v.stuck.setFilter(f) }
+func (v *replicationView) filterGrid() *grid         { return v.stuck }
 func (v *replicationView) back(*env) (tea.Cmd, bool) { return nil, false }
 func (v *replicationView) capturing() bool           { return false }
 

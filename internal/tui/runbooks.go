@@ -90,12 +90,21 @@ func (v *runbooksView) keys(e *env) []key.Binding {
 		if r := e.liveRun(); r != nil && r.active() {
 			return []key.Binding{e.keys.Cancel, e.keys.Up, e.keys.Down}
 		}
+		if v.rb == nil {
+			// A run opened from elsewhere: there is no runbook to run.
+			return []key.Binding{e.keys.Back, e.keys.Up, e.keys.Down}
+		}
 		if v.drill {
 			return []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run the drill")), e.keys.Back, e.keys.Up, e.keys.Down}
 		}
 		return []key.Binding{e.keys.Run, e.keys.Back, e.keys.Up, e.keys.Down}
 	}
 	return []key.Binding{e.keys.Enter, e.keys.Drill, e.keys.Refresh}
+}
+
+func (v *runbooksView) helpKeys(e *env) []key.Binding {
+	return []key.Binding{e.keys.Enter, e.keys.Drill, key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run the runbook planned")),
+		e.keys.Cancel, e.keys.Back, e.keys.Refresh}
 }
 
 func (v *runbooksView) capturing() bool { return v.level == 1 || v.cancel }
@@ -141,12 +150,14 @@ func (v *runbooksView) refresh(e *env) tea.Cmd {
 	}
 }
 
-func (v *runbooksView) setFilter(f string) {
-	if v.level == 0 {
-		v.list.setFilter(f)
-	} else if v.level == 2 {
-		v.nodes.setFilter(f)
+func (v *runbooksView) filterGrid() *grid {
+	switch v.level {
+	case 0:
+		return v.list
+	case 2:
+		return v.nodes
 	}
+	return nil
 }
 
 func (v *runbooksView) back(e *env) (tea.Cmd, bool) {
@@ -431,6 +442,7 @@ func (v *runbooksView) runKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 		if v.rb == nil {
 			return status("open a runbook first", true)
 		}
+
 		v.follow = true
 		return ask(startRunMsg{rb: v.rb, vars: v.vars(), drill: v.drill})
 	}

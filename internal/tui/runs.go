@@ -147,6 +147,10 @@ func (v *runsView) keys(e *env) []key.Binding {
 }
 func (v *runsView) capturing() bool { return false }
 
+func (v *runsView) helpKeys(e *env) []key.Binding {
+	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Teardown, e.keys.Back, e.keys.Refresh, e.keys.Sort}
+}
+
 func (v *runsView) activate(e *env) tea.Cmd {
 	if !v.loaded && !v.loading {
 		return v.refresh(e)
@@ -224,12 +228,11 @@ func runSummaryState(s journal.Summary) string {
 	return "· " + string(s.Status)
 }
 
-func (v *runsView) setFilter(f string) {
+func (v *runsView) filterGrid() *grid {
 	if v.open != nil {
-		v.nodes.setFilter(f)
-	} else {
-		v.list.setFilter(f)
+		return v.nodes
 	}
+	return v.list
 }
 
 func (v *runsView) back(e *env) (tea.Cmd, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,7 +169,9 @@ type view interface {
 	update(e *env, msg tea.Msg) tea.Cmd
 	// render draws the view in w x h.
 	render(e *env, w, h int) string
-	setFilter(f string)
+	// filterGrid is the list `/` filters at the view's current level; nil
+	// when there is none.
+	filterGrid() *grid
 	// back goes up one level; false when already at the top.
 	back(e *env) (tea.Cmd, bool)
 	// capturing reports that the view takes raw text (a form field).
@@ -453,8 +456,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Command):
 		m.mode, m.input = modeCommand, ""
 	case key.Matches(msg, k.Filter):
+		g := cur.filterGrid()
+		if g == nil {
+			m.setStatus("nothing to filter here", false)
+			return nil
+		}
 		m.mode, m.input = modeFilter, ""
-		cur.setFilter("")
+		g.setFilter("")
 	case key.Matches(msg, k.NextTab):
 		return m.switchTo((m.active + 1) % viewID(len(m.views)))
 	case key.Matches(msg, k.PrevTab):
@@ -463,6 +471,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.setStatus("", false)
 		return address(m.active, cur.refresh(e))
 	case key.Matches(msg, k.Back):
+		// A committed filter is cleared first, as k9s does: esc then
+		// goes back.
+		if g := cur.filterGrid(); g != nil && g.filter != "" {
+			g.setFilter("")
+			m.setStatus("filter cleared", false)
+			return nil
+		}
 		cmd, ok := cur.back(e)
 		if !ok {
 			m.setStatus("", false)
@@ -497,7 +512,7 @@ func (m *Model) editLine(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
 		if m.mode == modeFilter {
-			m.views[m.active].setFilter("")
+			m.setFilter("")
 		}
 		m.mode, m.input = modeNormal, ""
 		return nil
@@ -508,7 +523,10 @@ func (m *Model) editLine(msg tea.KeyPressMsg) tea.Cmd {
 		if md == modeCommand {
 			return m.command(line)
 		}
-		m.views[m.active].setFilter(line)
+		m.setFilter(line)
+		if line != "" {
+			m.setStatus("filtered by "+strconv.Quote(line)+": esc clears it", false)
+		}
 		return nil
 	case "backspace", "ctrl+h":
 		if r := []rune(m.input); len(r) > 0 {
@@ -526,9 +544,16 @@ func (m *Model) editLine(msg tea.KeyPressMsg) tea.Cmd {
 // inputChanged filters as the operator types.
 func (m *Model) inputChanged() tea.Cmd {
 	if m.mode == modeFilter {
-		m.views[m.active].setFilter(m.input)
+		m.setFilter(m.input)
 	}
 	return nil
+}
+
+// setFilter filters the active view's current list.
+func (m *Model) setFilter(f string) {
+	if g := m.views[m.active].filterGrid(); g != nil {
+		g.setFilter(f)
+	}
 }
 
 // command runs a `:` command.
@@ -736,12 +761,20 @@ func (m *Model) footer(w int) string {
 		return hint
 	}
 	k := m.env.keys
+	cur := m.views[m.active]
 	var hints []string
-	for _, b := range m.views[m.active].keys(m.env) {
+	for _, b := range offered(m.env, cur.keys(m.env)) {
 		hints = append(hints, keyHint(st, b.Help().Key, b.Help().Desc))
 	}
-	for _, b := range []key.Binding{k.Filter, k.Command, k.Help, k.Quit} {
-		hints = append(hints, keyHint(st, b.Help().Key, b.Help().Desc))
+	// While a field takes the keys typed, the global ones are text.
+	if !cur.capturing() {
+		globals := []key.Binding{k.Command, k.Help, k.Quit}
+		if cur.filterGrid() != nil {
+			globals = append([]key.Binding{k.Filter}, globals...)
+		}
+		for _, b := range globals {
+			hints = append(hints, keyHint(st, b.Help().Key, b.Help().Desc))
+		}
 	}
 	out := ""
 	for _, h := range hints {
@@ -776,7 +809,11 @@ func (m *Model) help(w int) string {
 		k.Command, k.NextTab, k.Refresh, k.Errors, k.Help, k.Quit)
 	fmt.Fprintf(&b, "  %-12s %s\n", fmt.Sprintf("1-%d", len(m.views)), "switch view")
 	b.WriteString(st.title.Render(m.views[m.active].title()) + "\n")
-	line(m.views[m.active].keys(e)...)
+	viewKeys := m.views[m.active].keys(e)
+	if hk, ok := m.views[m.active].(helpKeyer); ok {
+		viewKeys = hk.helpKeys(e)
+	}
+	line(offered(e, viewKeys)...)
 	commands := wrap("Commands: "+strings.Join(append(m.viewCommands(), ":help", ":quit"), " "), w)
 	text := b.String()
 	// Two columns when the terminal is too short for one; the commands

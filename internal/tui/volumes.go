@@ -67,7 +67,7 @@ func (v *volumesView) refresh(e *env) tea.Cmd {
 }
 func (v *volumesView) back(*env) (tea.Cmd, bool) { return nil, false }
 func (v *volumesView) capturing() bool           { return false }
-func (v *volumesView) setFilter(f string)        { v.g.setFilter(f) }
+func (v *volumesView) filterGrid() *grid         { return v.g }
 
 func (v *volumesView) update(e *env, msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(estateMsg); ok && (m.part == partVolumes || m.part == partPoints) {

@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+)
+
+// esc clears a committed filter before it goes back, whatever level the
+// filter was set at; a view with nothing to filter says so instead of
+// opening a filter line that does nothing.
+func TestEscClearsACommittedFilterFirst(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("8")
+	h.waitScreen("API calls")
+	h.keys("/", "s", "t", "s", "enter")
+	h.waitScreen("filter: sts")
+	h.waitScreen(`filtered by "sts": esc clears it`)
+	h.keys("esc")
+	if s := h.screen(); strings.Contains(s, "filter: sts") || !strings.Contains(s, "filter cleared") {
+		t.Fatalf("esc left the filter on:\n%s", s)
+	}
+
+	h.keys("1")
+	h.waitScreen("Overview")
+	h.keys("/")
+	if s := h.screen(); !strings.Contains(s, "nothing to filter here") || strings.Contains(lastLine(s), "/█") {
+		t.Fatalf("/ on the Overview:\n%s", s)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// The footer offers only keys that work where the operator is: none of
+// the global ones while a field takes what is typed, and no change to the
+// estate in a read-only console; help lists every key of the view.
+func TestKeysOfferedWhereTheyWork(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	openRunbook(h, "scale-dr")
+	h.waitScreen("Variables")
+	if foot := lastLine(h.screen()); strings.Contains(foot, "/ filter") || strings.Contains(foot, "q quit") {
+		t.Errorf("footer while typing in a field: %q", foot)
+	}
+	h.keys("esc", "7")
+	h.waitScreen("Runs")
+	h.keys("?")
+	for _, want := range []string{"R ", "resume", "T ", "finish teardown"} {
+		if !strings.Contains(h.screen(), want) {
+			t.Errorf("help of Runs lacks %q:\n%s", want, h.screen())
+		}
+	}
+	h.keys("esc", "6", "?")
+	for _, want := range []string{"run the runbook planned", "ctrl+x", "cancel run"} {
+		if !strings.Contains(h.screen(), want) {
+			t.Errorf("help of Runbooks lacks %q:\n%s", want, h.screen())
+		}
+	}
+
+	ro := newHarness(t, 120, 40, func(o *Options) { o.ReadOnly = true })
+	ro.keys("7")
+	ro.waitScreen("Runs")
+	ro.keys("?")
+	if s := ro.screen(); strings.Contains(s, "resume") || strings.Contains(s, "finish teardown") {
+		t.Errorf("read-only help offers changes:\n%s", s)
+	}
+	ro.keys("esc", "2", "?")
+	if s := ro.screen(); strings.Contains(s, "roll back") {
+		t.Errorf("read-only help offers a roll back:\n%s", s)
+	}
+}
