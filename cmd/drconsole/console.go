@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -21,15 +20,11 @@ import (
 	"github.com/drconsole/drconsole/internal/tui"
 )
 
-// consoleSandbox is the embedded estate, paced so that a failover
-// runbook finishes while the operator watches.
+// consoleSandbox is the embedded estate, at the quick pace unless told
+// otherwise, so that a failover runbook finishes while the operator
+// watches.
 func consoleSandbox() sandbox.Options {
-	return sandbox.Options{
-		Seed:             1,
-		InstanceWarmup:   5 * time.Second,
-		SnapshotDuration: 5 * time.Second,
-		RestoreDuration:  10 * time.Second,
-	}
+	return sandbox.Options{Seed: 1}.WithPace(sandbox.PaceQuick)
 }
 
 // runConsole opens the console: on the embedded sandbox unless an AWS
@@ -41,6 +36,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var varFiles listFlag
 	fs.Var(&varFiles, "var-file", "variables `file` (NAME = VALUE lines) every run starts from, e.g. the estate's names; repeatable")
 	sandboxNames := fs.String("sandbox-names", "", "seed the embedded sandbox under the names in this variables `file` (see drconsole sandbox --names)")
+	sandboxPace := fs.String("sandbox-pace", string(sandbox.PaceQuick), "how fast the embedded sandbox's snapshots, warm-ups and restores go: `quick` (seconds) or real (minutes, as drconsole sandbox)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: drconsole [flags]\nOpens the console (on the embedded sandbox unless --target aws).\n\n")
 		fs.PrintDefaults()
@@ -51,6 +47,11 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "drconsole: unknown command %q\n%s", fs.Arg(0), usage)
+		return exitUsage
+	}
+	pace, err := sandbox.ParsePace(*sandboxPace)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole: --sandbox-pace: %v\n", err)
 		return exitUsage
 	}
 	// A bad estate file is refused before the terminal is asked for, so
@@ -99,7 +100,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var injector drill.Injector
 	var defaults map[string]string
 	if t == awsx.TargetSandbox && o.endpoint == "" {
-		so := consoleSandbox()
+		so := consoleSandbox().WithPace(pace)
 		so.PrimaryRegion, so.DRRegion = primary, o.drRegion
 		if *sandboxNames != "" {
 			so.Names = seedNames

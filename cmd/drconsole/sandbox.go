@@ -46,6 +46,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		faults  faultFlags
 		snapDur = fs.Duration("snapshot-duration", 0, "how long EBS snapshots and backup jobs take (default 2m)")
 		restDur = fs.Duration("restore-duration", 0, "how long backup restore jobs take (default 3m)")
+		pace    = fs.String("pace", string(sandbox.PaceReal), "how fast snapshots, warm-ups and restores go: `real` (minutes) or quick (seconds, as the console's embedded sandbox); the duration flags override it")
 		names   = fs.String("names", "", "seed the estate under the names in this variables `file` (NAME = VALUE lines, as --var-file takes)")
 		print   = fs.Bool("print-vars", false, "write the variables file of the estate (its names, for --var-file and --names) to stdout and exit")
 	)
@@ -91,7 +92,21 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	o.SnapshotDuration, o.RestoreDuration = *snapDur, *restDur
+	p, err := sandbox.ParsePace(*pace)
+	if err != nil {
+		fmt.Fprintf(stderr, "drconsole sandbox: --pace: %v\n", err)
+		return exitUsage
+	}
+	warmup, lag := o.InstanceWarmup, o.ReplicationLag
+	o = o.WithPace(p)
+	for _, d := range []struct {
+		set time.Duration
+		to  *time.Duration
+	}{{*snapDur, &o.SnapshotDuration}, {*restDur, &o.RestoreDuration}, {warmup, &o.InstanceWarmup}, {lag, &o.ReplicationLag}} {
+		if d.set != 0 {
+			*d.to = d.set
+		}
+	}
 	if *names != "" {
 		n, ok := readSandboxNames("sandbox", "--names", *names, stderr)
 		if !ok {
@@ -123,6 +138,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := srv.Options()
 	fmt.Fprintf(stdout, "drconsole sandbox serving on %s\n", srv.URL())
+	fmt.Fprintf(stdout, "pace: %s (%s)\n", opts.Pace(), opts.PaceDetail())
 	if !o.Empty {
 		fmt.Fprintf(stdout, "estate: seed %d, primary %s, DR %s, bucket %s, vault %s, DR group %s\n",
 			opts.Seed, opts.PrimaryRegion, opts.DRRegion, opts.Names.ModelBucket, opts.Names.BackupVault, opts.Names.DRGroup)

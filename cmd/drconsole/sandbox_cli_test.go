@@ -476,6 +476,10 @@ func TestSandboxCommandFlags(t *testing.T) {
 		t.Fatalf("bad fault: exit %d, %s", code, errb.String())
 	}
 	errb.Reset()
+	if code := runSandbox([]string{"--pace", "ludicrous"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "want real or quick") {
+		t.Fatalf("bad pace: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
 	if code := runSandbox([]string{"extra"}, &out, &errb); code != 2 {
 		t.Fatalf("extra argument: exit %d", code)
 	}
@@ -510,6 +514,21 @@ func TestSandboxCommandAdminToken(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("admin without the token: %s", resp.Status)
+	}
+
+	// It answers at the real pace unless told: the console's embedded
+	// sandbox runs quick, and an RTO is comparable only at one pace.
+	if got := sandbox.PaceOf(resp.Header.Get(sandbox.IdentityHeader)); got != sandbox.PaceReal {
+		t.Errorf("default pace %q", got)
+	}
+	quick := startSandboxProc(t, bin, "--empty", "--pace", "quick")
+	resp, err = http.Get(quick.endpoint + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := sandbox.PaceOf(resp.Header.Get(sandbox.IdentityHeader)); got != sandbox.PaceQuick {
+		t.Errorf("--pace quick answers pace %q", got)
 	}
 
 	chosen := "chosen-for-this-script-0123456789"

@@ -79,6 +79,9 @@ func TestSandboxPrintVarsAndNames(t *testing.T) {
 	if code, stdout, stderr := cli(t, t.Context(), "--var-file", bad); code != exitUsage || !strings.Contains(stderr, bad+":1:16: error: ") {
 		t.Errorf("console --var-file with a bad file: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
+	if code, _, stderr := cli(t, t.Context(), "--sandbox-pace", "ludicrous"); code != exitUsage || !strings.Contains(stderr, "want real or quick") {
+		t.Errorf("console --sandbox-pace ludicrous: exit %d, %s", code, stderr)
+	}
 
 	if testing.Short() {
 		t.Skip("builds the binary")

@@ -21,6 +21,9 @@ type Identity struct {
 	// sandbox (it says so in every answer), whatever the target flags
 	// or the URL suggest.
 	Sandbox bool
+	// SandboxPace is how fast the sandbox's snapshots, warm-ups and
+	// restores go: an RTO is comparable only at the same pace.
+	SandboxPace sandbox.Pace
 }
 
 // CallerIdentity asks STS who the credentials belong to.
@@ -35,7 +38,8 @@ func CallerIdentity(ctx context.Context, c awsx.ClientSource, region string) (Id
 	}
 	id := Identity{Account: aws.ToString(res.Account), ARN: aws.ToString(res.Arn)}
 	if raw, ok := awsmiddleware.GetRawResponse(res.ResultMetadata).(*smithyhttp.Response); ok {
-		id.Sandbox = raw.Header.Get(sandbox.IdentityHeader) != ""
+		h := raw.Header.Get(sandbox.IdentityHeader)
+		id.Sandbox, id.SandboxPace = h != "", sandbox.PaceOf(h)
 	}
 	return id, nil
 }

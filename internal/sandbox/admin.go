@@ -22,7 +22,7 @@ const TokenEnv = "DRCONSOLE_SANDBOX_TOKEN"
 
 // IdentityHeader is set on every answer, so a client pointed at an
 // endpoint can tell the sandbox from AWS by what it answers rather than
-// by its URL.
+// by its URL; its value names the sandbox's pace ("pace=quick", PaceOf).
 const IdentityHeader = "X-Drconsole-Sandbox"
 
 // minAdminToken is the shortest admin token accepted: a token chosen by

@@ -311,7 +311,7 @@ func (s *Server) pickFault(c *call, partition func() string) (latency time.Durat
 
 // ServeHTTP routes a request to the admin endpoint or to a service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(IdentityHeader, "1")
+	w.Header().Set(IdentityHeader, s.opts.identity())
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return

@@ -666,7 +666,13 @@ func (m *Model) header(w int) string {
 		}
 		parts = append(parts, st.aws.Render(badge))
 	} else {
-		parts = append(parts, st.sandbox.Render(" SANDBOX "))
+		badge := st.sandbox.Render(" SANDBOX ")
+		// Its pace, so that an RTO watched here is not compared with one
+		// measured at another.
+		if p := e.est.identity.SandboxPace; p != "" {
+			badge += " " + st.dim.Render(string(p)+" pace")
+		}
+		parts = append(parts, badge)
 	}
 	if e.opts.ReadOnly {
 		parts = append(parts, st.readOnly.Render("READ-ONLY"))
