@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/drconsole/drconsole/internal/journal"
@@ -515,5 +516,50 @@ func TestNoSandboxListening(t *testing.T) {
 	code, stdout, stderr := cli(t, ctx, "plan", smoke, "--target", "sandbox", "--endpoint", endpoint)
 	if code != exitOK {
 		t.Errorf("plan of a runbook without AWS steps: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// A long wait in a headless run prints a heartbeat every 30 quiet seconds
+// in text, on the clock the test moves; json, the event stream, and the
+// journal never carry it.
+func TestRunHeartbeat(t *testing.T) {
+	rb := writeRunbook(t, `step "wait" "settle" {
+  duration = "100s"
+}
+`)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			state := t.TempDir()
+			synctest.Test(t, func(t *testing.T) {
+				code, stdout, stderr := cli(t, t.Context(), "run", rb, "--output", format, "--state-dir", state)
+				if code != exitOK {
+					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+				}
+				var beats []string
+				for _, l := range strings.Split(stdout, "\n") {
+					if _, rest, ok := strings.Cut(l, " … running  "); ok {
+						beats = append(beats, rest)
+					}
+				}
+				want := []string{"step.wait.settle for 30s", "step.wait.settle for 1m0s", "step.wait.settle for 1m30s"}
+				if format == "json" {
+					want = nil
+				}
+				if strings.Join(beats, "\n") != strings.Join(want, "\n") {
+					t.Errorf("heartbeats %q, want %q\n%s", beats, want, stdout)
+				}
+			})
+			journals, err := filepath.Glob(filepath.Join(state, "*", "journal.jsonl"))
+			if err != nil || len(journals) != 1 {
+				t.Fatalf("journals %v: %v", journals, err)
+			}
+			j, err := os.ReadFile(journals[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(j), "for 30s") || strings.Contains(string(j), "…") {
+				t.Errorf("the journal holds a heartbeat:\n%s", j)
+			}
+		})
 	}
 }
