@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/drconsole/drconsole/internal/journal"
@@ -113,6 +114,71 @@ step "wait" "b" {
 	}
 	if strings.Contains(stderr, "\x1b[") {
 		t.Error("colour written to a non-terminal")
+	}
+}
+
+// Validation is where CI lints, with none of the values only an incident
+// knows: every shipped runbook validates with no variables given, while a
+// runbook's own errors and the values that are given are still refused at
+// file:line:column.
+func TestValidateNeedsNoValues(t *testing.T) {
+	shipped, err := filepath.Glob("../../runbooks/*.hcl")
+	if err != nil || len(shipped) == 0 {
+		t.Fatalf("no shipped runbooks: %v", err)
+	}
+	for _, path := range shipped {
+		code, stdout, stderr := cli(t, t.Context(), "validate", path)
+		if code != exitOK || !strings.Contains(stdout, path+" is valid: ") || stderr != "" {
+			t.Errorf("validate %s: exit %d\nstdout: %s\nstderr: %s", path, code, stdout, stderr)
+		}
+	}
+
+	// A required variable without a value does not hide the runbook's
+	// errors, nor become one.
+	bad := writeRunbook(t, `variable "restore_to" {
+  type = string
+}
+step "wait" "a" {
+  duration = var.restore_to
+  bogus    = 1
+}
+`)
+	code, _, stderr := cli(t, t.Context(), "validate", bad)
+	if code != exitUsage || !strings.Contains(stderr, bad+":6:3: error: Unsupported argument") ||
+		strings.Contains(stderr, "Missing required variable") {
+		t.Errorf("validate of a broken runbook: exit %d\n%s", code, stderr)
+	}
+
+	// Given values are checked: their type, their validation blocks, and
+	// what the steps that use them make of them.
+	failover := "../../runbooks/gameday-failover.hcl"
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--var", "restore_to=yesterday"}, []string{
+			failover + ":54:21: error: Invalid value for variable", "restore_to must be an RFC 3339 time",
+			"variables of " + failover + " are not valid (1 error)"}},
+		{[]string{"--var", "dr_capacity=several"}, []string{`--var dr_capacity: "several" is not a valid number value`}},
+		{[]string{"--var", "dr_capacity=-1"}, []string{
+			failover + ":153:19: error: Invalid desired", "desired must be between 0 and 1048576, got -1.",
+			failover + " is not valid with these variables (1 error)"}},
+	} {
+		code, stdout, stderr := cli(t, t.Context(), append([]string{"validate", failover}, tt.args...)...)
+		if code != exitUsage || stdout != "" {
+			t.Errorf("validate %v: exit %d, want 2\nstdout: %s", tt.args, code, stdout)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("validate %v: stderr lacks %q:\n%s", tt.args, want, stderr)
+			}
+		}
+	}
+
+	// plan and run still need every value.
+	code, _, stderr = cli(t, t.Context(), "plan", failover, "--target", "sandbox", "--endpoint", "http://127.0.0.1:1")
+	if code != exitUsage || !strings.Contains(stderr, `Variable "restore_to" has no default`) {
+		t.Errorf("plan without restore_to: exit %d\n%s", code, stderr)
 	}
 }
 
@@ -450,5 +516,50 @@ func TestNoSandboxListening(t *testing.T) {
 	code, stdout, stderr := cli(t, ctx, "plan", smoke, "--target", "sandbox", "--endpoint", endpoint)
 	if code != exitOK {
 		t.Errorf("plan of a runbook without AWS steps: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// A long wait in a headless run prints a heartbeat every 30 quiet seconds
+// in text, on the clock the test moves; json, the event stream, and the
+// journal never carry it.
+func TestRunHeartbeat(t *testing.T) {
+	rb := writeRunbook(t, `step "wait" "settle" {
+  duration = "100s"
+}
+`)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			state := t.TempDir()
+			synctest.Test(t, func(t *testing.T) {
+				code, stdout, stderr := cli(t, t.Context(), "run", rb, "--output", format, "--state-dir", state)
+				if code != exitOK {
+					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+				}
+				var beats []string
+				for _, l := range strings.Split(stdout, "\n") {
+					if _, rest, ok := strings.Cut(l, " … running  "); ok {
+						beats = append(beats, rest)
+					}
+				}
+				want := []string{"step.wait.settle for 30s", "step.wait.settle for 1m0s", "step.wait.settle for 1m30s"}
+				if format == "json" {
+					want = nil
+				}
+				if strings.Join(beats, "\n") != strings.Join(want, "\n") {
+					t.Errorf("heartbeats %q, want %q\n%s", beats, want, stdout)
+				}
+			})
+			journals, err := filepath.Glob(filepath.Join(state, "*", "journal.jsonl"))
+			if err != nil || len(journals) != 1 {
+				t.Fatalf("journals %v: %v", journals, err)
+			}
+			j, err := os.ReadFile(journals[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(j), "for 30s") || strings.Contains(string(j), "…") {
+				t.Errorf("the journal holds a heartbeat:\n%s", j)
+			}
+		})
 	}
 }

@@ -90,7 +90,8 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	req.Runbook, req.Vars, req.DryRun, req.Parallelism = rb, vars(&o), o.dryRun, int(o.parallelism)
 	req.AutoApprove, req.Approver = o.autoApprove, approver(&o, stdin, stderr, svc.Operator)
-	var text runbook.Sink = output.NewText(stdout, useColor(stdout, o.noColor))
+	lines := output.NewText(stdout, useColor(stdout, o.noColor))
+	var text runbook.Sink = lines
 	if o.dryRun {
 		text = output.NewPlan(stdout, planNodes(rb), useColor(stdout, o.noColor))
 	}
@@ -115,7 +116,12 @@ func cmdDrill(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stderr, "drconsole: drill %s, journal %s\n", d.ID, d.JournalPath())
+	stop := func() {}
+	if !o.dryRun {
+		stop = heartbeat(&o, lines)
+	}
 	out, err := d.Execute(ctx)
+	stop()
 	if junit != nil {
 		_ = junit.Close()
 	}

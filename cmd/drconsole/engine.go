@@ -223,7 +223,9 @@ func cmdValidate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 	if !ok {
 		return exitUsage
 	}
-	_, diags, err := svc.Resolve(rb, vars(&o), nil)
+	// Validation needs no values: a variable without one is unknown, so
+	// CI lints the runbooks an incident will give a restore time or a key.
+	diags, err := svc.Validate(rb, vars(&o))
 	if err != nil {
 		return refused("validate", err, &o, stderr)
 	}
@@ -282,6 +284,16 @@ func printerFor(o *options, stdout io.Writer, rb *runbook.Runbook, text runbook.
 		return junit, junit
 	}
 	return text, nil
+}
+
+// heartbeat starts text's heartbeat when the output is text: json is the
+// event stream as the journal has it, and junit is written at the end.
+// The returned func stops it.
+func heartbeat(o *options, text *output.Text) (stop func()) {
+	if output.Format(o.output) != output.FormatText {
+		return func() {}
+	}
+	return text.Heartbeat(output.HeartbeatAfter)
 }
 
 // finish reports how a run ended and returns its exit code.
@@ -360,9 +372,12 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return refused("run", err, &o, stderr)
 	}
 	warn(p, &o, stderr)
-	printer, junit := printerFor(&o, stdout, p.Runbook, output.NewText(stdout, useColor(stdout, o.noColor)))
+	text := output.NewText(stdout, useColor(stdout, o.noColor))
+	printer, junit := printerFor(&o, stdout, p.Runbook, text)
 	fmt.Fprintf(stderr, "drconsole: run %s, journal %s\n", p.ID, p.JournalPath())
+	stop := heartbeat(&o, text)
 	res, err := p.Execute(ctx)
+	stop()
 	if junit != nil {
 		_ = junit.Close()
 	}

@@ -25,6 +25,9 @@ type Text struct {
 	run runbook.RunState
 	// decile is the tenth of each step's progress printed last.
 	decile map[string]int64
+	// printed is when a line was last written, on the clock the
+	// heartbeat reads.
+	printed time.Time
 }
 
 // NewText returns a text printer. color adds ANSI colours; pass false when
@@ -112,14 +115,7 @@ func (t *Text) Emit(e runbook.Event) error {
 				return nil
 			}
 			t.decile[e.Node] = d
-			rest := fmt.Sprintf("%s: %d", e.Node, p.Done)
-			if p.Total > 0 {
-				rest += fmt.Sprintf("/%d", p.Total)
-			}
-			if p.Unit != "" {
-				rest += " " + p.Unit
-			}
-			line("…", "progress", ansiDim, rest)
+			line("…", "progress", ansiDim, e.Node+": "+progressText(p))
 		}
 	case runbook.StepLog:
 		// One event may carry several lines (a step groups records written
@@ -205,10 +201,109 @@ func (t *Text) Emit(e runbook.Event) error {
 	default:
 		return nil
 	}
+	if b.Len() == 0 {
+		return nil
+	}
+	t.printed = time.Now()
 	if _, err := io.WriteString(t.w, b.String()); err != nil {
 		return fmt.Errorf("print %s event: %w", e.Kind, err)
 	}
 	return nil
+}
+
+// progressText is a progress report as the lines show it: "1200/2000
+// objects".
+func progressText(p *runbook.Progress) string {
+	s := fmt.Sprintf("%d", p.Done)
+	if p.Total > 0 {
+		s += fmt.Sprintf("/%d", p.Total)
+	}
+	if p.Unit != "" {
+		s += " " + p.Unit
+	}
+	return s
+}
+
+// HeartbeatAfter is how long text output may stay quiet during a run
+// before a heartbeat says what the run waits for.
+const HeartbeatAfter = 30 * time.Second
+
+// Heartbeat prints, each time nothing has been printed for quiet while a
+// run goes on, a line for every step running or waiting to retry and
+// every gate waiting for an answer: what it is, for how long, and the
+// step's latest progress. Progress prints only at each tenth and a long
+// wait prints nothing, so a CI log would otherwise look like a hung run.
+// The lines are this printer's own: the journal and the json stream never
+// see them. stop ends the heartbeat and returns once it has.
+func (t *Text) Heartbeat(quiet time.Duration) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		timer := time.NewTimer(quiet)
+		defer timer.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-timer.C:
+			}
+			timer.Reset(t.beat(quiet))
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-ended
+	}
+}
+
+// beat prints the heartbeat when the output has been quiet for quiet, and
+// returns how long to wait before looking again.
+func (t *Text) beat(quiet time.Duration) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if wait := t.printed.Add(quiet).Sub(now); wait > 0 {
+		return wait
+	}
+	if t.run.Events == 0 || t.run.Status != "" {
+		return quiet // no run yet, or it has ended
+	}
+	var b strings.Builder
+	ts := t.paint(ansiDim, now.Local().Format("15:04:05"))
+	for _, n := range t.run.Nodes() {
+		var word, rest string
+		switch n.Status {
+		case runbook.NodeRunning:
+			word, rest = "running", n.Node
+			if n.Attempt > 1 {
+				rest += fmt.Sprintf(" (attempt %d)", n.Attempt)
+			}
+			rest += " for " + roundDuration(now.Sub(n.Began))
+			if n.Progress != nil {
+				rest += ": " + progressText(n.Progress)
+			}
+		case runbook.NodeRetrying:
+			word = "retrying"
+			rest = fmt.Sprintf("%s for %s: waiting to start attempt %d", n.Node, roundDuration(now.Sub(n.Began)), n.Attempt+1)
+		case runbook.NodeWaiting:
+			word, rest = "waiting", "at "+n.Node+" for "+roundDuration(now.Sub(n.Began))
+			if a, ok := runbook.ParseAddress(n.Node); ok && a.Kind == runbook.KindStep {
+				rest += " (its confirmation)"
+			}
+		default:
+			continue
+		}
+		fmt.Fprintf(&b, "%s %s %-8s %s\n", ts, t.paint(ansiDim, "…"), t.paint(ansiDim, word), rest)
+	}
+	if b.Len() == 0 {
+		return quiet
+	}
+	t.printed = now
+	// A printer's failure never stops a recovery; the next event's
+	// write reports a terminal that went away.
+	_, _ = io.WriteString(t.w, b.String())
+	return quiet
 }
 
 func roundDuration(d time.Duration) string {

@@ -260,12 +260,43 @@ func unknownValue(n *Node) cty.Value {
 // step outputs, as terraform validate does, so type errors surface before
 // anything runs.
 func (p *parser) validateExpressions() hcl.Diagnostics {
-	rb := p.rb
-	s := &scope{funcs: p.funcs, vars: unknownVars(rb.Variables), run: cty.UnknownVal(runType), value: unknownValue}
+	// Every node is checked, even one whose condition is false whatever
+	// the variables: its attributes are still the runbook's to get right.
+	return p.rb.checkExpressions(p.funcs, unknownVars(p.rb.Variables), false)
+}
+
+// CheckExpressions evaluates every expression again with the variables'
+// values in vals (as ResolveVars gives them) and step outputs unknown, so a
+// validation with values finds what only those values break, such as a
+// step's attribute its type refuses. A sensitive variable stays unknown:
+// a diagnostic may quote the value it finds wrong.
+func (rb *Runbook) CheckExpressions(vals map[string]cty.Value) hcl.Diagnostics {
+	m := make(map[string]cty.Value, len(rb.Variables))
+	for _, v := range rb.Variables {
+		val, ok := vals[v.Name]
+		if !ok || v.Sensitive {
+			val = cty.UnknownVal(v.Type)
+		}
+		m[v.Name] = val
+	}
+	return rb.checkExpressions(functions(nil), cty.ObjectVal(m), true)
+}
+
+// checkExpressions evaluates every expression of rb with vars and unknown
+// step outputs and run; skipFalse leaves out the nodes whose condition is
+// false.
+func (rb *Runbook) checkExpressions(funcs funcTable, vars cty.Value, skipFalse bool) hcl.Diagnostics {
+	s := &scope{funcs: funcs, vars: vars, run: cty.UnknownVal(runType), value: unknownValue}
 	ctx, diags := s.evalContext(rb.Nodes, rb.localOrder)
 	for _, n := range rb.Nodes {
-		if _, d := n.evalWhen(ctx); d.HasErrors() {
+		run, d := n.evalWhen(ctx)
+		if d.HasErrors() {
 			diags = append(diags, d...)
+		} else if !run && skipFalse {
+			// A node whose condition these values make false never
+			// evaluates the rest, so a value it would refuse (an empty
+			// URL) is no error.
+			continue
 		}
 		st, d := n.evalSettings(ctx)
 		diags = append(diags, d...)

@@ -31,6 +31,14 @@ type VarInputs struct {
 	FlagName string
 	Files    []string // --var-file paths, HCL attribute syntax (name = value)
 	Env      []string // os.Environ(): DRCONSOLE_VAR_<name>=value
+	// Unknown makes a variable given no value unknown, of its declared
+	// type, in the values returned, as terraform validate takes every
+	// variable: a required one is not missing, and a default is checked by
+	// the validation blocks but stands for no particular value (a null
+	// that only an incident replaces). A validation checks the runbook
+	// where CI lints, without what only an incident knows (a restore
+	// time, a key); the values that are given are still checked.
+	Unknown bool
 }
 
 // ResolveVars gathers the variables' values from in, converts them to the
@@ -144,10 +152,15 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 	}
 
 	out := map[string]cty.Value{}
+	var defaulted []*Variable
 	for _, v := range rb.Variables {
 		val, ok := raw[v.Name]
 		if !ok {
 			if given[v.Name] {
+				continue
+			}
+			if !v.HasDefault && in.Unknown {
+				out[v.Name] = cty.UnknownVal(v.Type)
 				continue
 			}
 			if !v.HasDefault {
@@ -159,6 +172,7 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 				continue
 			}
 			out[v.Name] = v.Default
+			defaulted = append(defaulted, v)
 			continue
 		}
 		cv, err := convert.Convert(val, v.Type)
@@ -179,6 +193,11 @@ func (rb *Runbook) ResolveVars(in VarInputs) (map[string]cty.Value, hcl.Diagnost
 	}
 	for _, v := range rb.Variables {
 		diags = append(diags, v.validate(out[v.Name])...)
+	}
+	if in.Unknown {
+		for _, v := range defaulted {
+			out[v.Name] = cty.UnknownVal(v.Type)
+		}
 	}
 	return out, diags
 }

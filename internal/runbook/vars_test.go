@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,5 +255,114 @@ func TestVarFileValues(t *testing.T) {
 	}
 	if _, err := VarFileValues(filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+const unknownVarsRunbook = `variable "restore_to" {
+  type = string
+}
+variable "bucket" {
+  type    = string
+  default = "models"
+}
+variable "ticket" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "also" {
+  type    = bool
+  default = true
+}
+variable "copies" {
+  type = number
+  validation {
+    condition     = var.copies >= 1
+    error_message = "copies is at least 1."
+  }
+}
+gate "go" {}
+step "danger" "copy" {
+  bucket     = var.bucket
+  to_time    = var.restore_to
+  depends_on = [gate.go]
+}
+step "danger" "also" {
+  when       = var.also
+  bucket     = var.bucket
+  to_time    = var.restore_to
+  depends_on = [gate.go]
+}
+step "danger" "ticketed" {
+  bucket     = var.bucket
+  to_time    = var.ticket
+  depends_on = [gate.go]
+}
+`
+
+// A validation needs no values: a variable given none is unknown, the
+// values given are checked for their types, validation blocks and what the
+// expressions that use them make of them, and a run still needs them all.
+func TestValidateWithoutValues(t *testing.T) {
+	reg, _, _ := testRegistry()
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  []string // the errors, as "line:column summary; detail"
+	}{
+		{name: "no values"},
+		{name: "good values", flags: []string{"restore_to=2026-03-01T12:00:00Z", "copies=2", "bucket=b"}},
+		{name: "a value a step refuses", flags: []string{"restore_to=yesterday"},
+			want: []string{"27:16 Invalid timestamp", "33:16 Invalid timestamp"}},
+		{name: "a step its condition leaves out", flags: []string{"restore_to=yesterday", "also=false"},
+			want: []string{"27:16 Invalid timestamp"}},
+		// A sensitive value is not shown to the expressions: their
+		// diagnostics may quote it.
+		{name: "a sensitive value", flags: []string{"ticket=hunter2-not-a-time"}},
+		{name: "a value of the wrong type", flags: []string{"copies=many"},
+			want: []string{`0:0 Invalid value for variable; --var copies: "many" is not a valid number value.`}},
+		{name: "a validation block", flags: []string{"copies=0"},
+			want: []string{"20:21 Invalid value for variable; var.copies: copies is at least 1."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rb := mustParse(t, unknownVarsRunbook, reg)
+			vals, diags := rb.ResolveVars(VarInputs{Flags: tc.flags, Unknown: true})
+			if !diags.HasErrors() {
+				diags = append(diags, rb.CheckExpressions(vals)...)
+			}
+			var got []string
+			for _, d := range diags {
+				if d.Severity != hcl.DiagError {
+					continue
+				}
+				var line, col int
+				if d.Subject != nil {
+					line, col = d.Subject.Start.Line, d.Subject.Start.Column
+				}
+				s := fmt.Sprintf("%d:%d %s", line, col, d.Summary)
+				if !strings.HasPrefix(d.Summary, "Invalid timestamp") {
+					s += "; " + d.Detail
+				}
+				got = append(got, s)
+				if strings.Contains(d.Detail, "hunter2") {
+					t.Errorf("a sensitive value in a diagnostic: %s", d.Detail)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(tc.flags) == 0 {
+				for _, name := range []string{"restore_to", "copies", "bucket", "also"} {
+					if vals[name].IsKnown() {
+						t.Errorf("%s = %#v with no value given; want unknown", name, vals[name])
+					}
+				}
+			}
+		})
+	}
+	// A run still needs every required value.
+	rb := mustParse(t, unknownVarsRunbook, reg)
+	if _, diags := rb.ResolveVars(VarInputs{}); !strings.Contains(diagList(diags), "Missing required variable") {
+		t.Errorf("a run resolved without restore_to: %s", diagList(diags))
 	}
 }

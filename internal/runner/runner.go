@@ -266,6 +266,32 @@ func (s *Service) Resolve(rb *runbook.Runbook, v Vars, recorded []string) (map[s
 	return vals, diags, nil
 }
 
+// Validate checks rb's variables and expressions without running anything
+// and without needing a value for every variable: a required one that is
+// given none is unknown of its declared type, as a step's outputs are in a
+// plan. Values that are given are checked for their types and validation
+// blocks, and every expression is evaluated with them. The error is a
+// *runbook.DiagError; the diagnostics are its warnings otherwise.
+func (s *Service) Validate(rb *runbook.Runbook, v Vars) (hcl.Diagnostics, error) {
+	vals, diags := rb.ResolveVars(runbook.VarInputs{
+		Defaults: s.Defaults, Flags: v.Flags, Files: v.Files, Env: s.Env, FlagName: v.FlagName, Unknown: true,
+	})
+	if diags.HasErrors() {
+		return diags, &runbook.DiagError{What: "variables of " + rb.Path + " are not valid", Diags: diags, Sources: rb.Files}
+	}
+	// Only the errors: the expressions' warnings were given when the
+	// runbook loaded, with every variable unknown.
+	for _, d := range rb.CheckExpressions(vals) {
+		if d.Severity == hcl.DiagError {
+			diags = append(diags, d)
+		}
+	}
+	if diags.HasErrors() {
+		return diags, &runbook.DiagError{What: rb.Path + " is not valid with these variables", Diags: diags, Sources: rb.Files}
+	}
+	return diags, nil
+}
+
 // sources are rb's files, for diagnostics; rb may be nil.
 func sources(rb *runbook.Runbook) map[string]*hcl.File {
 	if rb == nil {
