@@ -100,6 +100,10 @@ const SkipReasonWhen = "when is false"
 // WouldAsk is the reason of gate_asked events in dry-run.
 const WouldAsk = "would ask (dry-run)"
 
+// ReasonCancelled is the reason of the step_failed event of a step the
+// run's cancellation stopped.
+const ReasonCancelled = "cancelled"
+
 type nodeStatus int
 
 const (

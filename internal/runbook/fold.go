@@ -12,8 +12,8 @@ import (
 // drill report's "finished").
 //
 // There is no cancelled status: the engine reports a step it cancelled as
-// step_failed (with the cancellation in the error), and the run's own
-// status says it was cancelled.
+// step_failed with the reason ReasonCancelled (NodeState.Cancelled), and
+// the run's own status says it was cancelled.
 type NodeStatus string
 
 // The node statuses.
@@ -100,6 +100,9 @@ type NodeState struct {
 	// retried; each is kept among Logs too, so a view of the step's log
 	// shows it in order.
 	CallRetries int
+	// Cancelled marks a failed step that the run's cancellation stopped,
+	// rather than one that failed on its own.
+	Cancelled bool
 }
 
 // LogLine is one step_log record.
@@ -286,6 +289,7 @@ func (s *RunState) Apply(e Event) {
 	case StepFailed:
 		set(NodeFailed)
 		n.Finished, n.Error, n.Outputs = e.Time, e.Error, nil
+		n.Cancelled = e.Reason == ReasonCancelled
 	case StepSkipped:
 		set(NodeSkipped)
 		n.Reason = e.Reason

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +147,7 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			return nodeEnd{statusDone, nil}, nil
 		}
 		if r.ctx.Err() != nil {
-			return nodeEnd{statusCancelled, nil}, fmt.Errorf("cancelled (%s): %w", context.Cause(r.ctx), err)
+			return nodeEnd{statusCancelled, nil}, cancelled(r.ctx, err)
 		}
 		// A service that stopped answering would not answer a retry
 		// either: the step fails now, naming it, and the run can be
@@ -167,10 +168,44 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 		case <-t.C:
 		case <-r.ctx.Done():
 			t.Stop()
-			return nodeEnd{statusCancelled, nil}, fmt.Errorf("cancelled while waiting to retry: %w", context.Cause(r.ctx))
+			return nodeEnd{statusCancelled, nil}, cancelled(r.ctx, errors.New("while waiting to retry"))
 		}
 	}
 }
+
+// cancelledError is a step the run's cancellation stopped: it says so
+// once, with the cancellation's cause when that says more than
+// "context canceled", and what the step said only when it is more than
+// the cancellation again.
+type cancelledError struct {
+	cause, step error
+}
+
+func cancelled(ctx context.Context, step error) error {
+	return &cancelledError{cause: context.Cause(ctx), step: step}
+}
+
+func (e *cancelledError) Error() string {
+	msg := "cancelled"
+	if e.cause != nil && e.cause != context.Canceled {
+		msg += " (" + e.cause.Error() + ")"
+	}
+	if s := e.step; s != nil && !errors.Is(s, context.Canceled) && (e.cause == nil || !errors.Is(s, e.cause)) {
+		msg += ": " + s.Error()
+	} else if s != nil {
+		// Only what the step said besides the cancellation.
+		rest := strings.TrimSuffix(strings.TrimSuffix(s.Error(), context.Canceled.Error()), ": ")
+		if e.cause != nil {
+			rest = strings.TrimSuffix(strings.TrimSuffix(rest, e.cause.Error()), ": ")
+		}
+		if rest != "" {
+			msg += ": " + rest
+		}
+	}
+	return msg
+}
+
+func (e *cancelledError) Unwrap() []error { return []error{e.cause, e.step} }
 
 // within is the run's context, ended after timeout too when timeout is set.
 func (r *run) within(timeout time.Duration) (context.Context, context.CancelFunc) {

@@ -148,7 +148,11 @@ func (r *run) runNode(n *Node) (o outcome) {
 			}
 		}
 		if o.status != statusRefused {
-			_ = r.emit(Event{Kind: StepFailed, Node: n.Addr, Error: msg})
+			ev := Event{Kind: StepFailed, Node: n.Addr, Error: msg}
+			if o.status == statusCancelled {
+				ev.Reason = ReasonCancelled
+			}
+			_ = r.emit(ev)
 		}
 		r.setStatus(n, o.status, cty.NilVal, msg)
 	} else if o.status == statusRefused {

@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -266,8 +267,12 @@ step "wait" "after" {
 		if res.Status != StatusCancelled {
 			t.Fatalf("status %s", res.Status)
 		}
-		if f := ev.find(StepFailed, "step.wait.long"); f == nil || !strings.Contains(f.Error, "cancelled") {
+		// Said once: not "cancelled (context canceled): context canceled".
+		if f := ev.find(StepFailed, "step.wait.long"); f == nil || f.Error != "cancelled" || f.Reason != ReasonCancelled {
 			t.Errorf("in-flight step %+v", f)
+		}
+		if n := Fold(ev.list()).Node("step.wait.long"); n == nil || !n.Cancelled || n.Status != NodeFailed {
+			t.Errorf("folded %+v", n)
 		}
 		if s := ev.find(StepSkipped, "step.wait.after"); s == nil || s.Reason != "run cancelled" {
 			t.Errorf("pending step %+v", s)
@@ -276,6 +281,35 @@ step "wait" "after" {
 			t.Errorf("run_finished %+v", fin)
 		}
 	})
+}
+
+// A cancellation with a cause says the cause, and what the step said
+// besides the cancellation.
+func TestCancelledErrorSaysItOnce(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupted (SIGINT)"))
+	for _, c := range []struct {
+		step error
+		want string
+	}{
+		{context.Canceled, "cancelled (interrupted (SIGINT))"},
+		{fmt.Errorf("s3_restore: copy k: %w", context.Cause(ctx)), "cancelled (interrupted (SIGINT)): s3_restore: copy k"},
+		{errors.New("exit status 143"), "cancelled (interrupted (SIGINT)): exit status 143"},
+		{nil, "cancelled (interrupted (SIGINT))"},
+	} {
+		err := cancelled(ctx, c.step)
+		if err.Error() != c.want {
+			t.Errorf("%v: %q, want %q", c.step, err.Error(), c.want)
+		}
+		if c.step != nil && !errors.Is(err, c.step) {
+			t.Errorf("%v is not in %v", c.step, err)
+		}
+	}
+	bare, stop := context.WithCancel(context.Background())
+	stop()
+	if got := cancelled(bare, fmt.Errorf("wait: %w", context.Canceled)).Error(); got != "cancelled: wait" {
+		t.Errorf("bare cancel: %q", got)
+	}
 }
 
 func TestPanickingStepFails(t *testing.T) {

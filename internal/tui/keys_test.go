@@ -3,6 +3,8 @@ package tui
 import (
 	"strings"
 	"testing"
+
+	"github.com/drconsole/drconsole/internal/runbook"
 )
 
 // esc clears a committed filter before it goes back, whatever level the
@@ -68,5 +70,18 @@ func TestKeysOfferedWhereTheyWork(t *testing.T) {
 	ro.keys("esc", "2", "?")
 	if s := ro.screen(); strings.Contains(s, "roll back") {
 		t.Errorf("read-only help offers a roll back:\n%s", s)
+	}
+}
+
+// A step the run's cancellation stopped reads cancelled, not failed.
+func TestCancelledStepGlyph(t *testing.T) {
+	st := newStyles()
+	n := &runbook.NodeState{Status: runbook.NodeFailed, Cancelled: true, Error: "cancelled"}
+	if g := ansiStrip(stateGlyph(&st, n)); !strings.Contains(g, "cancel") || strings.Contains(g, "FAILED") {
+		t.Fatalf("cancelled step glyph %q", g)
+	}
+	n.Cancelled = false
+	if g := ansiStrip(stateGlyph(&st, n)); !strings.Contains(g, "FAILED") {
+		t.Fatalf("failed step glyph %q", g)
 	}
 }

@@ -163,6 +163,15 @@ func stateWord(s runbook.NodeStatus) string {
 }
 
 // nodeGlyph renders a node status with a glyph and the word.
+// stateGlyph is nodeGlyph for a node's whole state: a step the run's
+// cancellation stopped reads cancelled, not failed.
+func stateGlyph(st *styles, n *runbook.NodeState) string {
+	if n.Status == runbook.NodeFailed && n.Cancelled {
+		return st.warn.Render("⊘ cancel  ")
+	}
+	return nodeGlyph(st, n.Status)
+}
+
 func nodeGlyph(st *styles, s runbook.NodeStatus) string {
 	switch s {
 	case runbook.NodeSucceeded:

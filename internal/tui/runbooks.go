@@ -413,7 +413,7 @@ func (v *runbooksView) bindNodes(e *env) {
 		case !n.Began.IsZero():
 			el = age(now().Sub(n.Began))
 		}
-		return []string{ansiStrip(nodeGlyph(st, n.Status)), graphName(n), el, progressBar(n.Progress, 12)}
+		return []string{ansiStrip(stateGlyph(st, n.NodeState)), graphName(n), el, progressBar(n.Progress, 12)}
 	})
 }
 

@@ -301,14 +301,19 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 					}
 				}
 			}
-			extra := string(n.Outputs)
+			// Who approved it and what it returned: a confirmed step
+			// has both.
+			var extra []string
 			if n.Actor != "" {
-				extra = "by " + n.Actor
+				extra = append(extra, "by "+n.Actor)
+			}
+			if out := string(n.Outputs); out != "" && out != "null" {
+				extra = append(extra, out)
 			}
 			if p := problem(n.NodeState); p != "" {
-				extra = p
+				extra = append(extra, p)
 			}
-			return []string{ansiStrip(nodeGlyph(&e.st, n.Status)), addr, took, extra}
+			return []string{ansiStrip(stateGlyph(&e.st, n.NodeState)), addr, took, strings.Join(extra, "  ")}
 		})
 		if msg.reportErr != nil {
 			return status(errorText(msg.reportErr), true)
