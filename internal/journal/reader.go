@@ -170,6 +170,9 @@ type Summary struct {
 	DryRun      bool
 	Drill       bool  // the run is a game-day drill (drconsole drill)
 	Err         error // the journal could not be read
+	// Variables are the run's, as run_started recorded them (sensitive
+	// ones redacted).
+	Variables map[string]string
 }
 
 // List returns the runs in the state directory, newest first.
@@ -191,7 +194,7 @@ func (s *Store) List() ([]Summary, error) {
 			sum.Err = err
 		} else {
 			sum.RunbookPath, sum.Status, sum.Started, sum.LastEvent, sum.DryRun = r.Info.RunbookPath, r.Status, r.Started, r.Last.Time, r.Info.DryRun
-			sum.Drill = r.Info.Drill != nil
+			sum.Drill, sum.Variables = r.Info.Drill != nil, r.Info.Variables
 		}
 		out = append(out, sum)
 	}

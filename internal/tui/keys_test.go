@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
@@ -83,5 +84,28 @@ func TestCancelledStepGlyph(t *testing.T) {
 	n.Cancelled = false
 	if g := ansiStrip(stateGlyph(&st, n)); !strings.Contains(g, "FAILED") {
 		t.Fatalf("failed step glyph %q", g)
+	}
+}
+
+// The Runs list says what each run was and did: a drill's plan is a plan,
+// and a roll back or restore the console wrote names what it acted on.
+func TestRunsListSaysWhatEachRunDid(t *testing.T) {
+	for _, c := range []struct {
+		s          journal.Summary
+		kind, what string
+	}{
+		{journal.Summary{RunbookPath: "/r/gameday.hcl", Drill: true, DryRun: true}, "plan", "gameday"},
+		{journal.Summary{RunbookPath: "/r/gameday.hcl", Drill: true}, "drill", "gameday"},
+		{journal.Summary{RunbookPath: "/s/console-rollback.hcl", Variables: map[string]string{"bucket": "b", "key": "models/a.bin", "version_id": "3HL4kqtJlcpXroDTDmJ"}},
+			"run", "roll back models/a.bin ← 3HL4kqtJlcpX"},
+		{journal.Summary{RunbookPath: "/s/console-restore.hcl", Variables: map[string]string{"vault": "v", "recovery_point_arn": "arn:aws:ec2:us-east-1::snapshot/snap-0abc"}},
+			"run", "restore snap-0abc from v"},
+	} {
+		if got := runKind(c.s); got != c.kind {
+			t.Errorf("kind of %+v: %q, want %q", c.s, got, c.kind)
+		}
+		if got := runWhat(c.s.RunbookPath, c.s.Variables); got != c.what {
+			t.Errorf("what of %+v: %q, want %q", c.s, got, c.what)
+		}
 	}
 }

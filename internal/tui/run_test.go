@@ -152,8 +152,13 @@ func TestRollbackMakesVersionCurrent(t *testing.T) {
 	if aws.ToInt64(head.ContentLength) != want.Size {
 		t.Fatalf("current version is %d bytes, want the %d of version %s", aws.ToInt64(head.ContentLength), want.Size, want.VersionID)
 	}
+	// The Runs list says what the roll back did; its detail, every
+	// variable whole.
 	h.keys("7")
-	h.waitScreen("console-rollback")
+	h.waitScreen("roll back " + want.Key)
+	h.keys("enter")
+	h.waitScreen("version_id=" + want.VersionID)
+	h.waitScreen("key=" + want.Key)
 }
 
 // approve types token one key at a time, as a person does, and enter.

@@ -3,7 +3,9 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -193,20 +195,53 @@ func (v *runsView) setHistory(runs []journal.Summary) {
 	v.runs, v.loaded = runs, true
 	v.list.setSource(len(runs), func(i int) []string {
 		s := v.runs[i]
-		kind := "run"
-		switch {
-		case s.Drill:
-			kind = "drill"
-		case s.DryRun:
-			kind = "plan"
-		}
 		st := runSummaryState(s)
 		took := ""
 		if !s.Started.IsZero() && !s.LastEvent.IsZero() {
 			took = age(s.LastEvent.Sub(s.Started))
 		}
-		return []string{st, s.ID, strings.TrimSuffix(filepath.Base(s.RunbookPath), ".hcl"), s.Started.UTC().Format("01-02 15:04"), took, kind}
+		return []string{st, s.ID, runWhat(s.RunbookPath, s.Variables), s.Started.UTC().Format("01-02 15:04"), took, runKind(s)}
 	})
+}
+
+// runKind is run, plan or drill. A plan changed nothing, a drill's plan
+// neither: both are plans.
+func runKind(s journal.Summary) string {
+	switch {
+	case s.DryRun:
+		return "plan"
+	case s.Drill:
+		return "drill"
+	}
+	return "run"
+}
+
+// runWhat names what a run ran: its runbook, and for the runbooks the
+// console writes itself (every roll back is console-rollback) what it
+// acted on, from the run's variables.
+func runWhat(path string, vars map[string]string) string {
+	name := strings.TrimSuffix(filepath.Base(path), ".hcl")
+	switch name {
+	case "console-rollback":
+		if vars["key"] != "" {
+			return fmt.Sprintf("roll back %s ← %s", vars["key"], short(vars["version_id"]))
+		}
+	case "console-restore":
+		if arn := vars["recovery_point_arn"]; arn != "" {
+			return "restore " + arn[strings.LastIndexAny(arn, ":/")+1:] + " from " + vars["vault"]
+		}
+	}
+	return name
+}
+
+// varsLine is the run's variables on one line, in name order.
+func varsLine(vars map[string]string) string {
+	names := slices.Sorted(maps.Keys(vars))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + vars[n]
+	}
+	return strings.Join(parts, "  ")
 }
 
 func runSummaryState(s journal.Summary) string {
@@ -447,6 +482,12 @@ func (v *runsView) render(e *env, w, h int) string {
 	}
 	if out := string(r.Outputs); out != "" && out != "null" {
 		b.WriteString(cell("outputs "+out, w, false) + "\n")
+	}
+	if r.Info != nil && len(r.Info.Variables) > 0 {
+		// Whole, wrapped: a key or an ARN cut short says nothing.
+		for _, l := range wrapWhole("variables  "+varsLine(r.Info.Variables), w) {
+			b.WriteString(st.dim.Render(l) + "\n")
+		}
 	}
 	if v.report != nil {
 		for _, l := range drillLines(st, v.report, v.open, v.tearing, true, h) {
