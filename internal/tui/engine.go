@@ -35,6 +35,8 @@ type startRunMsg struct {
 	resumeID string
 	// show switches to the live run in the Runbooks view once it starts.
 	show bool
+	// fromForm: the Runbooks form asked, and shows why if it is refused.
+	fromForm bool
 }
 
 // launch is what Update sets up for a run it asks the service to
@@ -63,19 +65,25 @@ type preparedMsg struct {
 func (m *Model) startRun(req startRunMsg) tea.Cmd {
 	e := m.env
 	svc := e.opts.Runs
+	refuse := func(text string) tea.Cmd {
+		if req.fromForm {
+			m.runbooks.refused(errors.New(text))
+		}
+		return status(text, true)
+	}
 	switch {
 	case svc == nil && req.drill:
-		return status("drills cannot run here: no engine configured", true)
+		return refuse("drills cannot run here: no engine configured")
 	case svc == nil:
-		return status("runbooks cannot run here: no engine configured", true)
+		return refuse("runbooks cannot run here: no engine configured")
 	case req.drill && e.opts.ReadOnly:
-		return status("read-only console: drills are disabled", true)
+		return refuse("read-only console: drills are disabled")
 	case m.preparing || (m.run != nil && m.run.active()):
-		return status("a run is already in progress: wait for it or cancel it (ctrl+x)", true)
+		return refuse("a run is already in progress: wait for it or cancel it (ctrl+x)")
 	case !req.dry && e.opts.ReadOnly:
-		return status("read-only console: runs are disabled (plans still work)", true)
+		return refuse("read-only console: runs are disabled (plans still work)")
 	case m.send == nil:
-		return status("the console is not attached to a terminal program", true)
+		return refuse("the console is not attached to a terminal program")
 	}
 	l := &launch{req: req, ap: NewApprover(m.send, e.opts.Operator)}
 	l.ctx, l.cancel = context.WithCancel(e.ctx)
@@ -114,6 +122,9 @@ func (m *Model) started(msg preparedMsg) tea.Cmd {
 		l.cancel()
 		l.release()
 		if msg.err != nil {
+			if l.req.fromForm {
+				m.runbooks.refused(msg.err)
+			}
 			return status(errorText(msg.err), true)
 		}
 		return nil

@@ -109,3 +109,19 @@ func TestRunsListSaysWhatEachRunDid(t *testing.T) {
 		}
 	}
 }
+
+// A form whose plan is refused stays open and says why by its fields, in
+// full, instead of showing an earlier run.
+func TestRefusedPlanKeepsTheForm(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	openScaleRunbook(h) // an earlier plan, still the live run
+	h.keys("esc")
+	h.waitScreen("Variables")
+	h.keys("up", "ctrl+u") // desired is not a number: the plan is refused
+	h.typeText("many")
+	h.keys("down", "enter")
+	h.waitFor("the refusal in the form", func() bool { return strings.Contains(h.screen(), "✖ ") && strings.Contains(h.screen(), "Variables") })
+	if s := h.screen(); strings.Contains(s, "plan SUCCEEDED") {
+		t.Fatalf("a refused plan shows the earlier run:\n%s", s)
+	}
+}

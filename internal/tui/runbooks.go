@@ -40,6 +40,9 @@ type runbooksView struct {
 	// follow keeps the cursor on the step in progress until the operator
 	// moves it.
 	follow bool
+	// formErr is why the form's plan did not start, shown in the form in
+	// full until the next try.
+	formErr string
 }
 
 type rbFile struct {
@@ -372,9 +375,17 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 		// The form stays until the resume starts (runStarted).
 		return ask(startRunMsg{vars: v.vars(), resumeID: id, show: true})
 	}
-	v.level = 2
-	v.nodes.top()
-	return ask(startRunMsg{rb: v.rb, vars: v.vars(), dry: true, drill: v.drill})
+	// The form stays until the plan starts (runStarted): refused, it
+	// says why by the fields rather than showing another run.
+	v.formErr = ""
+	return ask(startRunMsg{rb: v.rb, vars: v.vars(), dry: true, drill: v.drill, show: true, fromForm: true})
+}
+
+// refused is told that the run the form asked for did not start.
+func (v *runbooksView) refused(err error) {
+	if v.level == 1 {
+		v.formErr = errorText(err)
+	}
 }
 
 // runStarted binds the steps of the live run, which the root just
@@ -389,7 +400,8 @@ func (v *runbooksView) runStarted(e *env, id string, show bool) {
 	if v.resumeID == id {
 		v.resumeID = ""
 	}
-	v.level, v.follow = 2, true
+	v.level, v.follow, v.formErr = 2, true, ""
+	v.nodes.top()
 }
 
 func (v *runbooksView) bindNodes(e *env) {
@@ -505,6 +517,12 @@ func (v *runbooksView) renderForm(e *env, w, h int) string {
 			shown = strings.Repeat("•", len([]rune(f.value)))
 		}
 		fmt.Fprintf(&b, "    > %s%s\n", shown, cursor)
+	}
+	if v.formErr != "" {
+		// Whole: the part that names the field is often at the end.
+		for _, l := range wrapWhole("✖ "+v.formErr, w) {
+			b.WriteString(st.statusErr.Render(l) + "\n")
+		}
 	}
 	return b.String()
 }
