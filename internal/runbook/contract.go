@@ -211,10 +211,15 @@ type GateRequest struct {
 	// whose confirm gate this is.
 	Node   string
 	Prompt string
-	// Token is what the operator must type to approve: the gate's name, or
-	// for a destructive step its blast-radius token.
+	// Token is what the operator must type to approve: the resource the
+	// decision changes (a destructive step's blast radius, or that of the
+	// one step a gate confirms), else the gate's or step's name. It never
+	// holds a run id, and is unique within the run.
 	Token   string
 	Changes []Change
+	// Covers lists the steps a gate's approval also confirms (their
+	// planned changes are in Changes): they do not ask again.
+	Covers  []string
 	Timeout time.Duration // 0: none
 }
 
