@@ -8,6 +8,7 @@ package runbook
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -221,6 +222,12 @@ type GateRequest struct {
 	// planned changes are in Changes): they do not ask again.
 	Covers  []string
 	Timeout time.Duration // 0: none
+}
+
+// CoversLine says, for a gate's question, which steps approving it
+// confirms: every front end words it the same.
+func CoversLine(steps []string) string {
+	return "Approving confirms " + strings.Join(steps, ", ") + " (planned changes below): it will not ask again."
 }
 
 // Decision is an Approver's answer.
