@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,18 +24,22 @@ import (
 type modal struct {
 	// node is the run's gate or step this modal decides ("" for a
 	// console action such as a roll back).
-	node    string
-	title   string
-	prompt  string
-	covers  string // which steps approving the gate confirms
-	changes []string
-	token   string
-	input   string
-	opened  time.Time
-	delay   time.Duration
-	note    string // why the last input was ignored
-	lastKey string
-	lastAt  time.Time
+	node   string
+	title  string
+	prompt string
+	covers string // which steps approving the gate confirms
+	// of names the run and runbook asking; deadline is when the gate's
+	// timeout refuses it (zero: none).
+	of       string
+	deadline time.Time
+	changes  []string
+	token    string
+	input    string
+	opened   time.Time
+	delay    time.Duration
+	note     string // why the last input was ignored
+	lastKey  string
+	lastAt   time.Time
 	// refusing is set by esc: the next key confirms the refusal (y) or
 	// goes back to the question.
 	refusing bool
@@ -144,6 +149,9 @@ func (g *modal) finish(approved bool) tea.Cmd {
 func (g *modal) box(st *styles, w, h int, now time.Time) string {
 	inner := max(min(w-6, 90), 30)
 	var region []string
+	if g.of != "" {
+		region = append(region, wrapWhole(clean(g.of), inner)...)
+	}
 	region = append(region, wrapWhole(clean(g.prompt), inner)...)
 	if g.covers != "" {
 		region = append(region, wrapWhole(clean(g.covers), inner)...)
@@ -167,6 +175,10 @@ func (g *modal) box(st *styles, w, h int, now time.Time) string {
 		wait = "  (wait…)"
 	}
 	foot = append(foot, cell(fmt.Sprintf("> %s█%s", g.input, wait), inner, false))
+	if !g.deadline.IsZero() {
+		left := max(g.deadline.Sub(now), 0).Round(time.Second)
+		foot = append(foot, st.warn.Render(cell("refused automatically in "+left.String(), inner, false)))
+	}
 	if g.note != "" {
 		for _, l := range wrapWhole("! "+g.note, inner) {
 			foot = append(foot, st.warn.Render(l))
@@ -367,6 +379,15 @@ func (m *Model) openGate(msg gateMsg) {
 			return nil
 		})
 	m.modal.node = msg.req.Node
+	if msg.req.RunID != "" {
+		m.modal.of = "run " + msg.req.RunID
+		if m.run != nil && m.run.path != "" {
+			m.modal.of += " of " + strings.TrimSuffix(filepath.Base(m.run.path), ".hcl")
+		}
+	}
+	if msg.req.Timeout > 0 {
+		m.modal.deadline = m.modal.opened.Add(msg.req.Timeout)
+	}
 	if len(msg.req.Covers) > 0 {
 		m.modal.covers = runbook.CoversLine(msg.req.Covers)
 	}

@@ -56,6 +56,15 @@ func TestRunThroughGate(t *testing.T) {
 	if !strings.Contains(h.screen(), "SetDesiredCapacity ai-inference-dr 0 -> 2") {
 		t.Fatalf("the gate does not show the planned change:\n%s", h.screen())
 	}
+	// The gate names its run and runbook, and counts its timeout down on
+	// the console's clock.
+	for _, want := range []string{"run " + h.m.run.id + " of scale-dr", "refused automatically in 30m0s"} {
+		if !strings.Contains(h.screen(), want) {
+			t.Fatalf("the gate lacks %q:\n%s", want, h.screen())
+		}
+	}
+	h.clock.Advance(90 * time.Second)
+	h.waitScreen("refused automatically in 28m30s")
 	// First run: enter alone leaves the gate open and repeats the hint;
 	// esc asks, and only y refuses.
 	h.clock.Advance(time.Second)
