@@ -78,6 +78,8 @@ var gateToken = regexp.MustCompile(`Type (\S+) and press enter to approve`)
 
 // approveGate types the gate's token one key at a time, each after the
 // previous one is on screen, as a person does, once the gate takes keys.
+// It types no faster than a person either: keys closer together than
+// anyone types are taken for a paste.
 func (c *tmuxConsole) approveGate(screen string) {
 	c.t.Helper()
 	m := gateToken.FindStringSubmatch(screen)
@@ -86,12 +88,28 @@ func (c *tmuxConsole) approveGate(screen string) {
 	}
 	token := m[1]
 	c.waitFor("the gate to take keys", func(s string) bool { return !strings.Contains(s, "(wait…)") })
+	// typed is when the next key may go: a person's pace, slower than
+	// the console's auto-repeat window too, after whatever came before.
+	typed := time.NewTimer(50 * time.Millisecond)
 	for i, r := range token {
+		<-typed.C
 		c.text(string(r))
+		typed.Reset(50 * time.Millisecond)
 		c.waitText("> " + token[:i+len(string(r))] + "█")
 	}
+	<-typed.C
 	c.keys("Enter")
 	c.waitFor("the gate to close", func(s string) bool { return !strings.Contains(s, "Type "+token+" and press") })
+}
+
+// pasteToken sends the gate's token as a paste without bracketed-paste
+// markers arrives, in one write, and checks it does not fill the token.
+func (c *tmuxConsole) pasteToken(screen string) {
+	c.t.Helper()
+	token := gateToken.FindStringSubmatch(screen)[1]
+	c.waitFor("the gate to take keys", func(s string) bool { return !strings.Contains(s, "(wait…)") })
+	c.text(token)
+	c.waitFor("the paste to be ignored", func(s string) bool { return strings.Contains(s, "paste ignored") && strings.Contains(s, "> █") })
 }
 
 // TestConsoleFailoverInTmux drives the real binary in a terminal: it opens
@@ -218,6 +236,9 @@ func consoleFailover(t *testing.T, tmux, bin, books string, names sandbox.Names,
 		switch {
 		case gateToken.MatchString(s):
 			gates++
+			if gates == 1 {
+				c.pasteToken(s)
+			}
 			c.approveGate(s)
 		case strings.Contains(s, "run SUCCEEDED"):
 			done = true
@@ -225,8 +246,10 @@ func consoleFailover(t *testing.T, tmux, bin, books string, names sandbox.Names,
 			t.Fatalf("the run did not succeed:\n%s", s)
 		}
 	}
-	if gates < 2 {
-		t.Errorf("approved %d gates, want the restore's, the failover gate and the scaling step's", gates)
+	// One ask per decision: the restore's, and the failover gate's, which
+	// shows the scaling step's plan and so confirms it.
+	if gates != 2 {
+		t.Errorf("approved %d gates, want the restore's and the failover gate's", gates)
 	}
 
 	// The journal holds the run, with the DR group scaled.

@@ -64,7 +64,8 @@ func testGateOnTerminal(t *testing.T, bin string) {
 		kind   runbook.EventKind
 	}{
 		{"proceed", exitOK, runbook.GateApproved},
-		{"yes", exitRefused, runbook.GateRefused},
+		// An empty line and a wrong word only ask again; no refuses.
+		{"\nyes\nno", exitRefused, runbook.GateRefused},
 	} {
 		t.Run(tt.answer, func(t *testing.T) {
 			operator, terminal := openPTY(t)
@@ -79,7 +80,7 @@ func testGateOnTerminal(t *testing.T, bin string) {
 			}
 			t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-			shown := readUntil(t, operator, `Type "proceed" to approve`)
+			shown := readUntil(t, operator, `Type "proceed" to approve, or "no" to refuse`)
 			if !strings.Contains(shown, "gate.proceed needs approval") || !strings.Contains(shown, `Greeted with "hello from drconsole"`) {
 				t.Errorf("prompt:\n%s", shown)
 			}

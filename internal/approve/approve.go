@@ -18,9 +18,10 @@ import (
 )
 
 // Prompt asks the operator on a terminal. Approving takes typing the gate's
-// token exactly; anything else, including an empty line, refuses, so an
-// Enter pressed out of habit never approves. Lines typed before the prompt
-// appears are discarded for the same reason.
+// token exactly, and refusing takes typing "no": an empty line or another
+// word only repeats the question, so an Enter pressed out of habit neither
+// approves nor ends the run. Lines typed before the prompt appears are
+// discarded for the same reason.
 type Prompt struct {
 	in       io.Reader
 	out      io.Writer
@@ -83,6 +84,9 @@ func (p *Prompt) Approve(ctx context.Context, req runbook.GateRequest) (runbook.
 	if req.Prompt != "" {
 		fmt.Fprintf(&b, "  %s\n", req.Prompt)
 	}
+	if len(req.Covers) > 0 {
+		fmt.Fprintf(&b, "  %s\n", runbook.CoversLine(req.Covers))
+	}
 	if len(req.Changes) > 0 {
 		b.WriteString("  Planned changes:\n")
 		for _, c := range req.Changes {
@@ -92,7 +96,8 @@ func (p *Prompt) Approve(ctx context.Context, req runbook.GateRequest) (runbook.
 	if req.Timeout > 0 {
 		fmt.Fprintf(&b, "  Refused automatically after %s.\n", req.Timeout)
 	}
-	fmt.Fprintf(&b, "Type %q to approve; anything else refuses: ", req.Token)
+	hint := fmt.Sprintf("Type %q to approve, or %q to refuse: ", req.Token, refuseWord)
+	b.WriteString(hint)
 	if _, err := io.WriteString(p.out, b.String()); err != nil {
 		return runbook.Decision{}, fmt.Errorf("ask for %s: %w", req.Node, err)
 	}
@@ -107,33 +112,50 @@ func (p *Prompt) Approve(ctx context.Context, req runbook.GateRequest) (runbook.
 		fmt.Fprintln(p.out, "\nNo answer: refused.")
 		return runbook.Decision{Reason: fmt.Sprintf("timed out after %s", req.Timeout)}, nil
 	}
-	var answer line
-	for answer.gen != gen {
-		select {
-		case answer = <-p.lines:
-		case <-timeout:
+	for {
+		answer, expired, err := p.next(ctx, gen, timeout)
+		switch {
+		case expired || (err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Timeout > 0):
 			return timedOut()
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Timeout > 0 {
-				return timedOut()
-			}
+		case err != nil:
 			fmt.Fprintln(p.out)
-			return runbook.Decision{}, fmt.Errorf("ask for %s: %w", req.Node, context.Cause(ctx))
-		case <-p.done:
-			return runbook.Decision{}, fmt.Errorf("ask for %s: %w", req.Node, p.err)
+			return runbook.Decision{}, fmt.Errorf("ask for %s: %w", req.Node, err)
+		}
+		switch got := strings.TrimSpace(answer); {
+		case got == req.Token && req.Token != "":
+			fmt.Fprintf(p.out, "Approved by %s.\n", p.operator)
+			return runbook.Decision{Approved: true, By: p.operator}, nil
+		case got == refuseWord:
+			fmt.Fprintln(p.out, "Refused.")
+			return runbook.Decision{By: p.operator, Reason: "refused by the operator"}, nil
+		case got == "":
+			fmt.Fprint(p.out, hint)
+		default:
+			fmt.Fprintf(p.out, "That is not %q. %s", req.Token, hint)
 		}
 	}
-	got := strings.TrimSpace(answer.text)
-	if got == req.Token && req.Token != "" {
-		fmt.Fprintf(p.out, "Approved by %s.\n", p.operator)
-		return runbook.Decision{Approved: true, By: p.operator}, nil
+}
+
+// refuseWord is what the operator types to refuse a gate.
+const refuseWord = "no"
+
+// next waits for the next line that answers question gen; expired
+// reports that the question's timeout came first.
+func (p *Prompt) next(ctx context.Context, gen int64, timeout <-chan time.Time) (text string, expired bool, err error) {
+	for {
+		select {
+		case l := <-p.lines:
+			if l.gen == gen {
+				return l.text, false, nil
+			}
+		case <-timeout:
+			return "", true, nil
+		case <-ctx.Done():
+			return "", false, context.Cause(ctx)
+		case <-p.done:
+			return "", false, p.err
+		}
 	}
-	fmt.Fprintln(p.out, "Refused.")
-	reason := "refused by the operator"
-	if got != "" {
-		reason = fmt.Sprintf("refused by the operator (typed something other than %q)", req.Token)
-	}
-	return runbook.Decision{By: p.operator, Reason: reason}, nil
 }
 
 // NonInteractive refuses every gate with an explanation: it stands in when

@@ -16,6 +16,7 @@ import (
 var req = runbook.GateRequest{
 	RunID: "20261122T164500Z-3f9a1c", Node: "gate.failover", Prompt: "Scale the DR fleet?", Token: "failover",
 	Changes: []runbook.Change{{Action: "SetDesiredCapacity", Target: "ai-inference-dr", Detail: "0 -> 4"}},
+	Covers:  []string{"step.asg_scale.serving"},
 }
 
 func TestPromptAnswers(t *testing.T) {
@@ -23,13 +24,17 @@ func TestPromptAnswers(t *testing.T) {
 		input    string
 		approved bool
 		reason   string
+		asked    int // how many times the hint was shown
 	}{
-		{"failover\n", true, ""},
-		{"  failover  \r\n", true, ""},
-		{"\n", false, "refused by the operator"},
-		{"yes\n", false, `typed something other than "failover"`},
-		{"Failover\n", false, "typed something other than"},
-		{"failover", true, ""}, // last line without newline
+		{"failover\n", true, "", 1},
+		{"  failover  \r\n", true, "", 1},
+		{"no\n", false, "refused by the operator", 1},
+		// An empty Enter only repeats the hint: refusing is typing no.
+		{"\n\nno\n", false, "refused by the operator", 3},
+		{"\nfailover\n", true, "", 2},
+		// A wrong token says so and asks again.
+		{"yes\nFailover\nfailover\n", true, "", 3},
+		{"failover", true, "", 1}, // last line without newline
 	} {
 		var out lockedbuf.Buffer
 		p := NewPrompt(strings.NewReader(tt.input), &out, "alice")
@@ -41,10 +46,17 @@ func TestPromptAnswers(t *testing.T) {
 			t.Errorf("%q: decision %+v", tt.input, d)
 		}
 		shown := out.String()
-		for _, want := range []string{"gate.failover needs approval (run 20261122T164500Z-3f9a1c)", "Scale the DR fleet?", "- SetDesiredCapacity ai-inference-dr 0 -> 4", `Type "failover" to approve`} {
+		for _, want := range []string{"gate.failover needs approval (run 20261122T164500Z-3f9a1c)", "Scale the DR fleet?",
+			"Approving confirms step.asg_scale.serving", "- SetDesiredCapacity ai-inference-dr 0 -> 4"} {
 			if !strings.Contains(shown, want) {
 				t.Errorf("prompt lacks %q:\n%s", want, shown)
 			}
+		}
+		if n := strings.Count(shown, `Type "failover" to approve, or "no" to refuse`); n != tt.asked {
+			t.Errorf("%q: hint shown %d times, want %d:\n%s", tt.input, n, tt.asked, shown)
+		}
+		if strings.Contains(tt.input, "yes") && !strings.Contains(shown, `That is not "failover"`) {
+			t.Errorf("a wrong token was not called wrong:\n%s", shown)
 		}
 	}
 }
@@ -74,7 +86,7 @@ func TestPromptSeveralGates(t *testing.T) {
 	pr, pw := io.Pipe()
 	prompts := make(asked)
 	p := NewPrompt(pr, prompts, "bob")
-	answers := []string{"failover", "nope", "failover"}
+	answers := []string{"failover", "no", "failover"}
 	go func() {
 		// Answer each question only once it is on the screen.
 		for _, line := range answers {
@@ -167,7 +179,7 @@ func TestPromptDiscardsTypeAhead(t *testing.T) {
 			got <- d
 		}()
 		synctest.Wait()
-		go func() { _, _ = io.WriteString(pw, "\n") }()
+		go func() { _, _ = io.WriteString(pw, "no\n") }()
 		if d := <-got; d.Approved {
 			t.Errorf("type-ahead approved the gate: %+v", d)
 		}

@@ -8,6 +8,7 @@ package runbook
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -211,11 +212,22 @@ type GateRequest struct {
 	// whose confirm gate this is.
 	Node   string
 	Prompt string
-	// Token is what the operator must type to approve: the gate's name, or
-	// for a destructive step its blast-radius token.
+	// Token is what the operator must type to approve: the resource the
+	// decision changes (a destructive step's blast radius, or that of the
+	// one step a gate confirms), else the gate's or step's name. It never
+	// holds a run id, and is unique within the run.
 	Token   string
 	Changes []Change
+	// Covers lists the steps a gate's approval also confirms (their
+	// planned changes are in Changes): they do not ask again.
+	Covers  []string
 	Timeout time.Duration // 0: none
+}
+
+// CoversLine says, for a gate's question, which steps approving it
+// confirms: every front end words it the same.
+func CoversLine(steps []string) string {
+	return "Approving confirms " + strings.Join(steps, ", ") + " (planned changes below): it will not ask again."
 }
 
 // Decision is an Approver's answer.

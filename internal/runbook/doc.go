@@ -46,10 +46,15 @@
 //   - when = false skips the node ("when is false"); its dependents still
 //     run and see its outputs as null (use try() to read them).
 //   - A gate, and a step with confirm (the default for destructive step
-//     types), asks the Approver. A confirmed step is planned first and the
-//     approver sees its changes; the token to type is the gate's name, or
-//     the step type's BlastRadius, or the step's name. A refusal or a gate
-//     timeout ends the run refused.
+//     types), asks the Approver, once per decision. A confirmed step is
+//     planned first and the approver sees its changes; a plan with no
+//     changes asks nothing. A gate that a destructive step depends on
+//     directly, all the step's other inputs being upstream of the gate,
+//     plans that step and shows its changes, and its approval confirms the
+//     step when the step plans the same changes (linkCovers). The token is
+//     the resource changed (BlastRadius of the config as written, never a
+//     drill's run id), else the node's name, unique within the run. A
+//     refusal or a gate timeout ends the run refused.
 //   - Dry-run plans every step and applies none; gates are reported as
 //     "would ask"; step outputs are unknown, so expressions downstream
 //     still evaluate and conditions that depend on them count as true.

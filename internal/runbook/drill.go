@@ -122,6 +122,20 @@ func CheckDrill(rb *Runbook, reg Registry) hcl.Diagnostics {
 // drillStep rewrites a step for the drill and records how, before the
 // step plans or applies anything.
 func (r *run) drillStep(n *Node, typ StepType, cfg cty.Value) (StepType, cty.Value, error) {
+	typ, cfg, rec, redirects, err := r.drillRewrite(n, typ, cfg)
+	if err != nil {
+		return nil, cty.NilVal, err
+	}
+	if err := r.emit(Event{Kind: StepDrilled, Node: n.Addr, Changes: redirects, Drill: rec}); err != nil {
+		return nil, cty.NilVal, err
+	}
+	return typ, cfg, nil
+}
+
+// drillRewrite is the step as the drill runs it, without recording
+// anything: a gate that plans the step it confirms plans what the drill
+// will do.
+func (r *run) drillRewrite(n *Node, typ StepType, cfg cty.Value) (StepType, cty.Value, *DrillRecord, []Change, error) {
 	d := *r.opts.Drill
 	rec := &DrillRecord{Type: n.Type}
 	var redirects []Change
@@ -130,7 +144,7 @@ func (r *run) drillStep(n *Node, typ StepType, cfg cty.Value) (StepType, cty.Val
 	case ok:
 		plan, err := dr.DrillPlan(r.ctx, r.stepContext(n, 0, &progressThrottle{r: r, node: n.Addr}, nil), cfg, d)
 		if err != nil {
-			return nil, cty.NilVal, fmt.Errorf("drill: %w", err)
+			return nil, cty.NilVal, nil, nil, fmt.Errorf("drill: %w", err)
 		}
 		if plan.Type != nil {
 			typ = plan.Type
@@ -143,13 +157,10 @@ func (r *run) drillStep(n *Node, typ StepType, cfg cty.Value) (StepType, cty.Val
 		rec.Safe = true
 		redirects = []Change{{Action: "run as is", Target: n.Addr, Detail: "drill_safe = true"}}
 	default:
-		return nil, cty.NilVal, fmt.Errorf("step type %s cannot run in a drill: it has no drill mode (say drill_safe = true in the step if running it as is is safe)", n.Type)
+		return nil, cty.NilVal, nil, nil, fmt.Errorf("step type %s cannot run in a drill: it has no drill mode (say drill_safe = true in the step if running it as is is safe)", n.Type)
 	}
 	if raw, err := OutputsJSON(cfg); err == nil {
 		rec.Config = raw
 	}
-	if err := r.emit(Event{Kind: StepDrilled, Node: n.Addr, Changes: redirects, Drill: rec}); err != nil {
-		return nil, cty.NilVal, err
-	}
-	return typ, cfg, nil
+	return typ, cfg, rec, redirects, nil
 }

@@ -137,6 +137,11 @@ type run struct {
 	values   []cty.Value
 	status   []nodeStatus
 	nodeErrs []string
+	// confirmed holds, by step address, the gate approvals that confirm
+	// the step; tokens maps each token asked for to the node it was
+	// asked for, so two questions never share one.
+	confirmed map[string]coverage
+	tokens    map[string]string
 }
 
 // Execute runs (or with opts.DryRun, plans) a runbook and reports how it

@@ -141,21 +141,23 @@ func TestGates(t *testing.T) {
 				if got := rec.configs["step.echo.who"].GetAttr("value").AsString(); got != wantBy {
 					t.Errorf("gate.failover.by = %q", got)
 				}
-				// The destructive step asked with its plan and its blast radius.
+				// The gate asked once, with the destructive step's plan and
+				// its blast radius: approving it confirmed the step.
 				if tc.approver != nil {
-					if len(tc.approver.asked) != 2 {
-						t.Fatalf("asked %d times", len(tc.approver.asked))
+					if len(tc.approver.asked) != 1 {
+						t.Fatalf("asked %d times: %+v", len(tc.approver.asked), tc.approver.asked)
 					}
-					req := tc.approver.asked[1]
-					if req.Node != "step.danger.restore" || req.Token != "ai-model-artifacts" || len(req.Changes) != 1 {
-						t.Errorf("confirm request %+v", req)
-					}
-					if tc.approver.asked[0].Token != "failover" || tc.approver.asked[0].Timeout != 10*time.Minute {
-						t.Errorf("gate request %+v", tc.approver.asked[0])
+					req := tc.approver.asked[0]
+					if req.Node != "gate.failover" || req.Token != "ai-model-artifacts" || len(req.Changes) != 1 ||
+						!slices.Equal(req.Covers, []string{"step.danger.restore"}) || req.Timeout != 10*time.Minute {
+						t.Errorf("gate request %+v", req)
 					}
 				}
-				if ks := kinds(ev.list(), "step.danger.restore"); !slices.Equal(ks, []EventKind{StepPlanned, GateAsked, GateApproved, StepStarted, StepFinished}) {
+				if ks := kinds(ev.list(), "step.danger.restore"); !slices.Equal(ks, []EventKind{StepPlanned, GateApproved, StepStarted, StepFinished}) {
 					t.Errorf("events of the destructive step %v", ks)
+				}
+				if a := ev.find(GateApproved, "step.danger.restore"); a == nil || a.Actor != wantBy || a.Reason != "approved at gate.failover" {
+					t.Errorf("step's approval %+v", a)
 				}
 			})
 		})

@@ -115,8 +115,57 @@ func (p *parser) link() hcl.Diagnostics {
 	if len(cyc) == 0 {
 		rb.order = topoOrder(rb.Nodes)
 		diags = append(diags, p.checkGuards()...)
+		linkCovers(rb.Nodes)
 	}
 	return diags
+}
+
+// linkCovers finds, for each gate, the steps it decides for: a destructive
+// or confirmed step that depends on the gate directly, and whose other
+// dependencies are all upstream of the gate. When such a gate opens,
+// everything the step reads has finished, so the gate can plan the step
+// and show its changes; approving the gate then is the step's
+// confirmation, and the operator is asked once for one decision.
+func linkCovers(nodes []*Node) {
+	for _, n := range nodes {
+		if n.Kind != KindStep || n.StepType == nil || !(n.Confirm || n.StepType.Destructive()) {
+			continue
+		}
+		for _, g := range n.deps {
+			if g.Kind != KindGate {
+				continue
+			}
+			up := upstream(g)
+			all := true
+			for _, d := range n.deps {
+				if d != g && !up[d] {
+					all = false
+					break
+				}
+			}
+			if all {
+				n.coveredBy = g
+				g.covers = append(g.covers, n)
+				break
+			}
+		}
+	}
+}
+
+// upstream is every node n waits for, directly or not.
+func upstream(n *Node) map[*Node]bool {
+	seen := map[*Node]bool{}
+	stack := append([]*Node(nil), n.deps...)
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		stack = append(stack, x.deps...)
+	}
+	return seen
 }
 
 func (p *parser) addLocalScope(l *Local, locals map[*Local]bool, nodes, deps map[*Node]bool) {
@@ -528,19 +577,10 @@ func (p *parser) checkGuards() hcl.Diagnostics {
 }
 
 func hasUpstreamGate(n *Node) bool {
-	seen := map[*Node]bool{}
-	stack := append([]*Node(nil), n.deps...)
-	for len(stack) > 0 {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[x] {
-			continue
-		}
-		seen[x] = true
+	for x := range upstream(n) {
 		if x.Kind == KindGate {
 			return true
 		}
-		stack = append(stack, x.deps...)
 	}
 	return false
 }

@@ -215,6 +215,10 @@ type Node struct {
 	scopeLocals []*Local
 	deps        []*Node
 	dependents  []*Node
+	// coveredBy is the gate whose approval confirms this step (see
+	// linkCovers); covers lists, for a gate, the steps it confirms.
+	coveredBy *Node
+	covers    []*Node
 }
 
 // Diagnostics returns what decoding the runbook found, errors and warnings.

@@ -86,6 +86,9 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 	if ended {
 		return end, err
 	}
+	// The token names the resource as the runbook wrote it, before a
+	// drill redirects the step.
+	tokenCfg := st.cfg
 	if r.opts.Drill != nil {
 		if typ, st.cfg, err = r.drillStep(n, typ, st.cfg); err != nil {
 			return nodeEnd{statusPending, nil}, err
@@ -104,7 +107,9 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			prompt = fmt.Sprintf("Apply %s?", n.Addr)
 		}
 		if r.opts.DryRun {
-			if n.Confirm {
+			// A step that changes nothing, or that the gate before it
+			// confirms, would not ask.
+			if n.Confirm && len(changes) > 0 && n.coveredBy == nil {
 				if err := r.emit(Event{Kind: GateAsked, Node: n.Addr, Changes: changes, Line: prompt, Reason: WouldAsk}); err != nil {
 					return nodeEnd{statusPending, nil}, err
 				}
@@ -112,17 +117,24 @@ func (r *run) runStep(n *Node) (nodeEnd, error) {
 			r.setStatus(n, statusDone, cty.UnknownVal(typ.Outputs()), "")
 			return nodeEnd{statusDone, nil}, nil
 		}
-		if by, ok := r.resumeApproval(n); ok {
+		cv, confirmed := r.confirmation(n, changes)
+		switch by, resumed := r.resumeApproval(n); {
+		case len(changes) == 0:
+			// Nothing to confirm: asking would only teach operators to
+			// approve without reading.
+		case resumed:
 			if err := r.emit(r.resumedApproval(n, by)); err != nil {
 				return nodeEnd{statusPending, nil}, err
 			}
-		} else {
-			token := n.Name
-			if br, ok := typ.(BlastRadiuser); ok {
-				if t := br.BlastRadius(st.cfg); t != "" {
-					token = t
-				}
+		case confirmed:
+			if err := r.emit(Event{Kind: GateApproved, Node: n.Addr, Actor: cv.by, Reason: "approved at " + cv.gate}); err != nil {
+				return nodeEnd{statusPending, nil}, err
 			}
+		default:
+			if cv.gate != "" {
+				prompt = fmt.Sprintf("The plan changed after %s was approved. %s", cv.gate, prompt)
+			}
+			token := r.claimToken(n, r.stepToken(n, r.opts.Registry.typeOf(n), tokenCfg))
 			ap, err := r.approve(n, GateRequest{Node: n.Addr, Prompt: prompt, Token: token, Changes: changes})
 			if refusal := ap.refusal; err != nil || refusal != nil {
 				return nodeEnd{statusRefusedOr(refusal), refusal}, err

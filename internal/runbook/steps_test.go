@@ -208,6 +208,9 @@ func (s dangerStep) Plan(_ context.Context, sc *StepContext, cfg cty.Value) ([]C
 	if s.rec != nil {
 		s.rec.plan(sc.Address)
 	}
+	if b := cfg.GetAttr("bucket"); b.IsKnown() && b.AsString() == "unchanged" {
+		return nil, nil // already as wanted
+	}
 	return []Change{{Action: "CopyObject", Target: "models/a.bin", Detail: "<- version 1"}}, nil
 }
 func (s dangerStep) Apply(_ context.Context, sc *StepContext, cfg cty.Value) (cty.Value, error) {

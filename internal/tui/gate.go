@@ -3,8 +3,10 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -12,27 +14,37 @@ import (
 	"github.com/drconsole/drconsole/internal/runbook"
 )
 
-// modal is a confirmation built for people under stress: it defaults to
-// cancel, Enter alone never approves, the operator types a token (the
-// gate's name or a step's blast radius), and key repeats, pastes and keys
-// pressed in the first moments after it opens are ignored, so a key held
-// or typed ahead before the operator read the question cannot approve it.
+// modal is a confirmation built for people under stress: Enter alone
+// never decides, the operator types a token (the resource the decision
+// changes, or the gate's name), refusing takes esc and then y, and key
+// repeats, pastes (bracketed, or several keys in one read of the
+// terminal) and keys pressed in the first moments after it opens are
+// ignored, so a key held, pasted or typed ahead before the operator read
+// the question cannot approve it.
 type modal struct {
 	// node is the run's gate or step this modal decides ("" for a
 	// console action such as a roll back).
-	node    string
-	title   string
-	prompt  string
-	changes []string
-	token   string
-	input   string
-	opened  time.Time
-	delay   time.Duration
-	note    string // why the last input was ignored
-	lastKey string
-	lastAt  time.Time
-	decide  func(approved bool) tea.Cmd
-	done    bool
+	node   string
+	title  string
+	prompt string
+	covers string // which steps approving the gate confirms
+	// of names the run and runbook asking; deadline is when the gate's
+	// timeout refuses it (zero: none).
+	of       string
+	deadline time.Time
+	changes  []string
+	token    string
+	input    string
+	opened   time.Time
+	delay    time.Duration
+	note     string // why the last input was ignored
+	lastKey  string
+	lastAt   time.Time
+	// refusing is set by esc: the next key confirms the refusal (y) or
+	// goes back to the question.
+	refusing bool
+	decide   func(approved bool) tea.Cmd
+	done     bool
 	// offset is the first line of the prompt and planned changes shown;
 	// page and total are how many fit and how many there are, as last
 	// drawn.
@@ -43,6 +55,11 @@ type modal struct {
 // terminal's auto-repeat rather than two presses.
 const repeatWindow = 40 * time.Millisecond
 
+// burstWindow is how close two keys must be to have come in one read of
+// the terminal: a paste without bracketed-paste markers arrives as one
+// key per character, far faster than anyone types.
+const burstWindow = 12 * time.Millisecond
+
 func newModal(title, prompt, token string, changes []string, now time.Time, delay time.Duration, decide func(bool) tea.Cmd) *modal {
 	return &modal{title: title, prompt: prompt, token: token, changes: changes, opened: now, delay: delay, decide: decide}
 }
@@ -51,8 +68,18 @@ func newModal(title, prompt, token string, changes []string, now time.Time, dela
 // decision's command returned.
 func (g *modal) key(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
 	s := msg.String()
+	if g.refusing {
+		g.refusing = false
+		if s == "y" || s == "Y" {
+			return g.finish(false)
+		}
+		g.note = "not refused: the gate is still open"
+		return nil
+	}
 	if s == "esc" || s == "ctrl+c" {
-		return g.finish(false)
+		g.refusing = true
+		g.note = ""
+		return nil
 	}
 	// Scrolling is reading, allowed at once and held down; it never
 	// touches the input.
@@ -63,22 +90,27 @@ func (g *modal) key(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
 		g.note = "keys pressed as the question opened are ignored: read it, then type"
 		return nil
 	}
+	burst := !g.lastAt.IsZero() && now.Sub(g.lastAt) < burstWindow
 	repeat := msg.IsRepeat || (s == g.lastKey && now.Sub(g.lastAt) < repeatWindow)
 	g.lastKey, g.lastAt = s, now
-	if repeat {
+	switch {
+	case repeat:
 		g.input = ""
 		g.note = "key repeat ignored: type the token one key at a time"
+		return nil
+	case burst || utf8.RuneCountInString(msg.Text) > 1:
+		g.paste()
 		return nil
 	}
 	switch s {
 	case "enter":
 		switch {
 		case g.input == "":
-			return g.finish(false) // the default is cancel
+			g.note = "type " + g.token + " and press enter to approve, or esc to refuse"
 		case g.input == g.token:
 			return g.finish(true)
 		default:
-			g.note = "does not match: type " + g.token + " exactly, or esc to cancel"
+			g.note = "does not match: type " + g.token + " exactly, or esc to refuse"
 		}
 		return nil
 	case "backspace", "ctrl+h":
@@ -100,7 +132,7 @@ func (g *modal) key(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
 // paste refuses pasted text: the token must be typed.
 func (g *modal) paste() {
 	g.input = ""
-	g.note = "paste ignored: type the token"
+	g.note = "paste ignored: type the token one key at a time"
 }
 
 func (g *modal) finish(approved bool) tea.Cmd {
@@ -117,7 +149,13 @@ func (g *modal) finish(approved bool) tea.Cmd {
 func (g *modal) box(st *styles, w, h int, now time.Time) string {
 	inner := max(min(w-6, 90), 30)
 	var region []string
+	if g.of != "" {
+		region = append(region, wrapWhole(clean(g.of), inner)...)
+	}
 	region = append(region, wrapWhole(clean(g.prompt), inner)...)
+	if g.covers != "" {
+		region = append(region, wrapWhole(clean(g.covers), inner)...)
+	}
 	if len(g.changes) > 0 {
 		region = append(region, fmt.Sprintf("Planned changes (%d):", len(g.changes)))
 		for _, c := range g.changes {
@@ -137,12 +175,20 @@ func (g *modal) box(st *styles, w, h int, now time.Time) string {
 		wait = "  (wait…)"
 	}
 	foot = append(foot, cell(fmt.Sprintf("> %s█%s", g.input, wait), inner, false))
+	if !g.deadline.IsZero() {
+		left := max(g.deadline.Sub(now), 0).Round(time.Second)
+		foot = append(foot, st.warn.Render(cell("refused automatically in "+left.String(), inner, false)))
+	}
 	if g.note != "" {
 		for _, l := range wrapWhole("! "+g.note, inner) {
 			foot = append(foot, st.warn.Render(l))
 		}
 	}
-	foot = append(foot, st.selected.Render("[ Cancel ]")+"  approve: type the token   esc: cancel")
+	if g.refusing {
+		foot = append(foot, st.bad.Render("Refuse? The run ends refused.")+"  y: refuse   any other key: back")
+	} else {
+		foot = append(foot, "approve: type the token, enter   refuse: esc")
+	}
 
 	// The border takes two lines, the title one.
 	room := max(h-3-len(foot), 1)
@@ -333,6 +379,18 @@ func (m *Model) openGate(msg gateMsg) {
 			return nil
 		})
 	m.modal.node = msg.req.Node
+	if msg.req.RunID != "" {
+		m.modal.of = "run " + msg.req.RunID
+		if m.run != nil && m.run.path != "" {
+			m.modal.of += " of " + strings.TrimSuffix(filepath.Base(m.run.path), ".hcl")
+		}
+	}
+	if msg.req.Timeout > 0 {
+		m.modal.deadline = m.modal.opened.Add(msg.req.Timeout)
+	}
+	if len(msg.req.Covers) > 0 {
+		m.modal.covers = runbook.CoversLine(msg.req.Covers)
+	}
 	if m.env.opts.ReadOnly {
 		m.modal.note = "read-only console: this gate can only be refused"
 		m.modal.token = "\x00" // nothing typed can match

@@ -33,6 +33,9 @@ func runGate(t *testing.T, steps []gateStep) (decided, approved bool) {
 		switch {
 		case len(s.key) > 6 && s.key[:6] == "paste:":
 			g.paste()
+		case strings.HasPrefix(s.key, "multi:"):
+			text := strings.TrimPrefix(s.key, "multi:")
+			g.key(tea.KeyPressMsg{Code: []rune(text)[0], Text: text}, now)
 		case len(s.key) > 7 && s.key[:7] == "repeat:":
 			k := keyMsg(s.key[7:])
 			k.IsRepeat = true
@@ -70,8 +73,16 @@ func TestGateApprovesOnlyTypedToken(t *testing.T) {
 func TestGateRefusals(t *testing.T) {
 	token := "ai-inference-dr@us-west-2"
 	cases := map[string][]gateStep{
-		// Enter alone takes the default: cancel.
-		"enter alone": {{at: time.Second, key: "enter", after: ""}},
+		// Enter alone repeats the hint and leaves the gate open.
+		"enter alone": {{at: time.Second, key: "enter", after: ""}, {at: 2 * time.Second, key: "enter", after: ""}},
+		// A paste without bracketed-paste markers: the token's keys in
+		// one read, a millisecond apart.
+		"unbracketed paste": append(burst(time.Second, token), gateStep{at: 2 * time.Second, key: "enter", after: ""}),
+		// A key event carrying several runes is a paste too.
+		"multi-rune key": {{at: time.Second, key: "multi:" + token, after: ""}, {at: 2 * time.Second, key: "enter", after: ""}},
+		// esc asks; any key but y goes back to the question.
+		"esc then n": append(typed(time.Second, "ai"), gateStep{at: 2 * time.Second, key: "esc", after: "ai"},
+			gateStep{at: 3 * time.Second, key: "n", after: "ai"}, gateStep{at: 4 * time.Second, key: "enter", after: "ai"}),
 		// Enter pressed as the gate opens (the operator was confirming
 		// something else) is ignored, and the gate stays open.
 		"early enter": {{at: 100 * time.Millisecond, key: "enter", after: ""}},
@@ -101,9 +112,36 @@ func TestGateRefusals(t *testing.T) {
 			}
 		})
 	}
-	// The early enter leaves the gate open rather than deciding.
-	if decided, _ := runGate(t, cases["early enter"]); decided {
-		t.Errorf("an enter in the first moments decided the gate")
+	// None of these decided: the gate stays open until a token or an
+	// explicit refusal.
+	for name, steps := range cases {
+		if decided, _ := runGate(t, steps); decided {
+			t.Errorf("%s decided the gate", name)
+		}
+	}
+}
+
+// burst returns steps sending s as one read of the terminal delivers it:
+// a key per character, a millisecond apart.
+func burst(start time.Duration, s string) []gateStep {
+	var out []gateStep
+	for i, r := range s {
+		out = append(out, gateStep{at: start + time.Duration(i)*time.Millisecond, key: string(r), after: "-"})
+	}
+	return out
+}
+
+func TestGateRefusingIsExplicit(t *testing.T) {
+	steps := append(typed(time.Second, "ai"), gateStep{at: 2 * time.Second, key: "esc", after: "ai"},
+		gateStep{at: 3 * time.Second, key: "y", after: "-"})
+	if decided, ok := runGate(t, steps); !decided || ok {
+		t.Fatalf("esc then y: decided %v approved %v", decided, ok)
+	}
+	// Typing at a person's pace after a paste still approves.
+	steps = append(append(burst(time.Second, "ai-inference"), typed(2*time.Second, "ai-inference-dr@us-west-2")...),
+		gateStep{at: 10 * time.Second, key: "enter", after: "-"})
+	if decided, ok := runGate(t, steps); !decided || !ok {
+		t.Fatalf("typing after a paste: decided %v approved %v", decided, ok)
 	}
 }
 

@@ -83,7 +83,7 @@ func TestGateFitsAt80x24(t *testing.T) {
 	h.m.modal = newModal("Gate step.s3_restore.models", strings.Repeat("A very long prompt that keeps going. ", 20),
 		"ai-model-artifacts/models/", changes, fixedNow, 0, nil)
 	s := h.screen()
-	for _, want := range []string{"Type ai-model-artifacts/models/ and press enter", "> █", "[ Cancel ]", "↓ more below"} {
+	for _, want := range []string{"Type ai-model-artifacts/models/ and press enter", "> █", "refuse: esc", "↓ more below"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("gate at 80x24 lacks %q:\n%s", want, s)
 		}

@@ -118,8 +118,7 @@ func TestConsoleRunKeepsSensitiveValuesOutOfTheJournal(t *testing.T) {
 	h.keys("x")
 	h.waitScreen("Type go")
 	h.clock.Advance(5 * time.Second)
-	h.typeText("go")
-	h.keys("enter")
+	approve(h, "go")
 	h.waitScreen("run FAILED")
 	id := h.m.run.id
 	b, err := os.ReadFile(filepath.Join(h.m.env.opts.StateDir, id, journal.FileName))

@@ -47,42 +47,80 @@ func TestRunThroughGate(t *testing.T) {
 	if !strings.Contains(h.screen(), "SetDesiredCapacity") && !strings.Contains(h.screen(), "step.asg_scale.serving") {
 		t.Fatalf("plan does not show the scaling step:\n%s", h.screen())
 	}
-	// First run: enter alone at the gate refuses it.
+	// The gate confirms the scaling step, whose plan it shows: its token
+	// is the group and region the step changes.
 	h.keys("x")
 	h.waitScreen("Gate gate.scale")
 	h.waitScreen("⚠ WAITING")
 	h.golden("gate-120x40")
+	if !strings.Contains(h.screen(), "SetDesiredCapacity ai-inference-dr 0 -> 2") {
+		t.Fatalf("the gate does not show the planned change:\n%s", h.screen())
+	}
+	// The gate names its run and runbook, and counts its timeout down on
+	// the console's clock.
+	for _, want := range []string{"run " + h.m.run.id + " of scale-dr", "refused automatically in 30m0s"} {
+		if !strings.Contains(h.screen(), want) {
+			t.Fatalf("the gate lacks %q:\n%s", want, h.screen())
+		}
+	}
+	h.clock.Advance(90 * time.Second)
+	h.waitScreen("refused automatically in 28m30s")
+	// First run: enter alone leaves the gate open and repeats the hint;
+	// esc asks, and only y refuses.
 	h.clock.Advance(time.Second)
 	h.keys("enter")
+	h.waitScreen("type ai-inference-dr@us-west-2 and press enter to approve, or esc to refuse")
+	h.clock.Advance(time.Second)
+	h.keys("esc")
+	h.waitScreen("Refuse? The run ends refused.")
+	h.clock.Advance(time.Second)
+	h.keys("n")
+	h.waitScreen("not refused: the gate is still open")
+	h.clock.Advance(time.Second)
+	h.keys("esc")
+	h.clock.Advance(time.Second)
+	h.keys("y")
 	h.waitScreen("REFUSED")
 	if d := desired(t, h); d != 0 {
 		t.Fatalf("a refused gate scaled the group to %d", d)
 	}
 
-	// Second run: keys in the first moments, a paste and a wrong token do
-	// nothing; the typed token approves.
+	// Second run: keys in the first moments, a paste, a paste without
+	// bracketed-paste markers (the token's keys in one read) and a wrong
+	// token do nothing; the typed token approves, once for the gate and
+	// the step it confirms.
+	token := "ai-inference-dr@us-west-2"
 	h.keys("x")
 	h.waitScreen("Gate gate.scale")
-	h.typeText("scale") // too soon: ignored
+	h.typeText("ai") // too soon: ignored
 	if h.m.modal == nil || h.m.modal.input != "" {
 		t.Fatalf("keys typed as the gate opened were taken")
 	}
 	h.clock.Advance(time.Second)
-	h.send(pasteMsg("scale"))
+	h.send(pasteMsg(token))
+	h.settle()
 	if h.m.modal.input != "" {
 		t.Fatalf("a paste was taken")
 	}
-	approve(h, "scale")
-	// The destructive step asks for its blast radius, showing its change.
-	h.waitScreen("Gate step.asg_scale.serving")
-	if !strings.Contains(h.screen(), "SetDesiredCapacity ai-inference-dr 0 -> 2") {
-		t.Fatalf("the gate does not show the planned change:\n%s", h.screen())
+	h.clock.Advance(time.Second)
+	h.typeText(token)
+	h.keys("enter")
+	if h.m.modal == nil || h.m.modal.input == token {
+		t.Fatalf("an unbracketed paste filled the token (input %q)", h.m.modal.input)
 	}
 	h.clock.Advance(time.Second)
-	approve(h, "ai-inference-dr@us-west-2")
+	approve(h, "scale")
+	if h.m.modal == nil || !strings.Contains(h.screen(), "does not match") {
+		t.Fatalf("a wrong token closed the gate:\n%s", h.screen())
+	}
+	h.keys("ctrl+u")
+	approve(h, token)
 	// The group's instances warm up on the sandbox clock.
 	h.waitFor("the run to succeed", func() bool {
 		h.clock.Advance(time.Second)
+		if h.m.modal != nil {
+			t.Fatalf("the confirmed step asked again:\n%s", h.screen())
+		}
 		return strings.Contains(h.screen(), "run SUCCEEDED")
 	})
 	if d := desired(t, h); d != 2 {
@@ -168,6 +206,7 @@ func approve(h *harness, token string) {
 		h.clock.Advance(150 * time.Millisecond)
 		h.keys(string(r))
 	}
+	h.clock.Advance(150 * time.Millisecond)
 	h.keys("enter")
 }
 

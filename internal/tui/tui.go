@@ -760,7 +760,10 @@ func (m *Model) footer(w int) string {
 		return keyHint(st, "↑/↓ pgup/pgdn", "scroll") + "  " + keyHint(st, "E/esc", "close")
 	}
 	if m.modal != nil {
-		hint := keyHint(st, "esc", "cancel") + "  " + keyHint(st, "type token + enter", "approve")
+		if m.modal.refusing {
+			return keyHint(st, "y", "refuse") + "  " + keyHint(st, "any other key", "back")
+		}
+		hint := keyHint(st, "type token + enter", "approve") + "  " + keyHint(st, "esc", "refuse")
 		if m.modal.scrolls() {
 			hint += "  " + keyHint(st, "pgup/pgdn ↑/↓", "scroll")
 		}

@@ -20,6 +20,7 @@ step "wait" "settle" {
 gate "scale" {
   prompt     = "Scale ai-inference-dr to ${var.desired} instances (${var.reason})?"
   depends_on = [step.wait.settle]
+  timeout    = "30m"
 }
 
 step "asg_scale" "serving" {
