@@ -91,6 +91,20 @@ func (r *runState) isDrill() bool {
 
 func (r *runState) active() bool { return r.live && r.Status == "" }
 
+// waitingAt is the gate (or confirmed step) the live run waits at, "" when
+// it waits for no one.
+func (r *runState) waitingAt() string {
+	if !r.active() {
+		return ""
+	}
+	for _, n := range r.nodes {
+		if n.Status == runbook.NodeWaiting {
+			return n.Node
+		}
+	}
+	return ""
+}
+
 func (r *runState) stop() {
 	if r.cancel != nil {
 		r.cancel()

@@ -651,10 +651,11 @@ var spinnerFrames = [...]string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦",
 func (m *Model) header(w int) string {
 	e := m.env
 	st := &e.st
-	parts := []string{st.brand.Render("drconsole")}
+	brand := st.brand.Render("drconsole")
 	// The endpoint's own answer decides: a sandbox reached as AWS (the
 	// credentials `drconsole sandbox` prints make the target aws) is
 	// still the sandbox.
+	var target, pace string
 	if e.opts.Target == "aws" && !e.est.identity.Sandbox {
 		acct := e.est.identity.Account
 		if acct == "" {
@@ -664,38 +665,58 @@ func (m *Model) header(w int) string {
 		if e.opts.Profile != "" {
 			badge += "(" + e.opts.Profile + ") "
 		}
-		parts = append(parts, st.aws.Render(badge))
+		target = st.aws.Render(badge)
 	} else {
-		badge := st.sandbox.Render(" SANDBOX ")
+		target = st.sandbox.Render(" SANDBOX ")
 		// Its pace, so that an RTO watched here is not compared with one
 		// measured at another.
 		if p := e.est.identity.SandboxPace; p != "" {
-			badge += " " + st.dim.Render(string(p)+" pace")
+			pace = st.dim.Render(string(p) + " pace")
 		}
-		parts = append(parts, badge)
 	}
+	mode := st.readWrite.Render("READ-WRITE")
 	if e.opts.ReadOnly {
-		parts = append(parts, st.readOnly.Render("READ-ONLY"))
-	} else {
-		parts = append(parts, st.readWrite.Render("READ-WRITE"))
+		mode = st.readOnly.Render("READ-ONLY")
 	}
-	parts = append(parts, e.opts.PrimaryRegion+" → "+e.opts.DRRegion)
+	regions := e.opts.PrimaryRegion + " → " + e.opts.DRRegion
 	clock := st.clock.Render(e.now().UTC().Format("15:04:05 UTC"))
-	// When narrow, the brand goes first, then the regions shorten: the
-	// target, read-only state and time always show.
+	// A run waiting for a person says so on every view, next to the
+	// clock, so it is never missed.
+	var waiting, waitingShort string
+	if r := m.run; r != nil {
+		if at := r.waitingAt(); at != "" {
+			waiting, waitingShort = st.bad.Render("⚠ WAITING at "+at), st.bad.Render("⚠ WAITING")
+		}
+	}
+	// When narrow, the brand goes first, then the regions shorten and
+	// go, then the gate's address and the pace: the target, read-only
+	// state, a waiting gate and the time always show.
 	for _, shrink := range []func(){
 		func() {},
-		func() { parts = parts[1:] },
-		func() { parts[len(parts)-1] = e.opts.PrimaryRegion + "→" + e.opts.DRRegion },
-		func() { parts = parts[:len(parts)-1] },
+		func() { brand = "" },
+		func() { regions = e.opts.PrimaryRegion + "→" + e.opts.DRRegion },
+		func() { regions = "" },
+		func() { waiting = waitingShort },
+		func() { pace = "" },
 	} {
 		shrink()
-		left := strings.Join(parts, "  ")
-		if gap := w - widthOf(left) - widthOf(clock); gap >= 1 {
-			return left + strings.Repeat(" ", gap) + clock
+		left := joinNonEmpty("  ", brand, joinNonEmpty(" ", target, pace), mode, regions)
+		right := joinNonEmpty("  ", waiting, clock)
+		if gap := w - widthOf(left) - widthOf(right); gap >= 1 {
+			return left + strings.Repeat(" ", gap) + right
 		}
 	}
-	return strings.Join(parts, "  ") + " " + clock
+	return joinNonEmpty(" ", joinNonEmpty("  ", target, mode), waiting, clock)
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 func (m *Model) tabs(w int) string {
