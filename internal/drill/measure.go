@@ -92,13 +92,24 @@ func CriticalPath(nodes []PathNode) ([]string, time.Duration, error) {
 	return path, best[end], nil
 }
 
+// waited is the drill's time waiting for people: its questions' waits.
+func (rep *Report) waited() time.Duration {
+	var w time.Duration
+	for _, st := range rep.Steps {
+		w += st.Waited
+	}
+	return w
+}
+
 // StepTiming is how one node of a drill went.
 type StepTiming struct {
-	Node      string           `json:"node"`
-	Status    string           `json:"status"` // finished, failed, skipped, approved, refused, not run
-	Started   time.Time        `json:"started,omitzero"`
-	Finished  time.Time        `json:"finished,omitzero"`
-	Duration  time.Duration    `json:"duration_ns"`
+	Node     string        `json:"node"`
+	Status   string        `json:"status"` // finished, failed, skipped, approved, refused, not run
+	Started  time.Time     `json:"started,omitzero"`
+	Finished time.Time     `json:"finished,omitzero"`
+	Duration time.Duration `json:"duration_ns"`
+	// Waited is the part of Duration its questions waited for a person.
+	Waited    time.Duration    `json:"waited_ns,omitempty"`
 	Attempts  int              `json:"attempts,omitempty"`
 	Error     string           `json:"error,omitempty"`
 	Reason    string           `json:"reason,omitempty"`
@@ -194,6 +205,9 @@ func (rep *Report) measure(events []runbook.Event, nodes []PathNode, obj *runboo
 		rto.Measured = true
 		rto.Achieved = lastEnd.Sub(rep.IncidentAt)
 		rto.Detail = fmt.Sprintf("from %s to the last recovery step's end", rep.incidentWords())
+		if w := rep.waited(); w > 0 {
+			rto.Detail += fmt.Sprintf(", %s of it waiting for people at gates", short(w))
+		}
 	}
 	rto.Pass = rto.Measured && (rto.Objective == 0 || rto.Achieved <= rto.Objective)
 	rep.RTO = rto
@@ -244,9 +258,7 @@ func (st *StepTiming) timed(n *runbook.NodeState) {
 	if st.Started.IsZero() {
 		st.Started = n.Finished
 	}
-	if !st.Started.IsZero() && !st.Finished.IsZero() {
-		st.Duration = st.Finished.Sub(st.Started)
-	}
+	st.Duration, st.Waited = n.Took(), n.Waited
 	st.Attempts, st.Redirects, st.record, st.outputs = n.Attempt, n.Redirects, n.Drill, n.Outputs
 }
 

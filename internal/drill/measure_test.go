@@ -339,3 +339,38 @@ runbook {
 		t.Fatalf("faults %+v", fs)
 	}
 }
+
+// Time waiting for people is part of a step's duration, said apart, the
+// same in the report's steps and its RTO.
+func TestReportSaysTheTimeWaitingForPeople(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	events := []runbook.Event{
+		{Kind: runbook.RunStarted, Time: at(0), RunID: "r", Run: &runbook.RunInfo{RunbookPath: "g.hcl", Drill: &runbook.DrillInfo{}}},
+		{Kind: runbook.GateAsked, Time: at(10), Node: "step.asg_scale.s", Line: "Scale?"},
+		{Kind: runbook.GateApproved, Time: at(70), Node: "step.asg_scale.s", Actor: "alice"},
+		{Kind: runbook.StepStarted, Time: at(70), Node: "step.asg_scale.s", Attempt: 1},
+		{Kind: runbook.StepFinished, Time: at(100), Node: "step.asg_scale.s", Attempt: 1, Duration: 30 * time.Second},
+		{Kind: runbook.RunFinished, Time: at(101), Status: runbook.StatusSucceeded},
+	}
+	rep := NewReport(events, nil, "sandbox")
+	var st *StepTiming
+	for i := range rep.Steps {
+		if rep.Steps[i].Node == "step.asg_scale.s" {
+			st = rep.Steps[i]
+		}
+	}
+	if st == nil || st.Duration != 90*time.Second || st.Waited != time.Minute {
+		t.Fatalf("step timing %+v: want 1m30s, 1m0s of it waiting", st)
+	}
+	if !strings.Contains(rep.RTO.Detail, "1m0s of it waiting for people at gates") {
+		t.Errorf("RTO detail %q", rep.RTO.Detail)
+	}
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| Waiting for people |") || !strings.Contains(md.String(), "| 1m30s | 1m0s |") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+}

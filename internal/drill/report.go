@@ -227,7 +227,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "- `%s`: %s\n", f.Node, mdEscape(f.Error))
 		}
 	}
-	b.WriteString("\n## Steps\n\n| Step | Status | Duration | Critical | Drill mode |\n|---|---|---|---|---|\n")
+	b.WriteString("\n## Steps\n\n| Step | Status | Duration | Waiting for people | Critical | Drill mode |\n|---|---|---|---|---|---|\n")
 	for _, st := range rep.Steps {
 		crit := ""
 		if st.Critical {
@@ -243,7 +243,11 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		} else if st.Reason != "" {
 			status += ": " + st.Reason
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", st.Node, mdEscape(status), short(st.Duration), crit, mdEscape(strings.Join(red, "; ")))
+		waited := ""
+		if st.Waited > 0 {
+			waited = short(st.Waited)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", st.Node, mdEscape(status), short(st.Duration), waited, crit, mdEscape(strings.Join(red, "; ")))
 	}
 	fmt.Fprintf(&b, "\nCritical path (%s): %s\n", short(rep.CriticalDuration), strings.Join(quoteAll(rep.CriticalPath), " -> "))
 	fmt.Fprintf(&b, "\n## Teardown: %s\n\n", rep.Teardown.Status)

@@ -103,6 +103,28 @@ type NodeState struct {
 	// Cancelled marks a failed step that the run's cancellation stopped,
 	// rather than one that failed on its own.
 	Cancelled bool
+	// Waited is the time the node's questions waited for a person, from
+	// gate_asked to its answer: part of Took, not machine time.
+	Waited time.Duration
+}
+
+// Took is the node's one duration, the same in every view and report:
+// from its first beginning (Started: the first attempt, or the question
+// before it) to its latest end, retries and waits for people included
+// (Waited says how much of it was waiting). 0 until it has both.
+func (n *NodeState) Took() time.Duration {
+	if n.Started.IsZero() || n.Finished.IsZero() || n.Finished.Before(n.Started) {
+		return 0
+	}
+	return n.Finished.Sub(n.Started)
+}
+
+// answered ends the open question's wait at t: the question began it
+// (Began), unless the node no longer waits.
+func (n *NodeState) answered(t time.Time) {
+	if n.Status == NodeWaiting && !t.Before(n.Began) {
+		n.Waited += t.Sub(n.Began)
+	}
 }
 
 // LogLine is one step_log record.
@@ -304,9 +326,11 @@ func (s *RunState) Apply(e Event) {
 		set(NodeWaiting)
 		n.Began = e.Time
 	case GateApproved:
+		n.answered(e.Time)
 		set(NodeApproved)
 		n.Finished, n.Actor, n.Approved, n.Reason = e.Time, e.Actor, true, e.Reason
 	case GateRefused:
+		n.answered(e.Time)
 		set(NodeRefused)
 		n.Finished, n.Actor, n.Approved, n.Reason = e.Time, e.Actor, false, e.Reason
 	}

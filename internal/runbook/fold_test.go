@@ -78,7 +78,7 @@ func TestFoldNodes(t *testing.T) {
 			foldEvent(runbook.StepStarted, step, 5, func(e *runbook.Event) { e.Attempt = 1 }),
 		},
 		want: runbook.NodeState{Node: step, Status: runbook.NodeRunning, Since: 4, Seen: at(1), Started: at(2), Began: at(5), Finished: at(4),
-			Attempt: 1, Changes: changes, Prompt: "Apply?", Actor: "alice", Approved: true},
+			Attempt: 1, Changes: changes, Prompt: "Apply?", Actor: "alice", Approved: true, Waited: at(4).Sub(at(2))},
 	}, {
 		name: "a gate waits",
 		events: []runbook.Event{
@@ -92,7 +92,7 @@ func TestFoldNodes(t *testing.T) {
 			foldEvent(runbook.GateRefused, gate, 9, func(e *runbook.Event) { e.Actor, e.Reason = "bob", "not now" }),
 		},
 		want: runbook.NodeState{Node: gate, Status: runbook.NodeRefused, Since: 2, Seen: at(2), Started: at(2), Began: at(2), Finished: at(9),
-			Prompt: "Fail over?", Actor: "bob", Reason: "not now"},
+			Prompt: "Fail over?", Actor: "bob", Reason: "not now", Waited: at(9).Sub(at(2))},
 	}, {
 		name: "a refusal withdraws an earlier approval",
 		events: []runbook.Event{

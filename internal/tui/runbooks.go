@@ -416,14 +416,18 @@ func (v *runbooksView) bindNodes(e *env) {
 			return nil
 		}
 		n := r.nodes[i]
+		// The node's one duration (NodeState.Took), as the Runs view and
+		// the drill report show it; until it ends, the time since it began.
 		el := ""
 		switch {
-		case !n.Began.IsZero() && !n.Finished.IsZero():
-			el = age(n.Finished.Sub(n.Began))
-		case !n.Began.IsZero() && !r.Ended.IsZero():
-			el = age(r.Ended.Sub(n.Began))
-		case !n.Began.IsZero():
-			el = age(now().Sub(n.Began))
+		case n.Status == runbook.NodePlanned || n.Status == runbook.NodePending:
+			// A plan's nodes did not run: they took no time.
+		case n.Took() > 0 || !n.Started.IsZero() && !n.Finished.IsZero():
+			el = age(n.Took())
+		case !n.Started.IsZero() && !r.Ended.IsZero():
+			el = age(r.Ended.Sub(n.Started))
+		case !n.Started.IsZero():
+			el = age(now().Sub(n.Started))
 		}
 		return []string{ansiStrip(stateGlyph(st, n.NodeState)), graphName(n), el, progressBar(n.Progress, 12)}
 	})

@@ -322,8 +322,8 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 		v.nodes.setSource(len(r.nodes), func(i int) []string {
 			n := r.nodes[i]
 			took := ""
-			if !n.Began.IsZero() && !n.Finished.IsZero() {
-				took = age(n.Finished.Sub(n.Began))
+			if !n.Started.IsZero() && !n.Finished.IsZero() {
+				took = age(n.Took())
 			}
 			addr := n.Node
 			if v.report != nil {
@@ -341,6 +341,10 @@ func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
 			var extra []string
 			if n.Actor != "" {
 				extra = append(extra, "by "+n.Actor)
+			}
+			// Time waiting for people is part of TOOK, said apart.
+			if n.Waited > 0 {
+				extra = append(extra, "waited "+age(n.Waited))
 			}
 			if out := string(n.Outputs); out != "" && out != "null" {
 				extra = append(extra, out)
