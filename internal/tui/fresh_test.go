@@ -280,3 +280,36 @@ func TestRollbackRefreshesTheTimeline(t *testing.T) {
 		t.Fatalf("the newest version is not the roll back's new current one: %+v", top)
 	}
 }
+
+func TestRefreshKeepsThePrefixListingsPlace(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("2", "enter", "enter")
+	h.waitScreen("s3://ai-model-artifacts/models/")
+	v := h.m.views[viewModels].(*modelsView)
+	h.keys("j")
+	was := v.entries[v.list.selected()].Key
+	putVersion(t, h, "ai-model-artifacts", "models/a-new-model/weights.bin")
+	h.keys("r")
+	h.waitScreen("3/5")
+	if got := v.entries[v.list.selected()].Key; got != was || v.list.cursor != 2 {
+		t.Fatalf("cursor on %s (row %d) after the refresh, want %s, one row lower", got, v.list.cursor, was)
+	}
+}
+
+// What a pane showed stays on screen, with its age, while it is read
+// again: a refresh never blanks it.
+func TestRefreshKeepsThePaneWhileReading(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("5")
+	h.waitScreen("ai-inference-dr")
+	h.clock.Advance(40 * time.Second)
+	h.send(keyMsg("r")) // its reads are in flight until the harness settles
+	s := h.screen()
+	if !strings.Contains(drRow(h), "0 0 8") || strings.Contains(s, "  loading…") || !strings.Contains(s, "as of 40s ago, refreshing…") {
+		t.Fatalf("the pane being read again does not show its data and age:\n%s", s)
+	}
+	h.settle()
+	if !strings.Contains(h.screen(), "as of 0s ago") {
+		t.Fatalf("no new age after the refresh:\n%s", h.screen())
+	}
+}
