@@ -293,11 +293,19 @@ func consoleFailover(t *testing.T, tmux, bin, books string, names sandbox.Names,
 			}
 		}
 	}
-	// And the Fleet view reads the group back from the sandbox.
-	c.keys("5", "r")
+	// And the Fleet view, read on the Overview before the run, reads the
+	// group back from the sandbox on entry, without r: the run's end made
+	// it stale.
+	entered := time.Now()
+	c.keys("5")
 	screens(c.waitFor("the scaled group on the Fleet view", func(s string) bool {
-		return regexp.MustCompile(`✔ ready\s+` + regexp.QuoteMeta(names.DRGroup) + `\s+dr-fleet\s+` + regexp.QuoteMeta(names.DRRegion) + `\s+0\s+4\s+8\s+4`).MatchString(s)
+		return regexp.MustCompile(`✔ ready\s+`+regexp.QuoteMeta(names.DRGroup)+`\s+dr-fleet\s+`+regexp.QuoteMeta(names.DRRegion)+`\s+0\s+4\s+8\s+4`).MatchString(s) &&
+			strings.Contains(s, "as of ")
 	}))
+	// Not the 30-second refresh's doing.
+	if took := time.Since(entered); took > 10*time.Second {
+		t.Errorf("Fleet showed the scaled group %s after it was entered, want it read on entry", took.Round(time.Second))
+	}
 	// q quits at once with no run in progress, and the terminal is handed
 	// back: the session ends with the program.
 	c.keys("q")

@@ -38,9 +38,15 @@
 // the command that reads the next (a timeline's pages, a teardown's
 // events).
 //
-// The estate is the exception: its parts are shared, loaded once
-// (env.need, env.reload) and answered as estateMsg, which fills env; the
-// view on screen is then told, the others redraw when activated. A part
+// The estate is the exception: its parts are shared, loaded when a view
+// first needs them and again when stale (env.need, env.reload: older than
+// freshFor, or read before a run ended, env.changes) and answered as
+// estateMsg, which fills env; the view on screen is then told, the others
+// redraw when activated. A view of the estate is a freshener: entering it,
+// and a run's end while it is on screen, read again what it shows that is
+// stale, the old data staying on screen, with its age (asOf), until the
+// new comes. Its grids name their rows (grid.setSourceByID), so a refresh
+// keeps the cursor on the same item. A part
 // keeps what it read when some of its calls fail: each failure is a
 // loadError in estate.errs (estate.err only when the part read nothing),
 // which the panes count (failNote) and the error panel (E) shows in full.
@@ -49,7 +55,9 @@
 //
 // The root handles, whoever sent them:
 //   - tea.WindowSizeMsg, tickMsg (the spinner), refreshMsg (the periodic
-//     reload of the view on screen);
+//     reload of the view on screen); the end of a drill's teardown
+//     (teardownMsg), which it marks as a change of the estate before the
+//     Runs view takes it;
 //   - keys, pastes and the mouse wheel: the modal, the input lines and the
 //     root's keys first, the rest to the view on screen (scrollMsg for the
 //     wheel);
@@ -80,6 +88,7 @@
 // the live one: Update binds it to the Runbooks view, shows it when asked,
 // and starts it on a goroutine whose events and result come back as
 // runMsg. When the run ends the root has the Runs view read the journal
-// again. A drill's teardown runs from the Runs view's command and streams
+// again and, unless it was a dry run, marks the estate stale
+// (estateChanged). A drill's teardown runs from the Runs view's command and streams
 // its events back to it.
 package tui

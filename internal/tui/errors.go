@@ -16,10 +16,12 @@ var partNames = [numParts]string{
 	partFleet: "DR fleet", partAlarms: "Alarms", partBuckets: "Buckets", partVolumes: "Volumes",
 }
 
-// partNote says why a part has nothing to show yet.
+// partNote says why a part has nothing to show: it never answered yet,
+// or its last read failed whole. A part read again keeps showing what it
+// had until the new answer comes (asOf says how old it is).
 func partNote(e *env, p part) string {
 	switch {
-	case e.est.state[p] != loaded:
+	case e.est.at[p].IsZero():
 		return e.st.dim.Render("  loading…")
 	case e.est.err[p] != nil:
 		return e.st.statusErr.Render("  ✖ could not read: "+awsx.DescribeError(e.est.err[p]).Summary) +
@@ -35,7 +37,7 @@ func partNote(e *env, p part) string {
 func failNote(e *env, parts ...part) string {
 	var errs []loadError
 	for _, p := range parts {
-		if e.est.state[p] == loaded && e.est.err[p] == nil {
+		if !e.est.at[p].IsZero() && e.est.err[p] == nil {
 			errs = append(errs, e.est.errs[p]...)
 		}
 	}

@@ -25,7 +25,9 @@ const (
 )
 
 // estateData is the inventory the views share, each part loaded once and
-// refreshed on demand, so switching views never refetches.
+// read again when a view showing it is entered stale (env.need), on the
+// periodic refresh or on demand: switching views within freshFor never
+// refetches.
 type estateData struct {
 	state [numParts]loadState
 	// err is set when a part read nothing (its first call failed); errs
@@ -33,7 +35,10 @@ type estateData struct {
 	// others read.
 	err  [numParts]error
 	errs [numParts][]loadError
-	at   [numParts]time.Time
+	// at is when the part's last answer came; epoch is env.changes when
+	// its last read was sent (env.stale).
+	at    [numParts]time.Time
+	epoch [numParts]int
 
 	identity    inventory.Identity
 	vaults      []inventory.Vault
@@ -78,6 +83,39 @@ func (l *loadErrors) whole(op, resource, region string, err error) error {
 		l.add(op, resource, region, err)
 	}
 	return err
+}
+
+// asOf says how old what a pane shows of parts is ("as of 12s ago", the
+// oldest of them), and that it is being read again; a part not answered
+// yet, or whose last read failed whole, shows nothing to date (partNote
+// says so), and "" when no part has.
+func asOf(e *env, parts ...part) string {
+	var oldest time.Time
+	reading := false
+	for _, p := range parts {
+		at := e.est.at[p]
+		if at.IsZero() || e.est.err[p] != nil {
+			continue
+		}
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+		reading = reading || e.est.state[p] == loading
+	}
+	return ageNote(e, oldest, reading)
+}
+
+// ageNote is asOf for data read at at; reading: a newer read is in
+// flight.
+func ageNote(e *env, at time.Time, reading bool) string {
+	if at.IsZero() {
+		return ""
+	}
+	s := "as of " + age(e.now().Sub(at)) + " ago"
+	if reading {
+		s += ", refreshing…"
+	}
+	return e.st.dim.Render(s)
 }
 
 // estateMsg carries one part back from its tea.Cmd.

@@ -50,7 +50,8 @@ func (v *fleetView) command() string { return "fleet" }
 func (v *fleetView) keys(e *env) []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "groups/alarms")), e.keys.Refresh, e.keys.Sort}
 }
-func (v *fleetView) activate(e *env) tea.Cmd { v.build(e); return e.need(fleetParts...) }
+func (v *fleetView) activate(e *env) tea.Cmd { v.build(e); return v.freshen(e) }
+func (v *fleetView) freshen(e *env) tea.Cmd  { return e.need(fleetParts...) }
 func (v *fleetView) refresh(e *env) tea.Cmd {
 	return tea.Batch(e.reload(partFleet), e.reload(partAlarms))
 }
@@ -68,19 +69,19 @@ func (v *fleetView) filterGrid() *grid {
 func (v *fleetView) build(e *env) {
 	v.shown = byRank(e.est.groups, e.groupClass, func(g inventory.Group) string { return g.Name })
 	gs, as := v.shown, e.est.alarms
-	v.groups.setSource(len(gs), func(i int) []string {
+	v.groups.setSourceByID(len(gs), func(i int) []string {
 		g := gs[i]
 		return []string{ansiStrip(fleetState(&e.st, g)), g.Name, roleLabel(e.groupClass(g)), g.Region, fmt.Sprint(g.Min), fmt.Sprint(g.Desired),
 			fmt.Sprint(g.Max), fmt.Sprint(g.InService), fmt.Sprint(g.Pending)}
-	})
-	v.alarms.setSource(len(as), func(i int) []string {
+	}, func(i int) string { return gs[i].Region + "/" + gs[i].Name })
+	v.alarms.setSourceByID(len(as), func(i int) []string {
 		a := as[i]
 		kind := "metric"
 		if a.Composite {
 			kind = "composite"
 		}
 		return []string{alarmState(a.State), a.Name, kind, a.Region, stamp(a.Updated)}
-	})
+	}, func(i int) string { return as[i].Region + "/" + as[i].Name })
 }
 
 func (v *fleetView) update(e *env, msg tea.Msg) tea.Cmd {
@@ -116,7 +117,7 @@ func (v *fleetView) render(e *env, w, h int) string {
 		return "  "
 	}
 	gh := max(min(len(v.shown)+1, h/4), 2)
-	b.WriteString(mark(0) + st.title.Render("Auto-scaling groups") + " in " + e.opts.DRRegion + ", DR fleet first  " + filterNote(v.groups) + "\n")
+	b.WriteString(mark(0) + st.title.Render("Auto-scaling groups") + " in " + e.opts.DRRegion + ", DR fleet first  " + asOf(e, partFleet) + "  " + filterNote(v.groups) + "\n")
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
 	} else {
@@ -143,7 +144,7 @@ func (v *fleetView) render(e *env, w, h int) string {
 		fmt.Fprintf(&b, "  %s %-20s %-12s %-11s %s\n", instanceGlyph(in), in.ID, in.Zone, in.Type, in.Health)
 	}
 	used := strings.Count(b.String(), "\n")
-	b.WriteString(mark(1) + st.title.Render("Alarms") + "  " + filterNote(v.alarms) + "\n")
+	b.WriteString(mark(1) + st.title.Render("Alarms") + "  " + asOf(e, partAlarms) + "  " + filterNote(v.alarms) + "\n")
 	if n := partNote(e, partAlarms); n != "" {
 		return b.String() + n
 	}

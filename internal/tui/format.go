@@ -151,6 +151,16 @@ func alarmState(s string) string {
 
 func widthOf(s string) int { return ansi.StringWidth(s) }
 
+// keepEnd fits s in w columns by cutting its start: the end of a path
+// (the key) says more than its bucket.
+func keepEnd(s string, w int) string {
+	sw := widthOf(s)
+	if sw <= w || w < 2 {
+		return s
+	}
+	return "…" + ansi.TruncateLeft(s, sw-w+1, "")
+}
+
 // secs converts a metric in seconds to a duration.
 func secs(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
 

@@ -36,15 +36,65 @@ type grid struct {
 	search []string
 	cursor int // position in the visible rows
 	offset int // first visible row drawn
+	// id names a source row (setSourceByID): a refresh puts the cursor
+	// back on the row of the same id, wherever the new rows place it.
+	id func(i int) string
 }
 
 func newGrid(cols ...column) *grid { return &grid{cols: cols, sortCol: -1} }
 
-// setSource replaces the rows, keeping filter and sort.
+// setSource replaces the rows, keeping filter and sort; the cursor
+// keeps its row number.
 func (g *grid) setSource(total int, cells func(i int) []string) {
 	g.total, g.cells = total, cells
 	g.search = g.search[:0]
 	g.apply()
+}
+
+// setSourceByID replaces the rows, keeping filter and sort, and keeps the
+// cursor on the item it was on: the row whose id matches, wherever the
+// new rows place it (a refresh adds, removes and reorders rows). When
+// that item is gone the cursor keeps its row number. id must read the
+// same snapshot as cells, not fields the caller replaces, since the
+// previous id is asked of the old rows after the caller has moved on; a
+// source that grows in place (a stream) names its rows with identify and
+// takes selectedID before it replaces them.
+func (g *grid) setSourceByID(total int, cells func(i int) []string, id func(i int) string) {
+	keep, had := g.selectedID()
+	g.id = id
+	g.setSource(total, cells)
+	if had {
+		g.seek(keep)
+	}
+}
+
+// identify names the rows by id, for selectedID and seek.
+func (g *grid) identify(id func(i int) string) { g.id = id }
+
+// selectedID is the id of the row under the cursor.
+func (g *grid) selectedID() (string, bool) {
+	if g.id == nil {
+		return "", false
+	}
+	i := g.selected()
+	if i < 0 {
+		return "", false
+	}
+	return g.id(i), true
+}
+
+// seek moves the cursor to the visible row of id; false when none has it.
+func (g *grid) seek(id string) bool {
+	if g.id == nil {
+		return false
+	}
+	for pos, n := 0, g.len(); pos < n; pos++ {
+		if g.id(g.at(pos)) == id {
+			g.cursor = pos
+			return true
+		}
+	}
+	return false
 }
 
 // grow tells the grid more rows were appended to its source (streaming):

@@ -29,6 +29,14 @@ type modelsView struct {
 	list    *grid
 	listGen int
 	listing bool
+	// renewing: the listing in flight reads the shown prefix again,
+	// which stays on screen, cursor and all, until it answers.
+	renewing bool
+	// listAt is when the shown listing came; listEpoch env.changes when
+	// it was asked for (env.stale).
+	listAt    time.Time
+	listEpoch int
+	asked     int // env.changes when the listing in flight was asked for
 
 	tl *timeline
 }
@@ -47,6 +55,21 @@ type timeline struct {
 	mark           string // version id marked for compare
 	compare        bool
 	settle         int // cursor moves, to fetch details once the cursor rests
+
+	// at is when the versions shown came (the first page); epoch is
+	// env.changes when they were asked for (env.stale).
+	at    time.Time
+	epoch int
+	// A refresh reads the history again in the background while the
+	// versions shown stay, with the cursor, mark and comparison; fresh
+	// gathers its pages and replaces versions once the last has come.
+	// renewGen tells its pages from an abandoned refresh's.
+	renewing   bool
+	renewGen   int
+	fresh      []inventory.Version
+	freshAt    time.Time
+	freshEpoch int
+	now        time.Time // the rows' ages are reckoned from it
 
 	// The axis is drawn from every loaded version: it is cached and
 	// redrawn only when versions arrive or the width changes.
@@ -92,16 +115,52 @@ func (v *modelsView) helpKeys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Enter, e.keys.Timeline, e.keys.Compare, e.keys.Rollback, e.keys.Back, e.keys.Sort, e.keys.Refresh}
 }
 
-func (v *modelsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partBuckets) }
+func (v *modelsView) activate(e *env) tea.Cmd { v.build(e); return v.freshen(e) }
 func (v *modelsView) capturing() bool         { return false }
-func (v *modelsView) busy() bool              { return v.listing || (v.tl != nil && v.tl.streaming && v.level == 2) }
+func (v *modelsView) busy() bool {
+	return v.listing || (v.tl != nil && (v.tl.streaming || v.tl.renewing) && v.level == 2)
+}
 
+// freshen reads again what the level shown holds, when it is stale.
+func (v *modelsView) freshen(e *env) tea.Cmd {
+	switch v.level {
+	case 1:
+		switch {
+		case v.listing && v.asked < e.changes:
+			return v.readList(e) // asked before the run ended: again
+		case !v.listing && e.stale(v.listEpoch, v.listAt):
+			return v.renewList(e)
+		}
+		return nil
+	case 2:
+		tl := v.tl
+		switch {
+		case tl.streaming && tl.epoch < e.changes:
+			return v.openTimeline(e, tl.prefix, tl.exact)
+		case tl.renewing && tl.freshEpoch < e.changes,
+			!tl.streaming && !tl.renewing && e.stale(tl.epoch, tl.at):
+			return v.renewTimeline(e)
+		}
+		return nil
+	}
+	return e.need(partBuckets)
+}
+
+// refresh reads the level shown again, keeping the cursor on the same
+// bucket, entry or version, and the timeline's mark and comparison. A
+// read already in flight is left to finish.
 func (v *modelsView) refresh(e *env) tea.Cmd {
 	switch v.level {
 	case 1:
-		return v.openPrefix(e, v.prefix)
+		if v.listing {
+			return nil
+		}
+		return v.renewList(e)
 	case 2:
-		return v.openTimeline(e, v.tl.prefix, v.tl.exact)
+		if v.tl.streaming || v.tl.renewing {
+			return nil
+		}
+		return v.renewTimeline(e)
 	}
 	return e.reload(partBuckets)
 }
@@ -122,17 +181,17 @@ func (v *modelsView) back(e *env) (tea.Cmd, bool) {
 	switch v.level {
 	case 2:
 		v.tl.gen++ // answers still in flight are dropped
-		v.tl.streaming = false
+		v.tl.streaming, v.tl.renewing = false, false
 		if v.entries == nil {
 			v.level = 0 // the timeline was opened from the bucket list
-			return nil, true
+			return v.freshen(e), true
 		}
 		v.level = 1
-		return nil, true
+		return v.freshen(e), true
 	case 1:
 		if v.prefix == "" {
 			v.level = 0
-			return nil, true
+			return v.freshen(e), true
 		}
 		parent := strings.TrimSuffix(v.prefix, "/")
 		if i := strings.LastIndex(parent, "/"); i >= 0 {
@@ -151,24 +210,28 @@ func (v *modelsView) back(e *env) (tea.Cmd, bool) {
 func (v *modelsView) build(e *env) {
 	v.shown = byRank(e.est.buckets, e.bucketClass, func(b inventory.Bucket) string { return b.Name })
 	bs := v.shown
-	v.buckets.setSource(len(bs), func(i int) []string {
+	v.buckets.setSourceByID(len(bs), func(i int) []string {
 		b := bs[i]
 		ver := "○ off"
 		if b.Versioned {
 			ver = "✔ enabled"
 		}
 		return []string{b.Name, roleLabel(e.bucketClass(b)), b.Region, ver, stamp(b.Created)}
-	})
+	}, func(i int) string { return bs[i].Name })
 }
 
 type listMsg struct {
 	gen     int
+	epoch   int // env.changes when asked for
 	entries []inventory.Entry
 	err     error
 }
 
 type versionsMsg struct {
-	gen    int
+	gen int
+	// renew is the refresh the page belongs to (timeline.renewGen); 0:
+	// the timeline's first reading.
+	renew  int
 	stream *inventory.VersionStream
 	page   []inventory.Version
 	more   bool
@@ -186,15 +249,28 @@ type settleMsg struct{ gen, settle int }
 
 func (v *modelsView) openPrefix(e *env, prefix string) tea.Cmd {
 	v.level, v.prefix = 1, prefix
+	v.renewing = false
+	return v.readList(e)
+}
+
+// renewList reads the prefix shown again; it stays on screen until the
+// answer comes.
+func (v *modelsView) renewList(e *env) tea.Cmd {
+	v.renewing = true
+	return v.readList(e)
+}
+
+func (v *modelsView) readList(e *env) tea.Cmd {
 	v.listGen++
 	v.listing = true
-	gen, bucket, o := v.listGen, v.bucket, e.opts
+	v.asked = e.changes
+	gen, epoch, bucket, prefix, o := v.listGen, e.changes, v.bucket, v.prefix, e.opts
 	ctx := e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, o.LoadTimeout)
 		defer cancel()
 		es, err := inventory.Prefixes(ctx, o.Clients, o.PrimaryRegion, bucket, prefix)
-		return listMsg{gen: gen, entries: es, err: err}
+		return listMsg{gen: gen, epoch: epoch, entries: es, err: err}
 	}
 }
 
@@ -203,8 +279,8 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 	if v.tl != nil {
 		gen = v.tl.gen + 1
 	}
-	tl := &timeline{bucket: v.bucket, prefix: prefix, exact: exact, gen: gen, streaming: true,
-		details: map[string]inventory.VersionDetail{}, pending: map[string]bool{}}
+	tl := &timeline{bucket: v.bucket, prefix: prefix, exact: exact, gen: gen, streaming: true, epoch: e.changes,
+		details: map[string]inventory.VersionDetail{}, pending: map[string]bool{}, now: e.now()}
 	cols := []column{
 		{title: "", width: 11},
 		{title: "WRITTEN", width: 16},
@@ -229,36 +305,86 @@ func (v *modelsView) openTimeline(e *env, prefix string, exact bool) tea.Cmd {
 		}
 		return textLess(tl.g.cells(a)[col], tl.g.cells(b)[col])
 	}
-	now := e.now()
-	tl.g.setSource(0, func(i int) []string {
-		x := tl.versions[i]
-		mark := "○ version"
-		switch {
-		case x.DeleteMarker && x.IsLatest:
-			mark = "✖ deleted*"
-		case x.DeleteMarker:
-			mark = "✖ deleted"
-		case x.IsLatest:
-			mark = "● current"
-		}
-		size := bytes(x.Size)
-		if x.DeleteMarker {
-			size = "-"
-		}
-		row := []string{mark, stamp(x.LastModified), age(now.Sub(x.LastModified)), size}
-		if !exact {
-			row = append(row, x.Key)
-		}
-		return append(row, x.VersionID)
-	})
+	tl.g.setSource(0, tl.row)
+	tl.g.identify(tl.versionKey)
 	v.tl, v.level = tl, 2
-	return v.nextPage(e, nil)
+	return v.nextPage(e, nil, 0)
+}
+
+// row is version i's cells, its age reckoned from tl.now.
+func (tl *timeline) row(i int) []string {
+	x := tl.versions[i]
+	mark := "○ version"
+	switch {
+	case x.DeleteMarker && x.IsLatest:
+		mark = "✖ deleted*"
+	case x.DeleteMarker:
+		mark = "✖ deleted"
+	case x.IsLatest:
+		mark = "● current"
+	}
+	size := bytes(x.Size)
+	if x.DeleteMarker {
+		size = "-"
+	}
+	row := []string{mark, stamp(x.LastModified), age(tl.now.Sub(x.LastModified)), size}
+	if !tl.exact {
+		row = append(row, x.Key)
+	}
+	return append(row, x.VersionID)
+}
+
+// versionKey names version i: version ids are unique within a key only
+// (every key has a "null" one from before versioning).
+func (tl *timeline) versionKey(i int) string {
+	return tl.versions[i].Key + "\x00" + tl.versions[i].VersionID
+}
+
+// renewTimeline reads the timeline shown again in the background; its
+// versions, cursor, mark and comparison stay until the reading is whole.
+func (v *modelsView) renewTimeline(e *env) tea.Cmd {
+	tl := v.tl
+	tl.renewGen++
+	tl.renewing, tl.fresh, tl.freshAt, tl.freshEpoch = true, nil, time.Time{}, e.changes
+	return v.nextPage(e, nil, tl.renewGen)
+}
+
+// adopt shows a refresh's versions once all have come: the cursor stays
+// on the version it was on, the mark and comparison stay while the
+// marked version exists, and the status line is told when it is gone.
+func (v *modelsView) adopt(e *env) tea.Cmd {
+	tl := v.tl
+	keep, had := tl.g.selectedID()
+	tl.versions, tl.fresh, tl.renewing = tl.fresh, nil, false
+	tl.at, tl.epoch, tl.now = tl.freshAt, tl.freshEpoch, e.now()
+	tl.axisN = -1 // the axis is drawn again
+	tl.g.setSource(len(tl.versions), tl.row)
+	if had {
+		tl.g.seek(keep)
+	}
+	var cmd tea.Cmd
+	if tl.mark != "" && !tl.has(tl.mark) {
+		gone := tl.mark
+		tl.mark, tl.compare = "", false
+		cmd = status("the marked version "+short(gone)+" is no longer in the history: press c on a version to mark it", false)
+	}
+	return tea.Batch(cmd, v.detail(e))
+}
+
+// has reports whether the version id is in the history.
+func (tl *timeline) has(id string) bool {
+	for _, x := range tl.versions {
+		if x.VersionID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // nextPage reads one page of the stream (opening it first when nil); the
 // next page is asked for when this one arrives, so the timeline shows
 // from the first page on and input is never blocked.
-func (v *modelsView) nextPage(e *env, s *inventory.VersionStream) tea.Cmd {
+func (v *modelsView) nextPage(e *env, s *inventory.VersionStream, renew int) tea.Cmd {
 	tl := v.tl
 	gen, o, ctx := tl.gen, e.opts, e.ctx
 	bucket, prefix, exact := tl.bucket, tl.prefix, tl.exact
@@ -268,11 +394,11 @@ func (v *modelsView) nextPage(e *env, s *inventory.VersionStream) tea.Cmd {
 		if s == nil {
 			var err error
 			if s, err = inventory.NewVersionStream(ctx, o.Clients, o.PrimaryRegion, bucket, prefix, exact, pageSize); err != nil {
-				return versionsMsg{gen: gen, err: err}
+				return versionsMsg{gen: gen, renew: renew, err: err}
 			}
 		}
 		page, more, err := s.Next(ctx)
-		return versionsMsg{gen: gen, stream: s, page: page, more: more, err: err}
+		return versionsMsg{gen: gen, renew: renew, stream: s, page: page, more: more, err: err}
 	}
 }
 
@@ -326,28 +452,41 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.listing = false
+		renew := v.renewing
+		v.renewing = false
 		if msg.err != nil {
 			return status(msg.err.Error(), true)
 		}
-		v.entries = msg.entries
-		v.list.cursor = 0
-		v.list.setSource(len(v.entries), func(i int) []string {
-			x := v.entries[i]
-			name := strings.TrimPrefix(x.Key, v.prefix)
+		entries, prefix := msg.entries, v.prefix
+		v.entries, v.listAt, v.listEpoch = entries, e.now(), msg.epoch
+		if !renew {
+			// Another prefix: start at its top.
+			v.list.cursor = 0
+			v.list.identify(nil)
+		}
+		v.list.setSourceByID(len(entries), func(i int) []string {
+			x := entries[i]
+			name := strings.TrimPrefix(x.Key, prefix)
 			if x.IsPrefix {
 				return []string{"▸ " + name, "", ""}
 			}
 			return []string{"  " + name, bytes(x.Size), stamp(x.LastModified)}
-		})
+		}, func(i int) string { return entries[i].Key })
 		return nil
 	case versionsMsg:
 		tl := v.tl
 		if tl == nil || msg.gen != tl.gen {
 			return nil
 		}
+		if msg.renew != 0 {
+			return v.renewed(e, msg)
+		}
 		if msg.err != nil {
 			tl.streaming = false
 			return status(msg.err.Error(), true)
+		}
+		if tl.at.IsZero() {
+			tl.at = e.now()
 		}
 		tl.pages++
 		first := len(tl.versions) == 0
@@ -358,7 +497,7 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 			cmd = v.settled(e)
 		}
 		if msg.more {
-			return tea.Batch(cmd, v.nextPage(e, msg.stream))
+			return tea.Batch(cmd, v.nextPage(e, msg.stream, 0))
 		}
 		tl.streaming = false
 		return cmd
@@ -441,6 +580,27 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// renewed takes a page of the timeline's refresh; the last one replaces
+// what is shown. A failed refresh keeps what is shown, and says so.
+func (v *modelsView) renewed(e *env, msg versionsMsg) tea.Cmd {
+	tl := v.tl
+	if !tl.renewing || msg.renew != tl.renewGen {
+		return nil
+	}
+	if msg.err != nil {
+		tl.renewing, tl.fresh = false, nil
+		return status("refresh: "+msg.err.Error(), true)
+	}
+	if tl.freshAt.IsZero() {
+		tl.freshAt = e.now()
+	}
+	tl.fresh = append(tl.fresh, msg.page...)
+	if msg.more {
+		return v.nextPage(e, msg.stream, msg.renew)
+	}
+	return v.adopt(e)
+}
+
 // fetch reads the details of a version that is not under the cursor.
 func (v *modelsView) fetch(e *env, id string) tea.Cmd {
 	tl := v.tl
@@ -477,7 +637,7 @@ func (v *modelsView) render(e *env, w, h int) string {
 	st := &e.st
 	switch v.level {
 	case 0:
-		head := st.title.Render("Buckets") + " in " + e.opts.PrimaryRegion + ", model storage first  " + v.buckets.position() + "  " + filterNote(v.buckets)
+		head := st.title.Render("Buckets") + " in " + e.opts.PrimaryRegion + ", model storage first  " + v.buckets.position() + "  " + asOf(e, partBuckets) + "  " + filterNote(v.buckets)
 		if n := partNote(e, partBuckets); n != "" {
 			return head + "\n" + n
 		}
@@ -487,8 +647,9 @@ func (v *modelsView) render(e *env, w, h int) string {
 		}
 		return head + "\n" + v.buckets.view(st, w, h-1)
 	case 1:
-		head := st.title.Render("s3://"+v.bucket+"/"+v.prefix) + "  " + v.list.position() + "  " + filterNote(v.list)
-		if v.listing {
+		tail := "  " + v.list.position() + "  " + ageNote(e, v.listAt, v.renewing) + "  " + filterNote(v.list)
+		head := st.title.Render(keepEnd("s3://"+v.bucket+"/"+v.prefix, w-widthOf(tail))) + tail
+		if v.listing && !v.renewing {
 			return head + "\n" + st.dim.Render("  listing…")
 		}
 		return head + "\n" + v.list.view(st, w, h-1)
@@ -504,7 +665,9 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 	if tl.streaming {
 		state += fmt.Sprintf(" (streaming, page %d)", tl.pages+1)
 	}
-	fmt.Fprintf(&b, "%s  %s  %s  %s\n", st.title.Render("s3://"+tl.bucket+"/"+tl.prefix), state, tl.g.position(), filterNote(tl.g))
+	// The path gives way first: the counts and the age must show.
+	tail := fmt.Sprintf("  %s  %s  %s  %s", state, tl.g.position(), ageNote(e, tl.at, tl.renewing), filterNote(tl.g))
+	fmt.Fprintf(&b, "%s%s\n", st.title.Render(keepEnd("s3://"+tl.bucket+"/"+tl.prefix, w-widthOf(tail))), tail)
 	axis, labels := v.axis(e, w)
 	b.WriteString(axis + "\n" + labels + "\n")
 	// The detail pane goes to the right when there is room, else below.

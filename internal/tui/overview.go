@@ -23,7 +23,8 @@ var overviewParts = []part{partPoints, partReplication, partFleet, partAlarms, p
 func (v *overview) title() string                    { return "Overview" }
 func (v *overview) command() string                  { return "overview" }
 func (v *overview) keys(e *env) []key.Binding        { return []key.Binding{e.keys.NextTab, e.keys.Refresh} }
-func (v *overview) activate(e *env) tea.Cmd          { return e.need(overviewParts...) }
+func (v *overview) activate(e *env) tea.Cmd          { return v.freshen(e) }
+func (v *overview) freshen(e *env) tea.Cmd           { return e.need(overviewParts...) }
 func (v *overview) update(e *env, m tea.Msg) tea.Cmd { return nil }
 func (v *overview) filterGrid() *grid                { return nil }
 func (v *overview) back(*env) (tea.Cmd, bool)        { return nil, false }
@@ -52,7 +53,7 @@ func (v *overview) render(e *env, w, h int) string {
 	if e.rpoFrom != "" {
 		from = " (" + e.rpoFrom + ")"
 	}
-	fmt.Fprintf(&b, "%s  objective %s%s\n", st.title.Render("Recovery points: RPO now"), age(obj), from)
+	fmt.Fprintf(&b, "%s  objective %s%s  %s\n", st.title.Render("Recovery points: RPO now"), age(obj), from, asOf(e, partPoints))
 	if n := partNote(e, partPoints); n != "" {
 		b.WriteString(n + "\n")
 	} else {
@@ -98,7 +99,7 @@ func (v *overview) render(e *env, w, h int) string {
 func (v *overview) renderRest(e *env, w, per int) string {
 	st := &e.st
 	var b strings.Builder
-	b.WriteString(st.title.Render("Replication") + "\n")
+	b.WriteString(paneTitle(e, "Replication", partReplication))
 	if n := partNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
 	} else if len(e.est.replication) == 0 {
@@ -124,14 +125,14 @@ func (v *overview) renderRest(e *env, w, per int) string {
 	if n := failNote(e, partReplication); n != "" {
 		b.WriteString(n + "\n")
 	}
-	b.WriteString(st.title.Render("Volumes") + "\n")
+	b.WriteString(paneTitle(e, "Volumes", volumesParts...))
 	if n := partNote(e, partVolumes); n != "" {
 		b.WriteString(n + "\n")
 	} else {
 		b.WriteString(volumesLine(e) + "\n")
 	}
 
-	b.WriteString(st.title.Render("DR fleet") + "\n")
+	b.WriteString(paneTitle(e, "DR fleet", partFleet))
 	if n := partNote(e, partFleet); n != "" {
 		b.WriteString(n + "\n")
 	} else {
@@ -162,7 +163,7 @@ func (v *overview) renderRest(e *env, w, per int) string {
 		}
 	}
 
-	b.WriteString(st.title.Render("Alarms") + "\n")
+	b.WriteString(paneTitle(e, "Alarms", partAlarms))
 	if n := partNote(e, partAlarms); n != "" {
 		b.WriteString(n + "\n")
 	} else {
@@ -187,6 +188,14 @@ func (v *overview) renderRest(e *env, w, per int) string {
 		}
 	}
 	return b.String()
+}
+
+// paneTitle is a section's title line with the age of its data.
+func paneTitle(e *env, title string, parts ...part) string {
+	if n := asOf(e, parts...); n != "" {
+		return e.st.title.Render(title) + "  " + n + "\n"
+	}
+	return e.st.title.Render(title) + "\n"
 }
 
 // volumesLine sums the volumes up: how many, how many within their

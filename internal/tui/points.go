@@ -89,7 +89,8 @@ func (v *pointsView) command() string { return "points" }
 func (v *pointsView) keys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Enter, e.keys.Back, e.keys.Group, e.keys.Restore, e.keys.Sort}
 }
-func (v *pointsView) activate(e *env) tea.Cmd { v.build(e); return e.need(partPoints) }
+func (v *pointsView) activate(e *env) tea.Cmd { v.build(e); return v.freshen(e) }
+func (v *pointsView) freshen(e *env) tea.Cmd  { return e.need(partPoints) }
 func (v *pointsView) refresh(e *env) tea.Cmd  { return e.reload(partPoints) }
 func (v *pointsView) capturing() bool         { return v.asking }
 
@@ -112,15 +113,15 @@ func (v *pointsView) back(e *env) (tea.Cmd, bool) {
 func (v *pointsView) build(e *env) {
 	now := e.now()
 	obj := e.opts.RPOObjective
-	v.res = inventory.ByResource(e.est.points, now)
-	v.vaults = e.est.vaults
-	v.vaultGrid.setSource(len(v.vaults), func(i int) []string {
-		x := v.vaults[i]
+	res, vaults := inventory.ByResource(e.est.points, now), e.est.vaults
+	v.res, v.vaults = res, vaults
+	v.vaultGrid.setSourceByID(len(vaults), func(i int) []string {
+		x := vaults[i]
 		return []string{x.Name, fmt.Sprint(x.Points), x.ARN}
-	})
+	}, func(i int) string { return vaults[i].Name })
 	{
-		v.top.setSource(len(v.res), func(i int) []string {
-			r := v.res[i]
+		v.top.setSourceByID(len(res), func(i int) []string {
+			r := res[i]
 			state := "✔ within"
 			switch {
 			case r.Newest.Created.IsZero():
@@ -133,7 +134,7 @@ func (v *pointsView) build(e *env) {
 				newest, ageS = stamp(r.Newest.Created), age(r.Age)
 			}
 			return []string{state, resourceLabel(r.ResourceName, r.ResourceARN), shortType(r.ResourceType), newest, ageS, fmt.Sprint(r.Points)}
-		})
+		}, func(i int) string { return res[i].ResourceARN })
 	}
 	if v.open != "" {
 		v.openRows(e)
@@ -141,15 +142,18 @@ func (v *pointsView) build(e *env) {
 }
 
 func (v *pointsView) openRows(e *env) {
-	v.shown = v.shown[:0]
+	// A new slice: the grid asks the old rows for the id under its
+	// cursor.
+	var shown []inventory.RecoveryPoint
 	for _, p := range e.est.points {
 		if (v.byVault && p.Vault == v.open) || (!v.byVault && p.ResourceARN == v.open) {
-			v.shown = append(v.shown, p)
+			shown = append(shown, p)
 		}
 	}
+	v.shown = shown
 	now := e.now()
-	v.pts.setSource(len(v.shown), func(i int) []string {
-		p := v.shown[i]
+	v.pts.setSourceByID(len(shown), func(i int) []string {
+		p := shown[i]
 		cold, del := "-", "-"
 		if !p.ColdAt.IsZero() {
 			cold = p.ColdAt.UTC().Format("2006-01-02")
@@ -159,7 +163,7 @@ func (v *pointsView) openRows(e *env) {
 		}
 		return []string{stamp(p.Created), age(now.Sub(p.Created)), pointStatus(p.Status), bytes(p.Size),
 			cold, del, resourceLabel(p.ResourceName, p.ResourceARN)}
-	})
+	}, func(i int) string { return shown[i].ARN })
 }
 
 func pointStatus(s string) string {
@@ -279,11 +283,19 @@ func (v *pointsView) askKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 func (v *pointsView) render(e *env, w, h int) string {
 	st := &e.st
 	if v.open == "" {
-		what := "by resource (newest COMPLETED point, oldest first)"
+		// The explanation comes last, so a narrow screen cuts it before
+		// the position, the age or the filter.
+		what, why := "by resource", st.dim.Render("(newest COMPLETED point, oldest first)")
 		if v.byVault {
-			what = "by vault"
+			what, why = "by vault", ""
 		}
-		head := st.title.Render("Recovery points") + " " + what + "  " + v.list().position() + "  " + filterNote(v.list())
+		var parts []string
+		for _, s := range []string{st.title.Render("Recovery points") + " " + what, v.list().position(), asOf(e, partPoints), filterNote(v.list()), why} {
+			if s != "" {
+				parts = append(parts, s)
+			}
+		}
+		head := strings.Join(parts, "  ")
 		if n := partNote(e, partPoints); n != "" {
 			return head + "\n" + n
 		}
@@ -292,7 +304,7 @@ func (v *pointsView) render(e *env, w, h int) string {
 		}
 		return head + "\n" + v.list().view(st, w, h-1)
 	}
-	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + filterNote(v.pts)
+	head := st.title.Render(resourceLabel("", v.open)) + "  " + v.pts.position() + "  " + asOf(e, partPoints) + "  " + filterNote(v.pts)
 	if n := failNote(e, partPoints); n != "" {
 		head += "\n" + n
 		h--

@@ -28,7 +28,8 @@ func (v *replicationView) command() string { return "replication" }
 func (v *replicationView) keys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Refresh, e.keys.Sort}
 }
-func (v *replicationView) activate(e *env) tea.Cmd   { v.build(e); return e.need(partReplication) }
+func (v *replicationView) activate(e *env) tea.Cmd   { v.build(e); return v.freshen(e) }
+func (v *replicationView) freshen(e *env) tea.Cmd    { return e.need(partReplication) }
 func (v *replicationView) refresh(e *env) tea.Cmd    { return e.reload(partReplication) }
 func (v *replicationView) filterGrid() *grid         { return v.stuck }
 func (v *replicationView) back(*env) (tea.Cmd, bool) { return nil, false }
@@ -36,14 +37,14 @@ func (v *replicationView) capturing() bool           { return false }
 
 func (v *replicationView) build(e *env) {
 	s := e.est.stuck
-	v.stuck.setSource(len(s), func(i int) []string {
+	v.stuck.setSourceByID(len(s), func(i int) []string {
 		o := s[i]
 		st := "✖ " + o.Status
 		if o.Status == "PENDING" {
 			st = "◌ " + o.Status
 		}
 		return []string{st, o.Key, stamp(o.LastModified), o.VersionID}
-	})
+	}, func(i int) string { return s[i].Key + "\x00" + s[i].VersionID })
 }
 
 func (v *replicationView) update(e *env, msg tea.Msg) tea.Cmd {
@@ -58,7 +59,7 @@ func (v *replicationView) update(e *env, msg tea.Msg) tea.Cmd {
 func (v *replicationView) render(e *env, w, h int) string {
 	st := &e.st
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  last %s, %s resolution\n", st.title.Render("Replication"), age(replicationWindow), age(replicationPeriod))
+	fmt.Fprintf(&b, "%s  last %s, %s resolution  %s\n", st.title.Render("Replication"), age(replicationWindow), age(replicationPeriod), asOf(e, partReplication))
 	if n := partNote(e, partReplication); n != "" {
 		return b.String() + n
 	}

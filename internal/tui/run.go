@@ -302,7 +302,7 @@ func (m *Model) handleRun(msg runMsg) tea.Cmd {
 		if msg.done.err != nil {
 			m.setStatus(errorText(msg.done.err), true)
 		}
-		return address(viewRuns, m.history.refresh(m.env))
+		return tea.Batch(address(viewRuns, m.history.refresh(m.env)), m.estateChanged(r.isDry()))
 	}
 	return nil
 }

@@ -111,6 +111,10 @@ type env struct {
 	rpoFrom string
 	est     estateData
 	gen     [numParts]int
+	// changes counts the runs (and drill teardowns) that ended: each may
+	// have changed the estate, so what was read before the last one is
+	// stale whatever its age.
+	changes int
 	// liveRun is the run the console started or resumed last (nil: none
 	// yet). Views read it; starting, cancelling and showing it are
 	// asked of the root with messages.
@@ -119,15 +123,40 @@ type env struct {
 
 func (e *env) now() time.Time { return e.opts.Now() }
 
-// need returns the loads of the parts not yet loaded or loading.
+// freshFor is how long what a view shows stays fresh: entering a view
+// whose data is older reads it again, since only the view on screen
+// refreshes on the interval.
+const freshFor = 5 * time.Second
+
+// need returns the loads of the parts not yet loaded and of the stale
+// ones: what entering a view reads.
 func (e *env) need(parts ...part) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, p := range parts {
-		if e.est.state[p] == notLoaded {
+		if e.est.state[p] == notLoaded || e.stalePart(p) {
 			cmds = append(cmds, e.reload(p))
 		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// stalePart reports that p was read more than freshFor ago or before a
+// run ended, or is being read by a request sent before a run ended.
+func (e *env) stalePart(p part) bool {
+	switch e.est.state[p] {
+	case loading:
+		return e.est.epoch[p] < e.changes
+	case loaded:
+		return e.stale(e.est.epoch[p], e.est.at[p])
+	}
+	return false
+}
+
+// stale reports whether data whose read started when e.changes was epoch
+// and was answered at at is older than freshFor or than the last run's
+// end.
+func (e *env) stale(epoch int, at time.Time) bool {
+	return epoch < e.changes || e.now().Sub(at) > freshFor
 }
 
 // reload starts reading p again; an older answer still in flight is
@@ -138,6 +167,7 @@ func (e *env) reload(p part) tea.Cmd {
 	}
 	e.gen[p]++
 	e.est.state[p] = loading
+	e.est.epoch[p] = e.changes
 	return loadPart(e.ctx, e.opts, p, e.now(), e.gen[p])
 }
 
@@ -176,6 +206,30 @@ type view interface {
 	back(e *env) (tea.Cmd, bool)
 	// capturing reports that the view takes raw text (a form field).
 	capturing() bool
+}
+
+// freshener is a view of the estate, whose data ages: freshen reads
+// again what it shows that is stale (env.stale), keeping the old data on
+// screen until the new arrives. Activating such a view freshens it, and
+// so does the end of a run while it is on screen.
+type freshener interface {
+	freshen(e *env) tea.Cmd
+}
+
+// estateChanged follows the end of a run or of a drill's teardown: unless
+// it was a dry run, which changes nothing, every view of the estate is
+// stale, and the one on screen reads again at once; the others do when
+// entered. Telling what a run touched from its steps' types would miss
+// what a new type touches.
+func (m *Model) estateChanged(dry bool) tea.Cmd {
+	if dry {
+		return nil
+	}
+	m.env.changes++
+	if f, ok := m.views[m.active].(freshener); ok {
+		return address(m.active, f.freshen(m.env))
+	}
+	return nil
 }
 
 type mode int
@@ -315,6 +369,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		e.w, e.h = msg.Width, msg.Height
 		return nil
+	case teardownMsg:
+		// The Runs view follows the teardown; its end changed the estate.
+		if msg.event == nil {
+			return tea.Batch(m.deliver(to, msg), m.estateChanged(false))
+		}
+		return m.deliver(to, msg)
 	case tickMsg:
 		m.frame++
 		if m.live {

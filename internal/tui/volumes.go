@@ -61,7 +61,8 @@ func (v *volumesView) command() string { return "volumes" }
 func (v *volumesView) keys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Refresh, e.keys.Sort}
 }
-func (v *volumesView) activate(e *env) tea.Cmd { v.build(e); return e.need(volumesParts...) }
+func (v *volumesView) activate(e *env) tea.Cmd { v.build(e); return v.freshen(e) }
+func (v *volumesView) freshen(e *env) tea.Cmd  { return e.need(volumesParts...) }
 func (v *volumesView) refresh(e *env) tea.Cmd {
 	return tea.Batch(e.reload(partVolumes), e.reload(partPoints))
 }
@@ -129,8 +130,9 @@ func (v *volumesView) build(e *env) {
 	for i, c := range v.covers {
 		v.class[i] = cls(c)
 	}
-	v.g.setSource(len(v.covers), func(i int) []string {
-		c, cl := v.covers[i], v.class[i]
+	covers, class := v.covers, v.class
+	v.g.setSourceByID(len(covers), func(i int) []string {
+		c, cl := covers[i], class[i]
 		newest, ago, from := "—", "", ""
 		if c.Newest != nil {
 			newest, ago, from = stamp(c.Newest.Started), age(e.now().Sub(c.Newest.Started)), snapshotFrom(*c.Newest)
@@ -144,7 +146,7 @@ func (v *volumesView) build(e *env) {
 		}
 		return []string{rpoCell(e.volumeState(c, cl)), volumeLabel(c.Volume), roleLabel(cl),
 			fmt.Sprintf("%dG", c.Volume.SizeGiB), newest, ago, from, taking}
-	})
+	}, func(i int) string { return covers[i].Volume.ID })
 }
 
 func rpoCell(s volumeState) string {
@@ -207,7 +209,7 @@ func (e *env) countVolumes() volumeCounts {
 func (v *volumesView) render(e *env, w, h int) string {
 	st := &e.st
 	var b strings.Builder
-	b.WriteString(st.title.Render("EBS volumes") + " in " + e.opts.PrimaryRegion + "  objective " + age(e.opts.RPOObjective) +
+	b.WriteString(st.title.Render("EBS volumes") + " in " + e.opts.PrimaryRegion + "  " + asOf(e, volumesParts...) + "  objective " + age(e.opts.RPOObjective) +
 		" (a volume's " + estate.TagRPO + " tag or estate tier wins)  " + v.g.position() + "  " + filterNote(v.g) + "\n")
 	if n := partNote(e, partVolumes); n != "" {
 		return b.String() + n
