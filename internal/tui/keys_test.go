@@ -125,3 +125,23 @@ func TestRefusedPlanKeepsTheForm(t *testing.T) {
 		t.Fatalf("a refused plan shows the earlier run:\n%s", s)
 	}
 }
+
+// `:` commands take any prefix that names one command, tab completes
+// them, and an ambiguous prefix lists what it could be.
+func TestCommandsByPrefix(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys(":", "v", "o", "enter")
+	h.waitScreen("[Volumes]")
+	h.keys(":", "r", "e", "p", "l", "enter")
+	h.waitScreen("[Replication]")
+	h.keys(":", "r", "u", "n", "enter")
+	if s := h.screen(); !strings.Contains(s, ":run is ambiguous: runbooks, runs") {
+		t.Fatalf("ambiguous prefix:\n%s", s)
+	}
+	h.keys(":", "f", "tab")
+	if foot := lastLine(h.screen()); !strings.Contains(foot, ":fleet") {
+		t.Fatalf("tab did not complete :f: %q", foot)
+	}
+	h.keys("enter")
+	h.waitScreen("[Fleet]")
+}

@@ -249,7 +249,14 @@ func TestCancelThenResumeFromRuns(t *testing.T) {
 
 	h.keys("7")
 	h.waitScreen("✖ cancelled")
+	// R asks first; any key but y leaves the run as it is.
 	h.keys("R")
+	h.waitScreen("y resumes")
+	h.keys("n")
+	h.waitScreen("not started")
+	h.keys("R")
+	h.waitScreen("y resumes")
+	h.keys("y")
 	h.waitScreen("run in progress")
 	if h.m.run.id != id || !h.m.run.active() {
 		t.Fatalf("resumed run %q (active %v), want %q", h.m.run.id, h.m.run.active(), id)

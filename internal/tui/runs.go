@@ -32,6 +32,8 @@ type runsView struct {
 	report *drill.Report
 	// tearing: a teardown of the open drill is under way.
 	tearing bool
+	// confirming is the resume checked and waiting for a y (nil: none).
+	confirming *resumeMsg
 }
 
 // teardownMsg is one event of a teardown the Runs view started, or
@@ -132,6 +134,10 @@ func (v *runsView) title() string   { return "Runs" }
 func (v *runsView) command() string { return "runs" }
 func (v *runsView) busy() bool      { return v.loading }
 func (v *runsView) keys(e *env) []key.Binding {
+	if v.confirming != nil {
+		return []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "resume")),
+			key.NewBinding(key.WithKeys("n"), key.WithHelp("any other key", "do not"))}
+	}
 	if v.open != nil {
 		if v.report != nil {
 			if v.teardownPending() {
@@ -147,7 +153,9 @@ func (v *runsView) keys(e *env) []key.Binding {
 	}
 	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Refresh, e.keys.Sort}
 }
-func (v *runsView) capturing() bool { return false }
+
+// capturing: a resume waits for its y, which no other key may take.
+func (v *runsView) capturing() bool { return v.confirming != nil }
 
 func (v *runsView) helpKeys(e *env) []key.Binding {
 	return []key.Binding{e.keys.Enter, e.keys.Resume, e.keys.Teardown, e.keys.Back, e.keys.Refresh, e.keys.Sort}
@@ -279,6 +287,14 @@ func (v *runsView) back(e *env) (tea.Cmd, bool) {
 }
 
 func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok && v.confirming != nil {
+		c := *v.confirming
+		v.confirming = nil
+		if k.String() != "y" {
+			return status("resume of "+c.id+" not started", false)
+		}
+		return ask(startRunMsg{resumeID: c.id, show: true})
+	}
 	switch msg := msg.(type) {
 	case historyMsg:
 		if msg.gen != v.gen {
@@ -451,7 +467,14 @@ func (v *runsView) resume(msg resumeMsg) tea.Cmd {
 	case len(msg.missing) > 0:
 		return ask(openResumeMsg(msg))
 	}
-	return ask(startRunMsg{resumeID: msg.id, show: true})
+	// R acts only once asked: a resume runs what the run left, gates
+	// and all.
+	v.confirming = &msg
+	name := ""
+	if msg.rb != nil {
+		name = " of " + strings.TrimSuffix(filepath.Base(msg.rb.Path), ".hcl")
+	}
+	return status("resume "+msg.id+name+"? what it finished is kept, the rest runs: y resumes, any other key does not", false)
 }
 
 func (v *runsView) render(e *env, w, h int) string {

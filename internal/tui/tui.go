@@ -593,6 +593,20 @@ func (m *Model) editLine(msg tea.KeyPressMsg) tea.Cmd {
 			m.input = string(r[:len(r)-1])
 		}
 		return m.inputChanged()
+	case "tab":
+		// Completes a `:` command as far as the candidates agree, and
+		// lists them when they part.
+		if m.mode == modeCommand {
+			full := m.completeCommand(strings.TrimSpace(m.input))
+			switch {
+			case len(full) == 1:
+				m.input = full[0]
+			case len(full) > 1:
+				m.input = commonPrefix(full)
+				m.setStatus(strings.Join(full, "  "), false)
+			}
+		}
+		return nil
 	}
 	if msg.Text != "" {
 		m.input += msg.Text
@@ -625,6 +639,12 @@ func (m *Model) command(line string) tea.Cmd {
 	}
 	if a, ok := aliases[c]; ok {
 		c = a
+	} else if full := m.completeCommand(c); len(full) == 1 {
+		// A prefix that names one command is that command (:rep, :vol).
+		c = full[0]
+	} else if len(full) > 1 {
+		m.setStatus(fmt.Sprintf(":%s is ambiguous: %s", c, strings.Join(full, ", ")), true)
+		return nil
 	}
 	switch c {
 	case "":
@@ -647,6 +667,33 @@ func (m *Model) command(line string) tea.Cmd {
 // viewCommands are the views' commands, ":overview" first, in tab order:
 // the help and the unknown-command hint list them from the views
 // themselves, so a new view is never missing from either.
+// commandNames are the `:` commands, views first.
+func (m *Model) commandNames() []string {
+	out := make([]string, 0, len(m.views)+2)
+	for _, v := range m.views {
+		out = append(out, v.command())
+	}
+	return append(out, "help", "quit")
+}
+
+// completeCommand lists the commands that start with prefix ("" names
+// none), or the one it names exactly.
+func (m *Model) completeCommand(prefix string) []string {
+	if prefix == "" {
+		return nil
+	}
+	var out []string
+	for _, c := range m.commandNames() {
+		if c == prefix {
+			return []string{c}
+		}
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (m *Model) viewCommands() []string {
 	out := make([]string, len(m.views))
 	for i, v := range m.views {
@@ -767,6 +814,17 @@ func (m *Model) header(w int) string {
 		}
 	}
 	return joinNonEmpty(" ", joinNonEmpty("  ", target, mode), waiting, clock)
+}
+
+// commonPrefix is the longest prefix every one of ss shares.
+func commonPrefix(ss []string) string {
+	p := ss[0]
+	for _, s := range ss[1:] {
+		for !strings.HasPrefix(s, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	return p
 }
 
 func joinNonEmpty(sep string, parts ...string) string {
