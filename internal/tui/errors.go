@@ -96,6 +96,8 @@ func callError(err error) string {
 // the width and scrolled a line at a time.
 type errorPanel struct {
 	offset int
+	// last is the status line's latest error, shown whole first.
+	last string
 }
 
 // lines renders the panel's text at width w, the active view's parts
@@ -111,6 +113,10 @@ func (p *errorPanel) lines(e *env, first []part, w int) []string {
 		}
 	}
 	var out []string
+	if p.last != "" {
+		out = append(out, st.title.Render("Latest error"))
+		out = append(out, indentWrap(clean(p.last), w)...)
+	}
 	n := 0
 	for _, x := range order {
 		errs := e.est.errs[x]

@@ -145,3 +145,15 @@ func TestCommandsByPrefix(t *testing.T) {
 	h.keys("enter")
 	h.waitScreen("[Fleet]")
 }
+
+// An error the status line has to cut says so, and E shows it whole.
+func TestCutErrorsReadWholeWithE(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys(":", "z", "z", "z", "enter")
+	h.waitScreen("(E: in full)")
+	h.keys("E")
+	h.waitScreen("Latest error")
+	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, ":volumes") {
+		t.Fatalf("the whole error is not in the panel:\n%s", h.screen())
+	}
+}

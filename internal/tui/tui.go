@@ -271,6 +271,8 @@ type Model struct {
 	// send delivers messages from other goroutines (tea.Program.Send):
 	// run snapshots and gate requests.
 	send func(tea.Msg)
+	// lastErr is the latest error the status line showed, whole.
+	lastErr string
 }
 
 // SetSend connects the console to its program, so runs can report to it.
@@ -350,7 +352,13 @@ func (m *Model) objectives() tea.Cmd {
 	}
 }
 
-func (m *Model) setStatus(s string, isErr bool) { m.status, m.isErr = s, isErr }
+func (m *Model) setStatus(s string, isErr bool) {
+	m.status, m.isErr = s, isErr
+	if isErr && s != "" {
+		// Kept whole for E, however the status line has to cut it.
+		m.lastErr = s
+	}
+}
 
 // Update handles one message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -512,7 +520,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
 	case key.Matches(msg, k.Errors):
-		m.mode, m.errPanel = modeErrors, errorPanel{}
+		m.mode, m.errPanel = modeErrors, errorPanel{last: m.lastErr}
 	case key.Matches(msg, k.Command):
 		m.mode, m.input = modeCommand, ""
 	case key.Matches(msg, k.Filter):
@@ -869,7 +877,12 @@ func (m *Model) statusLine(w int) string {
 	}
 	switch {
 	case m.status != "" && m.isErr:
-		s += st.statusErr.Render("✖ error: " + m.status)
+		msg := "✖ error: " + m.status
+		// Cut, it says where to read it whole.
+		if more := "  (E: in full)"; widthOf(s)+widthOf(msg) > w {
+			msg = cell(msg, max(w-widthOf(s)-widthOf(more), 10), false) + more
+		}
+		s += st.statusErr.Render(msg)
 	case m.status != "":
 		s += m.status
 	}
