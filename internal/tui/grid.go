@@ -296,11 +296,38 @@ func (g *grid) text(i int) string {
 
 // textLess orders cells as numbers when both are numbers (counts with
 // thousands separators included), else as text.
+// severity ranks the glyph a state cell starts with, worst first, so
+// sorting by a state column puts what needs a person at the top; -1 for
+// a cell that starts with none.
+func severity(r rune) int {
+	const worstFirst = "✖⚠!?↻⊘▶◌≡⤼·○✔"
+	i := 0
+	for _, g := range worstFirst {
+		if g == r {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
 func textLess(a, b string) bool {
+	if ra, rb := firstRune(a), firstRune(b); ra != rb {
+		if sa, sb := severity(ra), severity(rb); sa >= 0 && sb >= 0 {
+			return sa < sb
+		}
+	}
 	x, errA := strconv.ParseFloat(strings.ReplaceAll(a, ",", ""), 64)
 	y, errB := strconv.ParseFloat(strings.ReplaceAll(b, ",", ""), 64)
 	if errA == nil && errB == nil {
 		return x < y
 	}
 	return a < b
+}
+
+func firstRune(s string) rune {
+	for _, r := range s {
+		return r
+	}
+	return 0
 }

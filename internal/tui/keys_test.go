@@ -157,3 +157,19 @@ func TestCutErrorsReadWholeWithE(t *testing.T) {
 		t.Fatalf("the whole error is not in the panel:\n%s", h.screen())
 	}
 }
+
+// Sorting by a state column puts the worst first.
+func TestStateSortsWorstFirst(t *testing.T) {
+	rows := [][]string{{"✔ done"}, {"✖ FAILED"}, {"· pending"}, {"⚠ WAITING"}, {"▶ running"}}
+	g := newGrid(column{title: "STATE", width: 10})
+	g.setSource(len(rows), func(i int) []string { return rows[i] })
+	g.cycleSort()
+	var got []string
+	for pos := range g.len() {
+		got = append(got, rows[g.at(pos)][0])
+	}
+	want := []string{"✖ FAILED", "⚠ WAITING", "▶ running", "· pending", "✔ done"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("sorted %q, want %q", got, want)
+	}
+}
