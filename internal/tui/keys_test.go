@@ -173,3 +173,16 @@ func TestStateSortsWorstFirst(t *testing.T) {
 		t.Fatalf("sorted %q, want %q", got, want)
 	}
 }
+
+// What was typed into a runbook's form is there when it opens again.
+func TestFormKeepsWhatWasTyped(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	openRunbook(h, "scale-dr")
+	h.waitScreen("Variables")
+	h.keys("down")
+	h.typeText("typed-once")
+	h.keys("esc")
+	h.keys("esc") // clears the list's filter
+	openRunbook(h, "scale-dr")
+	h.waitScreen("> typed-once")
+}

@@ -43,6 +43,10 @@ type runbooksView struct {
 	// formErr is why the form's plan did not start, shown in the form in
 	// full until the next try.
 	formErr string
+	// typed are the values typed into each runbook's form (by path),
+	// sensitive ones left out: opening the form again starts from them
+	// while the console is open.
+	typed map[string]map[string]string
 }
 
 type rbFile struct {
@@ -275,8 +279,28 @@ func (v *runbooksView) setForm(rb *runbook.Runbook, defaults map[string]string) 
 		if d, ok := defaults[x.Name]; ok {
 			fl.value, fl.required = d, false
 		}
+		if t, ok := v.typed[rb.Path][x.Name]; ok && !x.Sensitive {
+			fl.value = t
+		}
 		v.fields = append(v.fields, fl)
 	}
+}
+
+// remember keeps what the form holds for the next time it opens.
+func (v *runbooksView) remember() {
+	if v.rb == nil || v.resumeID != "" {
+		return
+	}
+	if v.typed == nil {
+		v.typed = map[string]map[string]string{}
+	}
+	m := map[string]string{}
+	for _, f := range v.fields {
+		if !f.sensitive {
+			m[f.name] = f.value
+		}
+	}
+	v.typed[v.rb.Path] = m
 }
 
 // runDefaults are the run service's variable defaults, if any.
@@ -323,6 +347,7 @@ func (v *runbooksView) openResume(e *env, msg resumeMsg) (cmd tea.Cmd, opened bo
 func (v *runbooksView) formKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "esc":
+		v.remember()
 		v.level, v.resumeID = 0, ""
 	case "tab", "down":
 		v.focus = (v.focus + 1) % max(len(v.fields), 1)
@@ -378,6 +403,7 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 	// The form stays until the plan starts (runStarted): refused, it
 	// says why by the fields rather than showing another run.
 	v.formErr = ""
+	v.remember()
 	return ask(startRunMsg{rb: v.rb, vars: v.vars(), dry: true, drill: v.drill, show: true, fromForm: true})
 }
 
