@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drconsole/drconsole/internal/journal"
 	"github.com/drconsole/drconsole/internal/runbook"
@@ -185,4 +186,36 @@ func TestFormKeepsWhatWasTyped(t *testing.T) {
 	h.keys("esc") // clears the list's filter
 	openRunbook(h, "scale-dr")
 	h.waitScreen("> typed-once")
+}
+
+func TestRelativeTimes(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+		err  bool
+	}{
+		{"now", now, true, false},
+		{"-1h", now.Add(-time.Hour), true, false},
+		{"-2d", now.Add(-48 * time.Hour), true, false},
+		{"-1d12h", now.Add(-36 * time.Hour), true, false},
+		{"+30m", now.Add(30 * time.Minute), true, false},
+		{"2026-11-19T00:00:00Z", time.Time{}, false, false},
+		{"-soon", time.Time{}, false, true},
+		{"-", time.Time{}, false, true},
+	} {
+		got, ok, err := relativeTime(c.in, now)
+		if ok != c.ok || (err != nil) != c.err || ok && !got.Equal(c.want) {
+			t.Errorf("relativeTime(%q) = %v, %v, %v", c.in, got, ok, err)
+		}
+	}
+	for _, n := range []string{"restore_to", "to_time", "incident_at"} {
+		if !isTimeField(n) {
+			t.Errorf("%s is a time field", n)
+		}
+	}
+	if isTimeField("bucket") {
+		t.Error("bucket is not a time field")
+	}
 }

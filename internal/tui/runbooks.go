@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -286,6 +288,81 @@ func (v *runbooksView) setForm(rb *runbook.Runbook, defaults map[string]string) 
 	}
 }
 
+// isTimeField reports a variable that holds a time (restore_to, to_time,
+// incident_at...), by its name: those the form lets you give as now or
+// an offset.
+func isTimeField(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, "_to") || strings.HasSuffix(n, "time") || strings.HasSuffix(n, "_at")
+}
+
+// resolveTimes turns the time fields given as "now" or an offset ("-1h",
+// "-30m", "-2d") into RFC 3339 on the console's clock, once, in the form:
+// the plan and the run it leads to then use the same instant, which the
+// operator sees.
+func (v *runbooksView) resolveTimes(now time.Time) error {
+	for i := range v.fields {
+		f := &v.fields[i]
+		if !isTimeField(f.name) || f.value == "" {
+			continue
+		}
+		t, ok, err := relativeTime(f.value, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		if ok {
+			f.value = t.UTC().Format(time.RFC3339)
+		}
+	}
+	return nil
+}
+
+// relativeTime reads "now" or a signed offset from now ("-1h", "+30m",
+// "-2d"); ok is false for anything else (an RFC 3339 time, left as
+// typed).
+func relativeTime(s string, now time.Time) (t time.Time, ok bool, err error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "now") {
+		return now, true, nil
+	}
+	if s == "" || s[0] != '-' && s[0] != '+' {
+		return time.Time{}, false, nil
+	}
+	d, err := parseOffset(s)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("%q is neither now, an offset such as -1h or -2d, nor an RFC 3339 time", s)
+	}
+	return now.Add(d), true, nil
+}
+
+// parseOffset is time.ParseDuration with days ("-2d", "-1d12h").
+func parseOffset(s string) (time.Duration, error) {
+	sign := time.Duration(1)
+	if s[0] == '-' {
+		sign = -1
+	}
+	rest := s[1:]
+	var days time.Duration
+	if i := strings.IndexByte(rest, 'd'); i > 0 {
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil {
+			return 0, err
+		}
+		days, rest = time.Duration(n)*24*time.Hour, rest[i+1:]
+	}
+	var d time.Duration
+	if rest != "" {
+		var err error
+		if d, err = time.ParseDuration(rest); err != nil {
+			return 0, err
+		}
+	}
+	if days == 0 && d == 0 && rest == "" {
+		return 0, fmt.Errorf("empty offset")
+	}
+	return sign * (days + d), nil
+}
+
 // remember keeps what the form holds for the next time it opens.
 func (v *runbooksView) remember() {
 	if v.rb == nil || v.resumeID != "" {
@@ -403,6 +480,10 @@ func (v *runbooksView) plan(e *env) tea.Cmd {
 	// The form stays until the plan starts (runStarted): refused, it
 	// says why by the fields rather than showing another run.
 	v.formErr = ""
+	if err := v.resolveTimes(e.now()); err != nil {
+		v.formErr = err.Error()
+		return status(err.Error(), true)
+	}
 	v.remember()
 	return ask(startRunMsg{rb: v.rb, vars: v.vars(), dry: true, drill: v.drill, show: true, fromForm: true})
 }
