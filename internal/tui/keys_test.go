@@ -219,3 +219,25 @@ func TestRelativeTimes(t *testing.T) {
 		t.Error("bucket is not a time field")
 	}
 }
+
+// enter on a version opens its detail alone, whole and wrapped; esc goes
+// back to the timeline, and the side pane grows with the window.
+func TestVersionDetailOpensWhole(t *testing.T) {
+	h := newHarness(t, 120, 40, nil)
+	h.keys("2", "enter", "enter", "enter", "down", "enter")
+	h.waitScreen("WRITTEN")
+	h.waitScreen("git-commit: ")
+	h.keys("enter")
+	h.waitFor("the whole detail", func() bool { return !strings.Contains(h.screen(), "WRITTEN") })
+	s := h.screen()
+	if !strings.Contains(s, "git-commit: ") || !strings.Contains(s, "metrics: ") {
+		t.Fatalf("full detail:\n%s", s)
+	}
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "metrics: ") && strings.HasSuffix(strings.TrimRight(l, " "), "…") {
+			t.Fatalf("the full detail cuts a line: %q", l)
+		}
+	}
+	h.keys("esc")
+	h.waitScreen("WRITTEN")
+}

@@ -54,7 +54,11 @@ type timeline struct {
 	pending        map[string]bool
 	mark           string // version id marked for compare
 	compare        bool
-	settle         int // cursor moves, to fetch details once the cursor rests
+	// full shows the detail (or comparison) alone, the whole width,
+	// scrolled by scroll lines: enter opens it, esc closes it.
+	full   bool
+	scroll int
+	settle int // cursor moves, to fetch details once the cursor rests
 
 	// at is when the versions shown came (the first page); epoch is
 	// env.changes when they were asked for (env.stale).
@@ -180,6 +184,10 @@ func (v *modelsView) filterGrid() *grid {
 func (v *modelsView) back(e *env) (tea.Cmd, bool) {
 	switch v.level {
 	case 2:
+		if v.tl.full {
+			v.tl.full = false // back to the timeline
+			return nil, true
+		}
 		v.tl.gen++ // answers still in flight are dropped
 		v.tl.streaming, v.tl.renewing = false, false
 		if v.entries == nil {
@@ -553,6 +561,25 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 	case 2:
 		tl := v.tl
+		if tl.full && isKey {
+			switch {
+			case key.Matches(k, e.keys.Down):
+				tl.scroll++
+			case key.Matches(k, e.keys.Up):
+				tl.scroll = max(tl.scroll-1, 0)
+			case key.Matches(k, e.keys.PageDown):
+				tl.scroll += max(e.h-8, 1)
+			case key.Matches(k, e.keys.PageUp):
+				tl.scroll = max(tl.scroll-max(e.h-8, 1), 0)
+			case key.Matches(k, e.keys.Enter):
+				tl.full = false
+			}
+			return nil
+		}
+		if isKey && key.Matches(k, e.keys.Enter) && tl.g.selected() >= 0 {
+			tl.full, tl.scroll = true, 0
+			return nil
+		}
 		if listKeys(e, tl.g, msg) {
 			tl.compare = false
 			return v.settled(e)
@@ -670,11 +697,30 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 	fmt.Fprintf(&b, "%s%s\n", st.title.Render(keepEnd("s3://"+tl.bucket+"/"+tl.prefix, w-widthOf(tail))), tail)
 	axis, labels := v.axis(e, w)
 	b.WriteString(axis + "\n" + labels + "\n")
-	// The detail pane goes to the right when there is room, else below.
+	if tl.full {
+		// The detail alone, whole and wrapped, scrolled.
+		lines := v.detailText(e, w, true)
+		body := max(h-4, 1)
+		tl.scroll = max(min(tl.scroll, len(lines)-body), 0)
+		end := min(tl.scroll+body, len(lines))
+		for _, l := range lines[tl.scroll:end] {
+			b.WriteString(l + "\n")
+		}
+		if end < len(lines) {
+			b.WriteString(st.dim.Render(fmt.Sprintf("↓ %d more lines (↓/pgdn)", len(lines)-end)) + "\n")
+		}
+		return b.String()
+	}
+	// The detail pane goes to the right when there is room, else below;
+	// it takes two fifths of a wide window, so what is compared shows.
 	side := w >= 110
-	detailLines := v.detailLines(e, map[bool]int{true: 44, false: w}[side])
+	dw := w
 	if side {
-		lw := w - 46
+		dw = max(44, w*2/5)
+	}
+	detailLines := v.detailLines(e, dw)
+	if side {
+		lw := w - dw - 3
 		left := strings.Split(tl.g.view(st, lw, h-4), "\n")
 		for i := 0; i < h-4; i++ {
 			l, r := "", ""
@@ -763,7 +809,17 @@ func (v *modelsView) axis(e *env, w int) (string, string) {
 
 // detailLines is the selected version's metadata, or the comparison of
 // the marked version with the selected one.
-func (v *modelsView) detailLines(e *env, w int) []string {
+func (v *modelsView) detailLines(e *env, w int) []string { return v.detailText(e, w, false) }
+
+// detailText is the selected version's detail, or the comparison, at
+// width w: each line cut to it, or, whole, wrapped at it (the full view).
+func (v *modelsView) detailText(e *env, w int, whole bool) []string {
+	fit := func(s string) []string {
+		if whole {
+			return wrapWhole(s, w)
+		}
+		return []string{cell(s, w, false)}
+	}
 	st := &e.st
 	tl := v.tl
 	i := tl.g.selected()
@@ -800,7 +856,7 @@ func (v *modelsView) detailLines(e *env, w int) []string {
 			if r[1] != r[2] {
 				eq = "≠"
 			}
-			out = append(out, cell(clean(fmt.Sprintf("%s %s: %s | %s", eq, r[0], r[1], r[2])), w, false))
+			out = append(out, fit(clean(fmt.Sprintf("%s %s: %s | %s", eq, r[0], r[1], r[2])))...)
 		}
 		return out
 	}
@@ -823,9 +879,9 @@ func (v *modelsView) detailLines(e *env, w int) []string {
 	if d.ReplicationStatus != "" {
 		head += "  replication " + d.ReplicationStatus
 	}
-	out := []string{cell(head, w, false)}
+	out := fit(head)
 	for _, k := range sortedKeys(d.Metadata) {
-		out = append(out, cell(clean(k+": "+d.Metadata[k]), w, false))
+		out = append(out, fit(clean(k+": "+d.Metadata[k]))...)
 	}
 	return out
 }
