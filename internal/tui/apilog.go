@@ -91,6 +91,9 @@ type apiLogView struct {
 	g     *grid
 	calls []APICall
 	seen  int
+	// open shows one call whole (enter): every parameter, the request id
+	// and the error, wrapped, nothing cut.
+	open *pager
 }
 
 func newAPILog() *apiLogView {
@@ -141,7 +144,10 @@ func sortedKeys(m map[string]string) []string {
 func (v *apiLogView) title() string   { return "API log" }
 func (v *apiLogView) command() string { return "api" }
 func (v *apiLogView) keys(e *env) []key.Binding {
-	return []key.Binding{e.keys.Export, e.keys.Sort, e.keys.Refresh}
+	if v.open != nil {
+		return []key.Binding{e.keys.Back, e.keys.Up, e.keys.Down, e.keys.PageDown}
+	}
+	return []key.Binding{e.keys.Enter, e.keys.Export, e.keys.Sort, e.keys.Refresh}
 }
 
 // sync re-reads the log when calls were added since the last frame.
@@ -158,18 +164,55 @@ func (v *apiLogView) sync(e *env) {
 	}
 }
 
-func (v *apiLogView) activate(e *env) tea.Cmd   { v.sync(e); return nil }
-func (v *apiLogView) refresh(e *env) tea.Cmd    { v.sync(e); return nil }
-func (v *apiLogView) filterGrid() *grid         { return v.g }
-func (v *apiLogView) back(*env) (tea.Cmd, bool) { return nil, false }
-func (v *apiLogView) capturing() bool           { return false }
+func (v *apiLogView) activate(e *env) tea.Cmd { v.sync(e); return nil }
+func (v *apiLogView) refresh(e *env) tea.Cmd  { v.sync(e); return nil }
+func (v *apiLogView) filterGrid() *grid       { return v.g }
+func (v *apiLogView) back(*env) (tea.Cmd, bool) {
+	if v.open != nil {
+		v.open = nil
+		return nil, true
+	}
+	return nil, false
+}
+func (v *apiLogView) capturing() bool { return false }
 
 func (v *apiLogView) update(e *env, msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, e.keys.Export) {
+	k, isKey := msg.(tea.KeyPressMsg)
+	if isKey && v.open != nil {
+		if !v.open.key(e, k) {
+			v.open = nil
+		}
+		return nil
+	}
+	switch {
+	case isKey && key.Matches(k, e.keys.Export):
 		return v.export(e)
+	case isKey && key.Matches(k, e.keys.Enter):
+		if i := v.g.selected(); i >= 0 && i < len(v.calls) {
+			v.open = callPager(v.calls[i])
+		}
+		return nil
 	}
 	listKeys(e, v.g, msg)
 	return nil
+}
+
+// callPager is one call in full.
+func callPager(c APICall) *pager {
+	p := &pager{title: fmt.Sprintf("%s %s in %s", c.Service, c.Operation, c.Region)}
+	add := func(f string, a ...any) { p.text = append(p.text, fmt.Sprintf(f, a...)) }
+	add("at %s  HTTP %d  %dms  %d %s", c.Time.UTC().Format(time.RFC3339Nano), c.Status, c.Latency.Milliseconds(), c.Attempts, plural(c.Attempts, "attempt", "attempts"))
+	if c.RequestID != "" {
+		add("request id %s", c.RequestID)
+	}
+	for _, k := range sortedKeys(c.Params) {
+		add("%s = %s", k, c.Params[k])
+	}
+	if c.Error != "" {
+		add("")
+		add("✖ %s", c.Error)
+	}
+	return p
 }
 
 // export writes the calls shown (the filter applies) as JSON into the
@@ -201,6 +244,9 @@ func (v *apiLogView) export(e *env) tea.Cmd {
 
 func (v *apiLogView) render(e *env, w, h int) string {
 	v.sync(e)
+	if v.open != nil {
+		return v.open.render(e, w, h)
+	}
 	head := e.st.title.Render("API calls") + fmt.Sprintf("  %s  %s", v.g.position(), filterNote(v.g))
 	return head + "\n" + v.g.view(&e.st, w, h-1)
 }

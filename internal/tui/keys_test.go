@@ -241,3 +241,18 @@ func TestVersionDetailOpensWhole(t *testing.T) {
 	h.keys("esc")
 	h.waitScreen("WRITTEN")
 }
+
+// enter on an API call shows it whole: every parameter, the request id,
+// the error; esc goes back to the list.
+func TestAPICallOpensWhole(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("8")
+	h.waitScreen("API calls")
+	h.keys("enter")
+	h.waitScreen("request id ")
+	if s := h.screen(); !strings.Contains(s, " in us-") || strings.Contains(s, "TIME") {
+		t.Fatalf("call detail:\n%s", s)
+	}
+	h.keys("esc")
+	h.waitScreen("API calls")
+}

@@ -504,11 +504,17 @@ func (v *runsView) render(e *env, w, h int) string {
 		el = " in " + age(r.Ended.Sub(r.Started))
 	}
 	fmt.Fprintf(&b, "%s  %s  %s%s\n", st.title.Render(strings.TrimSuffix(filepath.Base(r.runbookPath()), ".hcl")), r.id, runStatusText(st, r), el)
+	// The run's error and outputs whole, wrapped: what is cut says
+	// nothing.
 	if r.Err != "" {
-		b.WriteString(st.statusErr.Render(cell("✖ "+r.Err, w, false)) + "\n")
+		for _, l := range wrapWhole("✖ "+r.Err, w) {
+			b.WriteString(st.statusErr.Render(l) + "\n")
+		}
 	}
 	if out := string(r.Outputs); out != "" && out != "null" {
-		b.WriteString(cell("outputs "+out, w, false) + "\n")
+		for _, l := range wrapWhole("outputs "+out, w) {
+			b.WriteString(l + "\n")
+		}
 	}
 	if r.Info != nil && len(r.Info.Variables) > 0 {
 		// Whole, wrapped: a key or an ARN cut short says nothing.
