@@ -256,3 +256,21 @@ func TestAPICallOpensWhole(t *testing.T) {
 	h.keys("esc")
 	h.waitScreen("API calls")
 }
+
+// enter on a step of an opened run shows it whole: its outputs, who
+// answered it, its changes and log.
+func TestRunStepOpensWhole(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	openScaleRunbook(h)
+	h.keys("7")
+	h.waitScreen("plan")
+	h.keys("enter")
+	h.waitScreen("STATE")
+	h.keys("enter")
+	h.waitFor("the step whole", func() bool { return !strings.Contains(h.screen(), "STATE") })
+	if s := h.screen(); !strings.Contains(s, "step.wait.settle") {
+		t.Fatalf("step detail:\n%s", s)
+	}
+	h.keys("esc")
+	h.waitScreen("STATE")
+}

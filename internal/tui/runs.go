@@ -34,6 +34,9 @@ type runsView struct {
 	tearing bool
 	// confirming is the resume checked and waiting for a y (nil: none).
 	confirming *resumeMsg
+	// step shows one step of the open run whole (enter): its outputs,
+	// error, changes and log.
+	step *pager
 }
 
 // teardownMsg is one event of a teardown the Runs view started, or
@@ -138,6 +141,9 @@ func (v *runsView) keys(e *env) []key.Binding {
 		return []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "resume")),
 			key.NewBinding(key.WithKeys("n"), key.WithHelp("any other key", "do not"))}
 	}
+	if v.step != nil {
+		return []key.Binding{e.keys.Back, e.keys.Up, e.keys.Down, e.keys.PageDown}
+	}
 	if v.open != nil {
 		if v.report != nil {
 			if v.teardownPending() {
@@ -212,6 +218,53 @@ func (v *runsView) setHistory(runs []journal.Summary) {
 	})
 }
 
+// stepPager is one step of a run in full.
+func stepPager(n *runbook.NodeState) *pager {
+	p := &pager{title: n.Node}
+	add := func(f string, a ...any) { p.text = append(p.text, fmt.Sprintf(f, a...)) }
+	line := string(n.Status)
+	if n.Cancelled {
+		line = "cancelled"
+	}
+	if d := n.Took(); d > 0 {
+		line += "  took " + age(d)
+	}
+	if n.Waited > 0 {
+		line += ", waited " + age(n.Waited) + " for a person"
+	}
+	if n.Attempt > 1 {
+		line += fmt.Sprintf("  %d attempts", n.Attempt)
+	}
+	add("%s", line)
+	if n.Actor != "" {
+		add("answered by %s", n.Actor)
+	}
+	if n.Error != "" {
+		add("✖ %s", n.Error)
+	}
+	if n.Reason != "" {
+		add("%s", n.Reason)
+	}
+	if out := string(n.Outputs); out != "" && out != "null" {
+		add("outputs %s", out)
+	}
+	if len(n.Changes) > 0 {
+		add("")
+		add("changes (%d):", len(n.Changes))
+		for _, c := range n.Changes {
+			add("  • %s", c.String())
+		}
+	}
+	if len(n.Logs) > 0 {
+		add("")
+		add("log (%d of %d lines):", len(n.Logs), n.LogCount)
+		for _, l := range n.Logs {
+			add("  %s %s", l.Time.UTC().Format("15:04:05"), l.Line)
+		}
+	}
+	return p
+}
+
 // runKind is run, plan or drill. A plan changed nothing, a drill's plan
 // neither: both are plans.
 func runKind(s journal.Summary) string {
@@ -279,6 +332,10 @@ func (v *runsView) filterGrid() *grid {
 }
 
 func (v *runsView) back(e *env) (tea.Cmd, bool) {
+	if v.step != nil {
+		v.step = nil
+		return nil, true
+	}
 	if v.open == nil {
 		return nil, false
 	}
@@ -287,6 +344,18 @@ func (v *runsView) back(e *env) (tea.Cmd, bool) {
 }
 
 func (v *runsView) update(e *env, msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok && v.step != nil {
+		if !v.step.key(e, k) {
+			v.step = nil
+		}
+		return nil
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok && v.open != nil && key.Matches(k, e.keys.Enter) {
+		if i := v.nodes.selected(); i >= 0 && i < len(v.open.nodes) {
+			v.step = stepPager(v.open.nodes[i].NodeState)
+		}
+		return nil
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && v.confirming != nil {
 		c := *v.confirming
 		v.confirming = nil
@@ -496,6 +565,9 @@ func (v *runsView) render(e *env, w, h int) string {
 			return head + "\n" + st.dim.Render("  reading the journal…")
 		}
 		return head + "\n" + v.list.view(st, w, h-used)
+	}
+	if v.step != nil {
+		return v.step.render(e, w, h)
 	}
 	r := v.open
 	var b strings.Builder
