@@ -880,6 +880,10 @@ func (v *modelsView) detailText(e *env, w int, whole bool) []string {
 		head += "  replication " + d.ReplicationStatus
 	}
 	out := fit(head)
+	if !tl.exact {
+		// A prefix's timeline cuts its KEY column: the detail says it.
+		out = append(out, fit(clean("key "+x.Key))...)
+	}
 	for _, k := range sortedKeys(d.Metadata) {
 		out = append(out, fit(clean(k+": "+d.Metadata[k]))...)
 	}
