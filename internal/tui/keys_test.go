@@ -274,3 +274,18 @@ func TestRunStepOpensWhole(t *testing.T) {
 	h.keys("esc")
 	h.waitScreen("STATE")
 }
+
+// enter on a volume shows it whole: its tags, attachments and snapshots.
+func TestVolumeOpensWhole(t *testing.T) {
+	h := newHarness(t, 80, 24, nil)
+	h.keys("9")
+	h.waitScreen("EBS volumes")
+	h.waitScreen("vol-")
+	h.keys("enter")
+	h.waitScreen("Volume vol-")
+	if s := h.screen(); !strings.Contains(s, "tag ") || !strings.Contains(s, "snapshot") {
+		t.Fatalf("volume detail:\n%s", s)
+	}
+	h.keys("esc")
+	h.waitScreen("EBS volumes")
+}

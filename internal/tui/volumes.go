@@ -19,6 +19,9 @@ type volumesView struct {
 	g      *grid
 	covers []inventory.VolumeCover
 	class  []classed
+	// open shows one volume whole (enter): its tags, attachments and
+	// snapshots.
+	open *pager
 }
 
 // volumesParts are read for the view: recovery points hold the snapshots
@@ -59,21 +62,42 @@ func newestAt(c inventory.VolumeCover) time.Time {
 func (v *volumesView) title() string   { return "Volumes" }
 func (v *volumesView) command() string { return "volumes" }
 func (v *volumesView) keys(e *env) []key.Binding {
-	return []key.Binding{e.keys.Refresh, e.keys.Sort}
+	if v.open != nil {
+		return []key.Binding{e.keys.Back, e.keys.Up, e.keys.Down, e.keys.PageDown}
+	}
+	return []key.Binding{e.keys.Enter, e.keys.Refresh, e.keys.Sort}
 }
 func (v *volumesView) activate(e *env) tea.Cmd { v.build(e); return v.freshen(e) }
 func (v *volumesView) freshen(e *env) tea.Cmd  { return e.need(volumesParts...) }
 func (v *volumesView) refresh(e *env) tea.Cmd {
 	return tea.Batch(e.reload(partVolumes), e.reload(partPoints))
 }
-func (v *volumesView) back(*env) (tea.Cmd, bool) { return nil, false }
-func (v *volumesView) capturing() bool           { return false }
-func (v *volumesView) filterGrid() *grid         { return v.g }
+func (v *volumesView) back(*env) (tea.Cmd, bool) {
+	if v.open != nil {
+		v.open = nil
+		return nil, true
+	}
+	return nil, false
+}
+func (v *volumesView) capturing() bool   { return false }
+func (v *volumesView) filterGrid() *grid { return v.g }
 
 func (v *volumesView) update(e *env, msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(estateMsg); ok && (m.part == partVolumes || m.part == partPoints) {
 		v.build(e)
 		return nil
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if v.open != nil {
+			if !v.open.key(e, k) {
+				v.open = nil
+			}
+			return nil
+		}
+		if i := v.g.selected(); key.Matches(k, e.keys.Enter) && i >= 0 && i < len(v.covers) {
+			v.open = volumePager(v.covers[i])
+			return nil
+		}
 	}
 	listKeys(e, v.g, msg)
 	return nil
@@ -206,7 +230,45 @@ func (e *env) countVolumes() volumeCounts {
 	return n
 }
 
+// volumePager is one volume in full.
+func volumePager(c inventory.VolumeCover) *pager {
+	vol := c.Volume
+	p := &pager{title: "Volume " + vol.ID}
+	add := func(f string, a ...any) { p.text = append(p.text, fmt.Sprintf(f, a...)) }
+	name := vol.Name
+	if name == "" {
+		name = "(no Name tag)"
+	}
+	add("name %s  %s  %s  %d GiB  %s  created %s", name, vol.Zone, vol.Type, vol.SizeGiB, vol.State, vol.Created.UTC().Format(time.RFC3339))
+	if len(vol.Attached) > 0 {
+		add("attached to %s", strings.Join(vol.Attached, ", "))
+	}
+	for _, k := range sortedKeys(vol.Tags) {
+		add("tag %s = %s", k, vol.Tags[k])
+	}
+	add("")
+	if n := c.Newest; n != nil {
+		from := "a plain EBS snapshot"
+		if n.Vault != "" {
+			from = "AWS Backup, vault " + n.Vault
+		}
+		add("newest completed snapshot %s, started %s, %s", n.ID, n.Started.UTC().Format(time.RFC3339), from)
+		if n.Description != "" {
+			add("  %s", n.Description)
+		}
+	} else {
+		add("no completed snapshot")
+	}
+	for _, s := range c.InProgress {
+		add("in progress %s  %s  started %s", s.ID, s.Progress, s.Started.UTC().Format(time.RFC3339))
+	}
+	return p
+}
+
 func (v *volumesView) render(e *env, w, h int) string {
+	if v.open != nil {
+		return v.open.render(e, w, h)
+	}
 	st := &e.st
 	var b strings.Builder
 	b.WriteString(st.title.Render("EBS volumes") + " in " + e.opts.PrimaryRegion + "  " + asOf(e, volumesParts...) + "  objective " + age(e.opts.RPOObjective) +
