@@ -23,6 +23,9 @@ const adminPrefix = "/_sandbox/"
 // Server is a running sandbox estate.
 type Server struct {
 	opts Options
+	// identity is IdentityHeader's value, worked out once: every answer
+	// carries it.
+	identity string
 
 	mu     sync.Mutex // guards offset, faults, hits, limits, rng, nextID
 	offset time.Duration
@@ -65,12 +68,13 @@ func New(o Options) (*Server, error) {
 		o.AdminToken = t
 	}
 	s := &Server{
-		opts:   o,
-		faults: append([]Fault(nil), o.Faults...),
-		hits:   make([]int, len(o.Faults)),
-		rng:    rand.New(rand.NewSource(o.Seed)),
-		log:    newRequestLog(100_000),
-		done:   make(chan struct{}),
+		opts:     o,
+		identity: o.identity(),
+		faults:   append([]Fault(nil), o.Faults...),
+		hits:     make([]int, len(o.Faults)),
+		rng:      rand.New(rand.NewSource(o.Seed)),
+		log:      newRequestLog(100_000),
+		done:     make(chan struct{}),
 	}
 	s.s3 = newS3Service(&s.opts)
 	s.estate = newEstate(&s.opts, s.s3)
@@ -311,7 +315,7 @@ func (s *Server) pickFault(c *call, partition func() string) (latency time.Durat
 
 // ServeHTTP routes a request to the admin endpoint or to a service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(IdentityHeader, s.opts.identity())
+	w.Header().Set(IdentityHeader, s.identity)
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return

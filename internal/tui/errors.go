@@ -95,7 +95,7 @@ func callError(err error) string {
 // errorPanel lists every failed call of the estate in full, wrapped to
 // the width and scrolled a line at a time.
 type errorPanel struct {
-	offset int
+	scroller
 	// last is the status line's latest error, shown whole first.
 	last string
 }
@@ -183,41 +183,60 @@ func allParts() []part {
 
 // render draws the panel in w x h: a title line and the scrolled text.
 func (p *errorPanel) render(e *env, first []part, w, h int) string {
-	lines := p.lines(e, first, w)
-	body := max(h-1, 1)
-	p.offset = max(min(p.offset, len(lines)-body), 0)
-	end := min(p.offset+body, len(lines))
-	head := e.st.title.Render("Failed calls")
-	if len(lines) > body {
-		head += fmt.Sprintf("  lines %d-%d of %d", p.offset+1, end, len(lines))
-	}
-	if end < len(lines) {
-		head += "  ↓ more below"
-	}
-	return head + "\n" + strings.Join(lines[p.offset:end], "\n")
+	return p.window(e.st.title.Render("Failed calls"), p.lines(e, first, w), h)
 }
 
 // key scrolls the panel; it reports false for a key that closes it.
 func (p *errorPanel) key(k keyMap, msg tea.KeyPressMsg, h int) bool {
-	page := max(h-2, 1)
-	switch {
-	case key.Matches(msg, k.Errors, k.Back, k.Quit):
+	if key.Matches(msg, k.Errors, k.Back, k.Quit) {
 		return false
-	case key.Matches(msg, k.Up):
-		p.offset--
-	case key.Matches(msg, k.Down):
-		p.offset++
-	case key.Matches(msg, k.PageUp):
-		p.offset -= page
-	case key.Matches(msg, k.PageDown):
-		p.offset += page
-	case key.Matches(msg, k.Top):
-		p.offset = 0
-	case key.Matches(msg, k.Bottom):
-		p.offset = 1 << 30 // render clamps it
 	}
-	p.offset = max(p.offset, 0)
+	p.scroll(k, msg, max(h-2, 1))
 	return true
+}
+
+// scroller is a window over lines, scrolled a line or a page at a time:
+// the error panel's and a pager's.
+type scroller struct {
+	offset int
+}
+
+// scroll moves the window by a navigation key; it reports whether the
+// key was one.
+func (s *scroller) scroll(k keyMap, msg tea.KeyPressMsg, page int) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		s.offset--
+	case key.Matches(msg, k.Down):
+		s.offset++
+	case key.Matches(msg, k.PageUp):
+		s.offset -= page
+	case key.Matches(msg, k.PageDown):
+		s.offset += page
+	case key.Matches(msg, k.Top):
+		s.offset = 0
+	case key.Matches(msg, k.Bottom):
+		s.offset = 1 << 30 // window clamps it
+	default:
+		return false
+	}
+	s.offset = max(s.offset, 0)
+	return true
+}
+
+// window draws head and the lines in view, h rows in all, saying where
+// it is when the lines do not fit.
+func (s *scroller) window(head string, lines []string, h int) string {
+	body := max(h-1, 1)
+	s.offset = max(min(s.offset, len(lines)-body), 0)
+	end := min(s.offset+body, len(lines))
+	if len(lines) > body {
+		head += fmt.Sprintf("  lines %d-%d of %d", s.offset+1, end, len(lines))
+	}
+	if end < len(lines) {
+		head += "  ↓ more below"
+	}
+	return head + "\n" + strings.Join(lines[s.offset:end], "\n")
 }
 
 // viewParts are the parts a view shows, whose failures the panel lists

@@ -55,9 +55,9 @@ type timeline struct {
 	mark           string // version id marked for compare
 	compare        bool
 	// full shows the detail (or comparison) alone, the whole width,
-	// scrolled by scroll lines: enter opens it, esc closes it.
+	// scrolled in detail: enter opens it, esc closes it.
 	full   bool
-	scroll int
+	detail scroller
 	settle int // cursor moves, to fetch details once the cursor rests
 
 	// at is when the versions shown came (the first page); epoch is
@@ -562,22 +562,15 @@ func (v *modelsView) update(e *env, msg tea.Msg) tea.Cmd {
 	case 2:
 		tl := v.tl
 		if tl.full && isKey {
-			switch {
-			case key.Matches(k, e.keys.Down):
-				tl.scroll++
-			case key.Matches(k, e.keys.Up):
-				tl.scroll = max(tl.scroll-1, 0)
-			case key.Matches(k, e.keys.PageDown):
-				tl.scroll += max(e.h-8, 1)
-			case key.Matches(k, e.keys.PageUp):
-				tl.scroll = max(tl.scroll-max(e.h-8, 1), 0)
-			case key.Matches(k, e.keys.Enter):
+			if key.Matches(k, e.keys.Enter) {
 				tl.full = false
+			} else {
+				tl.detail.scroll(e.keys, k, max(e.h-8, 1))
 			}
 			return nil
 		}
 		if isKey && key.Matches(k, e.keys.Enter) && tl.g.selected() >= 0 {
-			tl.full, tl.scroll = true, 0
+			tl.full, tl.detail = true, scroller{}
 			return nil
 		}
 		if listKeys(e, tl.g, msg) {
@@ -699,17 +692,7 @@ func (v *modelsView) renderTimeline(e *env, w, h int) string {
 	b.WriteString(axis + "\n" + labels + "\n")
 	if tl.full {
 		// The detail alone, whole and wrapped, scrolled.
-		lines := v.detailText(e, w, true)
-		body := max(h-4, 1)
-		tl.scroll = max(min(tl.scroll, len(lines)-body), 0)
-		end := min(tl.scroll+body, len(lines))
-		for _, l := range lines[tl.scroll:end] {
-			b.WriteString(l + "\n")
-		}
-		if end < len(lines) {
-			b.WriteString(st.dim.Render(fmt.Sprintf("↓ %d more lines (↓/pgdn)", len(lines)-end)) + "\n")
-		}
-		return b.String()
+		return b.String() + tl.detail.window(st.dim.Render("detail (esc: the timeline)"), v.detailText(e, w, true), h-3)
 	}
 	// The detail pane goes to the right when there is room, else below;
 	// it takes two fifths of a wide window, so what is compared shows.

@@ -3,9 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -297,7 +295,7 @@ func runWhat(path string, vars map[string]string) string {
 
 // varsLine is the run's variables on one line, in name order.
 func varsLine(vars map[string]string) string {
-	names := slices.Sorted(maps.Keys(vars))
+	names := sortedKeys(vars)
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = n + "=" + vars[n]
